@@ -1,0 +1,10 @@
+//! kload: load tests written as plain `.kload` files.
+//!
+//! The pipeline, one module per stage:
+//! `syntax` (pest grammar → AST) → `compile` (AST → validated IR, diagnostics) →
+//! `runtime` (tokio interpreter) → `metrics` (per-user recorders, aggregator, summary) →
+//! `report` (text, CSV, JSON, JUnit, HTML, compare). `demo` is the built-in target server.
+
+pub mod demo;
+pub mod metrics;
+pub mod report;

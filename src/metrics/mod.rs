@@ -1,0 +1,1 @@
+//! Statistics: per-user recorders, the aggregator and the serializable summary.

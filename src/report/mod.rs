@@ -1,0 +1,1 @@
+//! Rendering a summary: terminal tables, CSV, JSON, JUnit, HTML and baseline comparison.
