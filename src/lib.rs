@@ -6,5 +6,7 @@
 //! `report` (text, CSV, JSON, JUnit, HTML, compare). `demo` is the built-in target server.
 
 pub mod demo;
+pub mod diagnostic;
 pub mod metrics;
 pub mod report;
+pub mod syntax;
