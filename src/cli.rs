@@ -53,6 +53,28 @@ pub enum Command {
     },
     /// Run a scenario (Locust's flags and meanings).
     Run(RunArgs),
+    /// Start the built-in Kibray-like target on 127.0.0.1 and load test it with scenarios/kibray.kload.
+    Demo {
+        /// Only serve the target (for trying other scenarios) until Ctrl-C.
+        #[arg(long)]
+        serve: bool,
+        /// Port to serve on (0 picks a free one; --serve defaults to 8000).
+        #[arg(long)]
+        port: Option<u16>,
+        #[arg(short = 'u', long, default_value_t = 100)]
+        users: u32,
+        #[arg(short = 'r', long, default_value_t = 10.0)]
+        spawn_rate: f64,
+        #[arg(short = 't', long, default_value = "30s", value_parser = parse_duration)]
+        run_time: Duration,
+        /// Scale the target's simulated latency (1.0 realistic, 0 none).
+        #[arg(long, default_value_t = 1.0)]
+        latency_scale: f64,
+        #[arg(long)]
+        only_summary: bool,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Run every request of every class once and list each with its status.
     Smoke {
         file: PathBuf,
@@ -130,6 +152,25 @@ pub fn main(cli: Cli) -> i32 {
         Command::Check { files, format } => check(&files, format),
         Command::Inspect { file, users } => inspect(&file, users),
         Command::Run(args) => run(args),
+        Command::Demo {
+            serve,
+            port,
+            users,
+            spawn_rate,
+            run_time,
+            latency_scale,
+            only_summary,
+            seed,
+        } => demo(
+            serve,
+            port,
+            users,
+            spawn_rate,
+            run_time,
+            latency_scale,
+            only_summary,
+            seed,
+        ),
         Command::Smoke {
             file,
             host,
@@ -434,4 +475,98 @@ async fn smoke(plan: Arc<Plan>, args: &RunArgs) -> i32 {
     }
     let _ = writeln!(out, "\n{} requests, {} failed", results.len(), failed);
     if failed > 0 { exit::FAILED } else { exit::OK }
+}
+
+const DEMO_SCENARIO: &str = include_str!("../scenarios/kibray.kload");
+const DEMO_ACCOUNTS: &str = include_str!("../scenarios/data/accounts.csv");
+
+#[allow(clippy::too_many_arguments)]
+fn demo(
+    serve: bool,
+    port: Option<u16>,
+    users: u32,
+    spawn_rate: f64,
+    run_time: Duration,
+    latency_scale: f64,
+    only_summary: bool,
+    seed: Option<u64>,
+) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return exit::COULD_NOT_RUN;
+        }
+    };
+    let port = port.unwrap_or(if serve { 8000 } else { 0 });
+    let config = crate::demo::DemoConfig {
+        latency_scale,
+        ..crate::demo::DemoConfig::default()
+    };
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let server = match runtime.block_on(crate::demo::DemoServer::start(addr, config)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot start the demo target on {addr}: {e}");
+            return exit::COULD_NOT_RUN;
+        }
+    };
+    if serve {
+        eprintln!(
+            "demo target serving the Kibray API at {} (Ctrl-C to stop)",
+            server.base_url()
+        );
+        eprintln!(
+            "try: kload run scenarios/kibray.kload -H {} -u 20 -r 5 -t 20s --headless",
+            server.base_url()
+        );
+        let _ = runtime.block_on(tokio::signal::ctrl_c());
+        runtime.block_on(server.shutdown());
+        return exit::OK;
+    }
+    // The scenario ships inside the binary so that `kload demo` works from anywhere.
+    let dir = std::env::temp_dir().join(format!("kload-demo-{}", std::process::id()));
+    let file = dir.join("kibray.kload");
+    let written = std::fs::create_dir_all(dir.join("data"))
+        .and_then(|_| std::fs::write(&file, DEMO_SCENARIO))
+        .and_then(|_| std::fs::write(dir.join("data/accounts.csv"), DEMO_ACCOUNTS));
+    if let Err(e) = written {
+        eprintln!(
+            "error: cannot write the demo scenario to {}: {e}",
+            dir.display()
+        );
+        return exit::COULD_NOT_RUN;
+    }
+    eprintln!(
+        "demo target at {}; running scenarios/kibray.kload: {users} users, spawn rate {spawn_rate}/s, {run_time:?}",
+        server.base_url()
+    );
+    let args = RunArgs {
+        file: file.clone(),
+        host: Some(server.base_url()),
+        users: Some(users),
+        spawn_rate: Some(spawn_rate),
+        run_time: Some(run_time),
+        headless: true,
+        stop_timeout: Some(Duration::from_secs(5)),
+        tags: vec![],
+        exclude_tags: vec![],
+        print_stats: false,
+        only_summary,
+        exit_code_on_error: 0,
+        seed,
+        insecure: false,
+        thresholds: vec![],
+        dry_run: false,
+    };
+    let code = match load(&file, Format::Human) {
+        Some((plan, _)) => runtime.block_on(load_test(Arc::new(plan), args)),
+        None => exit::USAGE,
+    };
+    runtime.block_on(server.shutdown());
+    let _ = std::fs::remove_dir_all(&dir);
+    code
 }

@@ -774,7 +774,7 @@ impl<'a> Compiler<'a> {
     }
 
     fn threshold(&mut self, t: &ast::Threshold) -> Option<ir::Threshold> {
-        let source = self.text(t.span).to_string();
+        let source = self.text(t.span).trim().to_string();
         let known_names: Vec<String> = self.stats.iter().map(|s| s.name.clone()).collect();
         let known_tags: BTreeSet<String> = self
             .stats

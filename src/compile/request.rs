@@ -289,7 +289,7 @@ impl Compiler<'_> {
     }
 
     fn check(&mut self, c: &ast::Check) -> Option<ir::Check> {
-        let source = self.text(c.span).to_string();
+        let source = self.text(c.span).trim().to_string();
         let kind = match &c.kind {
             ast::CheckKind::Status { items, .. } => {
                 let mut ranges = Vec::new();
@@ -428,7 +428,7 @@ impl Compiler<'_> {
     }
 
     fn capture(&mut self, c: &ast::Capture) -> Option<ir::Capture> {
-        let source_text = self.text(c.span).to_string();
+        let source_text = self.text(c.span).trim().to_string();
         if !self.captures.iter().any(|(n, _)| *n == c.name.name) {
             self.captures.push((c.name.name.clone(), c.name.span));
         }
