@@ -229,7 +229,7 @@ pub fn did_you_mean<'a>(
     candidates
         .into_iter()
         .filter(|c| *c != word)
-        .map(|c| (strsim::levenshtein(&lower, &c.to_ascii_lowercase()), c))
+        .map(|c| (strsim::osa_distance(&lower, &c.to_ascii_lowercase()), c))
         .filter(|(d, c)| {
             let limit = (c.chars().count().max(word.chars().count()) / 3).max(1);
             *d <= limit

@@ -164,6 +164,7 @@ pub fn render_thresholds(results: &[ThresholdResult], color: bool) -> String {
     let mut out = String::from("\nThresholds\n");
     for r in results {
         let (word, code) = match (r.passed, r.threshold.warn_only) {
+            (true, _) if r.measured.is_none() => ("SKIP", "2"),
             (true, _) => ("PASS", "32"),
             (false, true) => ("WARN", "33"),
             (false, false) => ("FAIL", "31"),
