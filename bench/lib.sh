@@ -72,7 +72,7 @@ proc_cpu_ticks() {   # utime+stime of a pid, in clock ticks
 # measure NAME -- CMD...
 #   Runs CMD pinned to $LOAD_CPU under /usr/bin/time (bounded by `timeout`), and writes
 #   $WORK/NAME.{out,time} plus shell variables: M_RC M_WALL M_CPU M_RSS_KB M_NGINX_REQ M_LOG_REQ
-#   M_LOG_NON200 M_NGINX_CPU_PCT M_CPU0_OTHER_PCT.
+#   M_LOG_NON200 M_LOG_CONNS M_NGINX_CPU_PCT M_CPU0_OTHER_PCT.
 measure() {
     local name="$1"; shift; [[ "$1" == -- ]] && shift
     local wpid n0 n1 l0 l1 bad0 bad1 w0 w1 c0 c1 t_limit
@@ -98,6 +98,9 @@ measure() {
     M_NGINX_REQ=$((n1 - n0))
     M_LOG_REQ=$((l1 - l0))
     M_LOG_NON200=$((bad1 - bad0))
+    # distinct nginx connection serial numbers among this run's log lines = TCP connections used
+    M_LOG_CONNS=$(awk -v a="$l0" -v b="$l1" 'NR>a && NR<=b {c[$4]=1} END {print length(c)}' \
+        "${BENCH_NGINX_PREFIX:-/tmp/kload-bench-nginx}/access.log")
     M_NGINX_CPU_PCT=$(python3 -c "print(round(100*($w1-$w0)/$CLK_TCK/max($M_WALL,0.001),1))")
     # CPU time spent on the generator's core by anything other than the generator (other engineers'
     # builds, kernel softirq for nginx, ...). High values mean the figure is noisy.

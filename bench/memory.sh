@@ -7,6 +7,8 @@
 # Defaults: -n 10000, -H 20, -t kload,locust,oha. Reports (peakRSS(N) - peakRSS(1)) / (N - 1) in KiB,
 # and the same divided by the users actually reached (peak count of ESTABLISHED connections at
 # nginx, sampled every second with ss), since a tool may not ramp all the way on one core.
+# "TCP conns opened" (distinct connections in nginx's access log) should equal the users: more
+# means the tool reconnects instead of keeping one keep-alive connection per user.
 # The generator is pinned to CPU $LOAD_CPU (0), nginx to CPU $NGINX_CPU (1).
 #
 #   kload : KLOAD_BIN run bench/idle-users.kload --users N --spawn-rate 2000 --run-time T ...
@@ -112,7 +114,7 @@ d = $R_RSS_KB - $rss1
 print(json.dumps(dict(tool="$tool", status="$status", users=n, run_time_s=$rt, hold_s=$HOLD, spawn_rate=$RATE,
     rss1_kb=$rss1, rssN_kb=$R_RSS_KB, conns1=$conns1, connsN_peak=reached,
     kb_per_user=round(d / (n - 1), 1), kb_per_reached_user=round(d / (reached - 1), 1) if reached > 1 else None,
-    requests_nginx=$M_NGINX_REQ, req_per_s=$R_RPS, non200=$M_LOG_NON200, cpu1_s=$cpu1, cpuN_s=$M_CPU, wallN_s=$M_WALL,
+    requests_nginx=$M_NGINX_REQ, req_per_s=$R_RPS, non200=$M_LOG_NON200, tcp_connections_opened=$M_LOG_CONNS, cpu1_s=$cpu1, cpuN_s=$M_CPU, wallN_s=$M_WALL,
     load_cpu_other_pct=$M_CPU0_OTHER_PCT)))
 EOF
         sleep 2
@@ -127,15 +129,15 @@ rows = [json.loads(l) for l in open(rows_f)]
 json.dump(dict(kind="memory", timestamp=stamp, loadavg_at_end=open("/proc/loadavg").read().split()[:3],
                results=rows), open(out, "w"), indent=2)
 print()
-print("| tool | users asked | users reached (peak conns) | peak RSS 1 user MiB | peak RSS N users MiB | **KiB / user** | KiB / reached user | req/s at N | CPU s at N | note |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+print("| tool | users asked | users reached (peak conns) | peak RSS 1 user MiB | peak RSS N users MiB | **KiB / user** | KiB / reached user | TCP conns opened at N | req/s at N | CPU s at N | note |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 for r in rows:
     if r["status"] == "skipped":
-        print(f"| {r['tool']} | skipped: {r['note']} |" + " |" * 8)
+        print(f"| {r['tool']} | skipped: {r['note']} |" + " |" * 9)
         continue
     kr = "–" if r["kb_per_reached_user"] is None else r["kb_per_reached_user"]
     print(f"| {r['tool']} | {r['users']:,} | {r['connsN_peak']:,} | {r['rss1_kb']/1024:.1f} | {r['rssN_kb']/1024:.1f} | **{r['kb_per_user']}** | {kr} "
-          f"| {r['req_per_s']:,} | {r['cpuN_s']} | {r['status']} |")
+          f"| {r['tcp_connections_opened']:,} | {r['req_per_s']:,} | {r['cpuN_s']} | {r['status']} |")
 print()
 print(f"JSON: {out}")
 EOF

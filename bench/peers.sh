@@ -50,7 +50,7 @@ note = sys.argv[4] if len(sys.argv) > 4 else ""
 cpu = float("$M_CPU"); wall = float("$M_WALL"); req = int("$M_NGINX_REQ")
 print(json.dumps(dict(
     tool=tool, status=status, note=note, exit_code=int("$M_RC"),
-    requests_nginx=req, requests_access_log=int("$M_LOG_REQ"), non200_access_log=int("$M_LOG_NON200"),
+    requests_nginx=req, requests_access_log=int("$M_LOG_REQ"), non200_access_log=int("$M_LOG_NON200"), connections_access_log=int("$M_LOG_CONNS"),
     requests_tool=int(tool_req) if tool_req.isdigit() else None,
     wall_s=wall, cpu_user_sys_s=cpu,
     req_per_cpu_s=round(req / cpu) if cpu > 0 else None,
@@ -128,13 +128,13 @@ def f(v, fmt="{:,}"):
 print()
 print(f"{dur} s, {conc} connections, generator on CPU {doc['load_cpu']}, nginx (1 worker) on CPU {os.environ.get('NGINX_CPU','1')}; load average at end {' '.join(doc['loadavg_at_end'])}")
 print()
-print("| tool | requests (nginx) | requests (tool) | non-200 | wall s | CPU s (user+sys) | **req / CPU-s** | req / s | peak RSS MiB | nginx CPU % | other load on gen. core % |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| tool | requests (nginx) | requests (tool) | non-200 | TCP conns | wall s | CPU s (user+sys) | **req / CPU-s** | req / s | peak RSS MiB | nginx CPU % | other load on gen. core % |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     if r["status"] != "ok":
-        print(f"| {r['tool']} | skipped: {r['note']} |" + " |" * 9)
+        print(f"| {r['tool']} | skipped: {r['note']} |" + " |" * 10)
         continue
-    print(f"| {r['tool']} | {f(r['requests_nginx'])} | {f(r['requests_tool'])} | {r['non200_access_log']} | {r['wall_s']:.2f} | {r['cpu_user_sys_s']:.2f} "
+    print(f"| {r['tool']} | {f(r['requests_nginx'])} | {f(r['requests_tool'])} | {r['non200_access_log']} | {r['connections_access_log']} | {r['wall_s']:.2f} | {r['cpu_user_sys_s']:.2f} "
           f"| **{f(r['req_per_cpu_s'])}** | {f(r['req_per_wall_s'])} | {r['peak_rss_kb']/1024:.1f} | {r['nginx_worker_cpu_pct']} | {r['load_cpu_other_pct']} |")
 print()
 print(f"JSON: {out}")
