@@ -8,7 +8,7 @@
 #   bench/nginx.sh logcount       flush the access log and print "lines non200"
 #   bench/nginx.sh worker-pid     pid of the single worker (for CPU accounting)
 #
-# Environment: BENCH_NGINX_PREFIX (default /tmp/kload-bench-nginx), NGINX_CPU (default 1),
+# Environment: BENCH_ACCESS_LOG=off (no access log), BENCH_NGINX_PREFIX (default /tmp/kload-bench-nginx), NGINX_CPU (default 1),
 #              NGINX (default: nginx on PATH or /usr/sbin/nginx).
 set -euo pipefail
 
@@ -61,7 +61,11 @@ start() {
     rm -rf "$PREFIX"
     mkdir -p "$PREFIX"/tmp/{body,proxy,fastcgi,uwsgi,scgi}
     chmod -R a+rwx "$PREFIX/tmp"
-    sed -e "s#@PREFIX@#$PREFIX#g" -e "s#@PORT@#$p#g" "$HERE/nginx.conf" > "$PREFIX/nginx.conf"
+    local logsed=()
+    # BENCH_ACCESS_LOG=off: no access log (to measure its cost); counts then come from stub_status only
+    [[ "${BENCH_ACCESS_LOG:-on}" == off ]] && logsed=(-e 's#^\( *\)access_log .*bench buffer.*#\1access_log off;#')
+    sed -e "s#@PREFIX@#$PREFIX#g" -e "s#@PORT@#$p#g" "${logsed[@]}" "$HERE/nginx.conf" > "$PREFIX/nginx.conf"
+    touch "$PREFIX/access.log"
     echo "$p" > "$PREFIX/port"
     echo 0 > "$PREFIX/status_reads"
     ulimit -n "$(ulimit -Hn)"   # nginx.conf asks for 20000 fds; the hard limit here is 20000
