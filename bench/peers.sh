@@ -9,7 +9,7 @@
 # peak RSS, nginx worker CPU and how busy the generator's core was with other work.
 #
 # Environment: KLOAD_BIN (default target/release/kload, relative to the repo root), OHA_BIN,
-# BENCH_VENV (/work/bench-venv), INSTALL_OHA=1 (build oha with cargo if missing), LOAD_CPU, NGINX_CPU.
+# BENCH_VENV (/work/bench-venv), BENCH_NICE (0; -10 on a busy box), BENCH_ACCESS_LOG (on|off), INSTALL_OHA=1 (build oha with cargo if missing), LOAD_CPU, NGINX_CPU.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -120,13 +120,13 @@ rows = [json.loads(l) for l in open(rows_f)]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 doc = dict(kind="peers", timestamp=stamp, duration_s=int(dur), connections=int(conc),
            target=f"nginx 1 worker on CPU {os.environ.get('NGINX_CPU','1')}, 127.0.0.1:{port}, 51-byte JSON",
-           load_cpu=int(os.environ.get("LOAD_CPU", "0")), nginx_access_log=os.environ.get("BENCH_ACCESS_LOG", "on"), cpu_model=cpu, nproc=os.cpu_count(),
+           load_cpu=int(os.environ.get("LOAD_CPU", "0")), nginx_access_log=os.environ.get("BENCH_ACCESS_LOG", "on"), nice=int(os.environ.get("BENCH_NICE", "0")), cpu_model=cpu, nproc=os.cpu_count(),
            kernel=platform.release(), loadavg_at_end=open("/proc/loadavg").read().split()[:3], results=rows)
 json.dump(doc, open(out, "w"), indent=2)
 def f(v, fmt="{:,}"):
     return "–" if v is None else fmt.format(v)
 print()
-print(f"{dur} s, {conc} connections, generator on CPU {doc['load_cpu']}, nginx (1 worker) on CPU {os.environ.get('NGINX_CPU','1')}, access log {doc['nginx_access_log']}; load average at end {' '.join(doc['loadavg_at_end'])}")
+print(f"{dur} s, {conc} connections, generator on CPU {doc['load_cpu']}, nginx (1 worker) on CPU {os.environ.get('NGINX_CPU','1')}, access log {doc['nginx_access_log']}, nice {doc['nice']}; load average at end {' '.join(doc['loadavg_at_end'])}")
 print()
 print("| tool | requests (nginx) | requests (tool) | non-200 | TCP conns | wall s | CPU s (user+sys) | **req / CPU-s** | req / s | peak RSS MiB | nginx CPU % | other load on gen. core % |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
