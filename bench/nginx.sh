@@ -8,7 +8,7 @@
 #   bench/nginx.sh logcount       flush the access log and print "lines non200"
 #   bench/nginx.sh worker-pid     pid of the single worker (for CPU accounting)
 #
-# Environment: BENCH_ACCESS_LOG=off (no access log), BENCH_NICE (e.g. -10 on a busy shared box), BENCH_NGINX_PREFIX (default /tmp/kload-bench-nginx), NGINX_CPU (default 1),
+# Environment: BENCH_ACCESS_LOG=off (no access log), BENCH_NICE (e.g. -10), BENCH_RT=1 (SCHED_FIFO), BENCH_NGINX_PREFIX (default /tmp/kload-bench-nginx), NGINX_CPU (default 1),
 #              NGINX (default: nginx on PATH or /usr/sbin/nginx).
 set -euo pipefail
 
@@ -69,8 +69,10 @@ start() {
     echo "$p" > "$PREFIX/port"
     echo 0 > "$PREFIX/status_reads"
     ulimit -n "$(ulimit -Hn)"   # nginx.conf asks for 20000 fds; the hard limit here is 20000
-    log "starting $NGINX -p $PREFIX on 127.0.0.1:$p, pinned to CPU $NGINX_CPU (taskset), 1 worker, nice ${BENCH_NICE:-0}"
-    nice -n "${BENCH_NICE:-0}" taskset -c "$NGINX_CPU" "$NGINX" -p "$PREFIX" -c "$PREFIX/nginx.conf" -e "$PREFIX/error.log"
+    local prio=(nice -n "${BENCH_NICE:-0}")
+    [[ "${BENCH_RT:-0}" == 1 ]] && prio=(chrt -f 10)
+    log "starting $NGINX -p $PREFIX on 127.0.0.1:$p, pinned to CPU $NGINX_CPU (taskset), 1 worker, ${prio[*]}"
+    "${prio[@]}" taskset -c "$NGINX_CPU" "$NGINX" -p "$PREFIX" -c "$PREFIX/nginx.conf" -e "$PREFIX/error.log"
     for _ in $(seq 50); do
         curl -fsS -o /dev/null "http://127.0.0.1:$p/nginx_status" 2>/dev/null && break
         sleep 0.1

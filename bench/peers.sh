@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Side-by-side throughput of load generators against one nginx worker, one tool after another.
 #
-#   bench/peers.sh [-d SECONDS] [-c CONNECTIONS] [-t wrk,oha,locust,kload] [-o results/FILE.json]
+#   bench/peers.sh [-d SECONDS] [-c CONNECTIONS] [-t wrk,oha,locust,kload] [-r ROUNDS] [-o results/FILE.json]
+#
+# With -r N the tools run N rounds, interleaved (wrk oha locust kload wrk oha ...), and a summary
+# gives the median and range of requests per CPU-second: on a shared box one run is not enough.
 #
 # Each generator is pinned to CPU $LOAD_CPU (0) with taskset, nginx to CPU $NGINX_CPU (1).
 # Per tool it reports requests completed (nginx stub_status delta, access-log delta, tool's own
@@ -9,7 +12,7 @@
 # peak RSS, nginx worker CPU and how busy the generator's core was with other work.
 #
 # Environment: KLOAD_BIN (default target/release/kload, relative to the repo root), OHA_BIN,
-# BENCH_VENV (/work/bench-venv), BENCH_NICE (0; -10 on a busy box), BENCH_ACCESS_LOG (on|off), INSTALL_OHA=1 (build oha with cargo if missing), LOAD_CPU, NGINX_CPU.
+# BENCH_VENV (/work/bench-venv), BENCH_NICE (0), BENCH_RT=1 (SCHED_FIFO, for a busy box), BENCH_ACCESS_LOG (on|off), INSTALL_OHA=1 (build oha with cargo if missing), LOAD_CPU, NGINX_CPU.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -17,13 +20,15 @@ DURATION=10
 CONC=50
 TOOLS="wrk,oha,locust,kload"
 OUT=""
-while getopts "d:c:t:o:h" opt; do
+ROUNDS=1
+while getopts "d:c:t:o:r:h" opt; do
     case "$opt" in
         d) DURATION="${OPTARG%s}" ;;
         c) CONC="$OPTARG" ;;
         t) TOOLS="$OPTARG" ;;
         o) OUT="$OPTARG" ;;
-        *) sed -n '2,13p' "$0"; exit 2 ;;
+        r) ROUNDS="$OPTARG" ;;
+        *) sed -n '2,16p' "$0"; exit 2 ;;
     esac
 done
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -49,10 +54,10 @@ tool, tool_req, status = sys.argv[1:4]
 note = sys.argv[4] if len(sys.argv) > 4 else ""
 cpu = float("$M_CPU"); wall = float("$M_WALL"); req = int("$M_NGINX_REQ")
 print(json.dumps(dict(
-    tool=tool, status=status, note=note, exit_code=int("$M_RC"),
+    tool=tool, round=int("$ROUND"), status=status, note=note, exit_code=int("$M_RC"),
     requests_nginx=req, requests_access_log=int("$M_LOG_REQ"), non200_access_log=int("$M_LOG_NON200"), connections_access_log=int("$M_LOG_CONNS"),
     requests_tool=int(tool_req) if tool_req.isdigit() else None,
-    wall_s=wall, cpu_user_sys_s=cpu,
+    wall_s=wall, cpu_user_s=float("$M_USER"), cpu_sys_s=float("$M_SYS"), cpu_user_sys_s=cpu,
     req_per_cpu_s=round(req / cpu) if cpu > 0 else None,
     req_per_wall_s=round(req / wall) if wall > 0 else None,
     peak_rss_kb=int("$M_RSS_KB"),
@@ -61,8 +66,10 @@ print(json.dumps(dict(
 EOF
 }
 
+declare -A SKIPPED=()
 skip() {   # skip TOOL REASON
     echo "$1: skipped ($2)"
+    SKIPPED[$1]=1
     python3 -c 'import json,sys; print(json.dumps(dict(tool=sys.argv[1], status="skipped", note=sys.argv[2])))' "$1" "$2" >>"$ROWS"
 }
 
@@ -104,12 +111,15 @@ run_kload() {
 }
 
 IFS=, read -ra TOOL_LIST <<<"$TOOLS"
-for t in "${TOOL_LIST[@]}"; do
-    case "$t" in
-        wrk|oha|locust|kload) "run_$t" ;;
-        *) skip "$t" "unknown tool" ;;
-    esac
-    sleep 2   # let the previous tool's connections close before the next one starts
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+    for t in "${TOOL_LIST[@]}"; do
+        [[ -n "${SKIPPED[$t]:-}" ]] && continue   # a tool skipped once (missing, failing) stays skipped
+        case "$t" in
+            wrk|oha|locust|kload) "run_$t" ;;
+            *) skip "$t" "unknown tool" ;;
+        esac
+        sleep 2   # let the previous tool's connections close before the next one starts
+    done
 done
 
 mkdir -p "$(dirname "$OUT")"
@@ -118,15 +128,15 @@ import json, os, platform, sys
 rows_f, out, dur, conc, port, stamp = sys.argv[1:]
 rows = [json.loads(l) for l in open(rows_f)]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-doc = dict(kind="peers", timestamp=stamp, duration_s=int(dur), connections=int(conc),
+doc = dict(kind="peers", timestamp=stamp, duration_s=int(dur), connections=int(conc), rounds=max([r.get("round", 1) for r in rows] or [1]),
            target=f"nginx 1 worker on CPU {os.environ.get('NGINX_CPU','1')}, 127.0.0.1:{port}, 51-byte JSON",
-           load_cpu=int(os.environ.get("LOAD_CPU", "0")), nginx_access_log=os.environ.get("BENCH_ACCESS_LOG", "on"), nice=int(os.environ.get("BENCH_NICE", "0")), cpu_model=cpu, nproc=os.cpu_count(),
+           load_cpu=int(os.environ.get("LOAD_CPU", "0")), nginx_access_log=os.environ.get("BENCH_ACCESS_LOG", "on"), priority=("SCHED_FIFO 10" if os.environ.get("BENCH_RT") == "1" else f"nice {os.environ.get('BENCH_NICE', '0')}"), cpu_model=cpu, nproc=os.cpu_count(),
            kernel=platform.release(), loadavg_at_end=open("/proc/loadavg").read().split()[:3], results=rows)
 json.dump(doc, open(out, "w"), indent=2)
 def f(v, fmt="{:,}"):
     return "–" if v is None else fmt.format(v)
 print()
-print(f"{dur} s, {conc} connections, generator on CPU {doc['load_cpu']}, nginx (1 worker) on CPU {os.environ.get('NGINX_CPU','1')}, access log {doc['nginx_access_log']}, nice {doc['nice']}; load average at end {' '.join(doc['loadavg_at_end'])}")
+print(f"{dur} s, {conc} connections, generator on CPU {doc['load_cpu']}, nginx (1 worker) on CPU {os.environ.get('NGINX_CPU','1')}, access log {doc['nginx_access_log']}, {doc['priority']}; load average at end {' '.join(doc['loadavg_at_end'])}")
 print()
 print("| tool | requests (nginx) | requests (tool) | non-200 | TCP conns | wall s | CPU s (user+sys) | **req / CPU-s** | req / s | peak RSS MiB | nginx CPU % | other load on gen. core % |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -136,6 +146,22 @@ for r in rows:
         continue
     print(f"| {r['tool']} | {f(r['requests_nginx'])} | {f(r['requests_tool'])} | {r['non200_access_log']} | {r['connections_access_log']} | {r['wall_s']:.2f} | {r['cpu_user_sys_s']:.2f} "
           f"| **{f(r['req_per_cpu_s'])}** | {f(r['req_per_wall_s'])} | {r['peak_rss_kb']/1024:.1f} | {r['nginx_worker_cpu_pct']} | {r['load_cpu_other_pct']} |")
+if doc["rounds"] > 1:
+    import statistics
+    print()
+    print(f"Summary over {doc['rounds']} interleaved rounds (median, min–max):")
+    print()
+    print("| tool | runs | **req / CPU-s** | req / s | peak RSS MiB | nginx CPU % | other load on gen. core % |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for tool in dict.fromkeys(r["tool"] for r in rows):
+        ok = [r for r in rows if r["tool"] == tool and r["status"] == "ok"]
+        if not ok:
+            continue
+        def col(k, fmt="{:,.0f}"):
+            v = [r[k] for r in ok]
+            return f"{fmt.format(statistics.median(v))} ({fmt.format(min(v))}–{fmt.format(max(v))})"
+        print(f"| {tool} | {len(ok)} | **{col('req_per_cpu_s')}** | {col('req_per_wall_s')} | {statistics.median(r['peak_rss_kb'] for r in ok)/1024:.1f} "
+              f"| {col('nginx_worker_cpu_pct', '{:.0f}')} | {col('load_cpu_other_pct', '{:.0f}')} |")
 print()
 print(f"JSON: {out}")
 EOF
