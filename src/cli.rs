@@ -44,6 +44,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Rewrite files to the canonical layout (comments kept); `--check` only reports.
+    Fmt {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Exit 1 and list the files that are not formatted, without writing.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print the compiled plan: classes and their users, tasks and their odds, requests, thresholds.
     Inspect {
         file: PathBuf,
@@ -150,6 +158,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 pub fn main(cli: Cli) -> i32 {
     match cli.command {
         Command::Check { files, format } => check(&files, format),
+        Command::Fmt { files, check } => fmt(&files, check),
         Command::Inspect { file, users } => inspect(&file, users),
         Command::Run(args) => run(args),
         Command::Demo {
@@ -253,6 +262,45 @@ fn check(files: &[PathBuf], format: Format) -> i32 {
     if failed { exit::USAGE } else { exit::OK }
 }
 
+fn fmt(files: &[PathBuf], check: bool) -> i32 {
+    let mut code = exit::OK;
+    for path in files {
+        let name = path.display().to_string();
+        let source = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot read {name}: {e}");
+                code = exit::USAGE;
+                continue;
+            }
+        };
+        let file = match crate::syntax::parse(&source) {
+            Ok(f) => f,
+            Err(d) => {
+                print_diagnostics(&[d], &name, &source, Format::Human);
+                code = exit::USAGE;
+                continue;
+            }
+        };
+        let formatted = crate::syntax::format::format(&file, &source);
+        if formatted == source {
+            continue;
+        }
+        if check {
+            eprintln!("{name}: not formatted (run `kload fmt {name}`)");
+            if code == exit::OK {
+                code = exit::FAILED;
+            }
+        } else if let Err(e) = std::fs::write(path, formatted) {
+            eprintln!("error: cannot write {name}: {e}");
+            code = exit::USAGE;
+        } else {
+            eprintln!("{name}: formatted");
+        }
+    }
+    code
+}
+
 fn inspect(path: &Path, users: u32) -> i32 {
     let Some((plan, _)) = load(path, Format::Human) else {
         return exit::USAGE;
@@ -278,11 +326,11 @@ fn run(args: RunArgs) -> i32 {
             }
         }
     }
-    if let Some(h) = &args.host {
-        if let Err(reason) = compile::check_host(h) {
-            eprintln!("error: invalid --host `{h}`: {reason}");
-            return exit::USAGE;
-        }
+    if let Some(h) = &args.host
+        && let Err(reason) = compile::check_host(h)
+    {
+        eprintln!("error: invalid --host `{h}`: {reason}");
+        return exit::USAGE;
     }
     if plan.host.is_none() && args.host.is_none() && plan.classes.iter().all(|c| c.host.is_none()) {
         eprintln!(
@@ -368,18 +416,24 @@ async fn load_test(plan: Arc<Plan>, args: RunArgs) -> i32 {
     for (message, n) in &outcome.problems.not_started {
         let _ = writeln!(out, "\nwarning: {message} ({n}×)");
     }
-    if let Some((span, message)) = &outcome.problems.first_template_error {
-        if let Some(span) = span {
-            if let Ok(source) = std::fs::read_to_string(&args.file) {
-                let d = Diagnostic::error("kload::runtime_template", format!("template error at run time: {message}"), *span, "in this request")
-                    .with_help("the request was counted as failed; check the capture that should set the variable");
-                let _ = write!(
-                    out,
-                    "\n{}",
-                    diagnostic::render(&d, &args.file.display().to_string(), &source, color, 100)
-                );
-            }
-        }
+    if let Some((span, message)) = &outcome.problems.first_template_error
+        && let Some(span) = span
+        && let Ok(source) = std::fs::read_to_string(&args.file)
+    {
+        let d = Diagnostic::error(
+            "kload::runtime_template",
+            format!("template error at run time: {message}"),
+            *span,
+            "in this request",
+        )
+        .with_help(
+            "the request was counted as failed; check the capture that should set the variable",
+        );
+        let _ = write!(
+            out,
+            "\n{}",
+            diagnostic::render(&d, &args.file.display().to_string(), &source, color, 100)
+        );
     }
     if let Some(source) = &outcome.aborted {
         let _ = writeln!(out, "\nrun aborted early: threshold `{source}` failed");

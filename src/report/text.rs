@@ -113,7 +113,7 @@ pub fn render_final(s: &Snapshot) -> String {
 
     if !s.failures.is_empty() {
         let _ = writeln!(out, "\nError report");
-        let _ = writeln!(out, "{:>13}  {}", "# occurrences", "Error");
+        let _ = writeln!(out, "{:>13}  Error", "# occurrences");
         let _ = writeln!(out, "{}", "-".repeat(80));
         let mut failures = s.failures.clone();
         failures.sort_by(|a, b| b.count.cmp(&a.count).then(a.message.cmp(&b.message)));
