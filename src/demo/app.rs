@@ -77,7 +77,9 @@ impl App {
                 self.throttle
                     .as_ref()
                     .map_or(Ok(()), |t| t.check(account, tokio::time::Instant::now()))
-                    .map_err(|wait| ApiError::Throttled { wait_secs: whole_seconds(wait) })
+                    .map_err(|wait| ApiError::Throttled {
+                        wait_secs: whole_seconds(wait),
+                    })
                     .map(|()| account)
             });
             match refused {
@@ -112,13 +114,17 @@ impl App {
         let (Some(token), None) = (parts.next(), parts.next()) else {
             return Err(ApiError::BadAuthorizationHeader);
         };
-        self.signer.verify_access(token, unix_now()).ok_or(ApiError::TokenNotValid)
+        self.signer
+            .verify_access(token, unix_now())
+            .ok_or(ApiError::TokenNotValid)
     }
 
     /// A fresh RNG: the seed mixed with this request's number, so no lock is shared.
     pub(crate) fn request_rng(&self) -> SmallRng {
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
-        SmallRng::seed_from_u64(splitmix64(self.seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+        SmallRng::seed_from_u64(splitmix64(
+            self.seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        ))
     }
 
     async fn pause(&self, service: Duration) {
@@ -137,17 +143,23 @@ impl App {
     }
 
     pub(crate) fn time_entries(&self) -> RwLockReadGuard<'_, Table<TimeEntry>> {
-        self.time_entries.read().unwrap_or_else(PoisonError::into_inner)
+        self.time_entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn time_entries_mut(&self) -> RwLockWriteGuard<'_, Table<TimeEntry>> {
-        self.time_entries.write().unwrap_or_else(PoisonError::into_inner)
+        self.time_entries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 /// Seconds since the Unix epoch, for token times.
 pub(crate) fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// DRF rounds the wait up to whole seconds, and never says 0.
@@ -166,9 +178,17 @@ mod tests {
     }
 
     fn bearer(app: &App, user: &str) -> HeaderMap {
-        let token = app.signer.issue(Account::named(user).unwrap(), TokenKind::Access, unix_now(), 1);
+        let token = app.signer.issue(
+            Account::named(user).unwrap(),
+            TokenKind::Access,
+            unix_now(),
+            1,
+        );
         let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        headers.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
         headers
     }
 
@@ -184,16 +204,30 @@ mod tests {
     /// fire early), and nothing at scale 0. The sample is deterministic: request 0 of a fresh app.
     #[tokio::test]
     async fn service_time_is_slept_and_scaled() {
-        let sample = Endpoint::AdminDashboard.profile().sample(0, &mut app(DemoConfig::default()).request_rng());
-        assert!(sample >= Duration::from_millis(40), "a dashboard is slow: {sample:?}");
+        let sample = Endpoint::AdminDashboard
+            .profile()
+            .sample(0, &mut app(DemoConfig::default()).request_rng());
+        assert!(
+            sample >= Duration::from_millis(40),
+            "a dashboard is slow: {sample:?}"
+        );
         for scale in [0.5, 0.0] {
-            let app = app(DemoConfig { latency_scale: scale, error_rate: 0.0, ..DemoConfig::default() });
+            let app = app(DemoConfig {
+                latency_scale: scale,
+                error_rate: 0.0,
+                ..DemoConfig::default()
+            });
             let headers = bearer(&app, "loaduser003");
             let start = tokio::time::Instant::now();
-            app.admit(&headers, Endpoint::AdminDashboard, 0).await.unwrap();
+            app.admit(&headers, Endpoint::AdminDashboard, 0)
+                .await
+                .unwrap();
             let slept = start.elapsed();
             if scale > 0.0 {
-                assert!(slept >= sample.mul_f64(scale), "scale {scale}: {slept:?} vs {sample:?}");
+                assert!(
+                    slept >= sample.mul_f64(scale),
+                    "scale {scale}: {slept:?} vs {sample:?}"
+                );
             } else {
                 assert!(slept < sample / 4, "no delay at scale 0: {slept:?}");
             }
@@ -214,13 +248,25 @@ mod tests {
         bad.insert(header::AUTHORIZATION, "Bearer a b".parse().unwrap());
 
         let outcome = |r: Result<Call, ApiError>| r.err().map(|e| e.to_string());
-        assert!(outcome(app.admit(&none, Endpoint::Health, 0).await).is_none(), "health never fails");
-        assert_eq!(outcome(app.admit(&none, Endpoint::Login, 0).await).as_deref(), Some("Internal server error"));
+        assert!(
+            outcome(app.admit(&none, Endpoint::Health, 0).await).is_none(),
+            "health never fails"
+        );
+        assert_eq!(
+            outcome(app.admit(&none, Endpoint::Login, 0).await).as_deref(),
+            Some("Internal server error")
+        );
         let cases = [
             (&none, "Authentication credentials were not provided."),
-            (&bad, "Authorization header must contain two space-delimited values"),
+            (
+                &bad,
+                "Authorization header must contain two space-delimited values",
+            ),
             (&alice, "Internal server error"),
-            (&alice, "Request was throttled. Expected available in 60 seconds."),
+            (
+                &alice,
+                "Request was throttled. Expected available in 60 seconds.",
+            ),
         ];
         for (headers, want) in cases {
             let got = outcome(app.admit(headers, Endpoint::ProjectList, 20).await);

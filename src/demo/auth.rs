@@ -35,7 +35,11 @@ pub(crate) async fn login(
     };
     let account = Account::login(&username, &password).ok_or(ApiError::BadCredentials)?;
     let now = unix_now();
-    let access = app.signer.issue(account, TokenKind::Access, now, call.rng.random());
-    let refresh = app.signer.issue(account, TokenKind::Refresh, now, call.rng.random());
+    let access = app
+        .signer
+        .issue(account, TokenKind::Access, now, call.rng.random());
+    let refresh = app
+        .signer
+        .issue(account, TokenKind::Refresh, now, call.rng.random());
     Ok(Json(json!({ "access": access, "refresh": refresh })))
 }

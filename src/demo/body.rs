@@ -9,7 +9,10 @@ use serde_json::{Map, Value};
 use super::error::{ApiError, FieldError, FieldErrors};
 
 /// Parses `body` as a JSON object. An empty body is an empty object, as in DRF.
-pub(crate) fn json_object(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+pub(crate) fn json_object(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Map<String, Value>, ApiError> {
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
         let media = content_type.to_str().unwrap_or_default();
         let essence = media.split(';').next().unwrap_or_default().trim();
@@ -24,7 +27,10 @@ pub(crate) fn json_object(headers: &HeaderMap, body: &Bytes) -> Result<Map<Strin
         Ok(Value::Object(map)) => Ok(map),
         Ok(other) => {
             let mut errors = FieldErrors::default();
-            errors.add("non_field_errors", FieldError::NotAnObject(type_name(&other)));
+            errors.add(
+                "non_field_errors",
+                FieldError::NotAnObject(type_name(&other)),
+            );
             Err(ApiError::Fields(errors))
         }
         Err(error) => Err(ApiError::JsonParse(error.to_string())),
@@ -60,7 +66,10 @@ pub(crate) struct Fields {
 
 impl Fields {
     pub(crate) fn new(map: Map<String, Value>) -> Fields {
-        Fields { map, errors: FieldErrors::default() }
+        Fields {
+            map,
+            errors: FieldErrors::default(),
+        }
     }
 
     /// The raw value, `None` when absent; records `Required` if it had to be there.
@@ -113,7 +122,8 @@ impl Fields {
     ) -> Option<T> {
         let value = self.value(name, presence)?;
         choice_of(&value, choices).or_else(|| {
-            self.errors.add(name, FieldError::InvalidChoice(display_value(&value)));
+            self.errors
+                .add(name, FieldError::InvalidChoice(display_value(&value)));
             None
         })
     }
@@ -131,7 +141,8 @@ impl Fields {
         match pk_of(&value) {
             Ok(Some(id)) if exists(id) => Some(Some(id)),
             Ok(Some(_)) => {
-                self.errors.add(name, FieldError::InvalidPk(display_value(&value)));
+                self.errors
+                    .add(name, FieldError::InvalidPk(display_value(&value)));
                 None
             }
             Ok(None) if nullable => Some(None),
@@ -205,7 +216,8 @@ impl Fields {
         let items = match self.value(name, Presence::Required)? {
             Value::Array(items) => items,
             other => {
-                self.errors.add(name, FieldError::NotAList(type_name(&other)));
+                self.errors
+                    .add(name, FieldError::NotAList(type_name(&other)));
                 return None;
             }
         };
@@ -217,7 +229,10 @@ impl Fields {
             self.errors.add(name, FieldError::TooManyItems { max });
             return None;
         }
-        let ids: Option<Vec<u64>> = items.iter().map(|item| pk_of(item).ok().flatten()).collect();
+        let ids: Option<Vec<u64>> = items
+            .iter()
+            .map(|item| pk_of(item).ok().flatten())
+            .collect();
         if ids.is_none() {
             self.errors.add(name, FieldError::NotAnInteger);
         }
@@ -240,7 +255,10 @@ pub(crate) fn choice_of<T: Copy>(value: &Value, choices: &[(T, &str)]) -> Option
     let Value::String(text) = value else {
         return None;
     };
-    choices.iter().find(|(_, label)| *label == text).map(|(choice, _)| *choice)
+    choices
+        .iter()
+        .find(|(_, label)| *label == text)
+        .map(|(choice, _)| *choice)
 }
 
 /// How DRF quotes a rejected value in a message: strings bare, other JSON as written.
@@ -255,7 +273,10 @@ pub(crate) fn display_value(value: &Value) -> String {
 fn pk_of(value: &Value) -> Result<Option<u64>, FieldError> {
     match value {
         Value::Null => Ok(None),
-        Value::Number(n) => n.as_u64().map(Some).ok_or(FieldError::IncorrectPkType(type_name(value))),
+        Value::Number(n) => n
+            .as_u64()
+            .map(Some)
+            .ok_or(FieldError::IncorrectPkType(type_name(value))),
         Value::String(s) => s
             .trim()
             .parse::<u64>()
@@ -284,7 +305,9 @@ mod tests {
     use serde_json::json;
 
     fn fields(value: Value) -> Fields {
-        let Value::Object(map) = value else { unreachable!("test input is an object") };
+        let Value::Object(map) = value else {
+            unreachable!("test input is an object")
+        };
         Fields::new(map)
     }
 
@@ -300,7 +323,13 @@ mod tests {
         for (text, ok) in cases {
             assert_eq!(parse_date(text).is_some(), ok, "{text}");
         }
-        let cases = [("08:00", true), ("08:00:30", true), ("08:00:30.5", true), ("25:00", false), ("8am", false)];
+        let cases = [
+            ("08:00", true),
+            ("08:00:30", true),
+            ("08:00:30.5", true),
+            ("25:00", false),
+            ("8am", false),
+        ];
         for (text, ok) in cases {
             assert_eq!(parse_time(text).is_some(), ok, "{text}");
         }
@@ -314,7 +343,9 @@ mod tests {
         assert_eq!(f.pk("project", Presence::Required, false, |_| true), None);
         assert_eq!(f.choice("status", Presence::Optional, &choices), None);
         assert_eq!(f.text("description", Presence::Required, true, 10), None);
-        let Err(ApiError::Fields(errors)) = f.finish() else { panic!("expected field errors") };
+        let Err(ApiError::Fields(errors)) = f.finish() else {
+            panic!("expected field errors")
+        };
         for field in ["title", "project", "status", "description"] {
             assert!(errors.has(field), "{field}");
         }
@@ -323,7 +354,10 @@ mod tests {
     #[test]
     fn absent_optional_fields_are_fine() {
         let mut f = fields(json!({"project": "7"}));
-        assert_eq!(f.pk("project", Presence::Required, false, |id| id == 7), Some(Some(7)));
+        assert_eq!(
+            f.pk("project", Presence::Required, false, |id| id == 7),
+            Some(Some(7))
+        );
         assert_eq!(f.date("due_date", Presence::Optional, true), None);
         assert!(f.finish().is_ok());
     }

@@ -37,7 +37,11 @@ pub(crate) struct Profile {
 }
 
 /// What a request refused before the view (401, 429) costs: middleware and a token decode.
-pub(crate) const REJECTION: Profile = Profile { median_ms: 3.0, per_row_ms: 0.0, sigma: 0.3 };
+pub(crate) const REJECTION: Profile = Profile {
+    median_ms: 3.0,
+    per_row_ms: 0.0,
+    sigma: 0.3,
+};
 
 /// How often a request hits a stall (lock wait, GC, cold cache) and how much slower it is then.
 /// This is what gives p99 its realistic distance from p95.
@@ -68,7 +72,11 @@ impl Endpoint {
             Endpoint::AdminDashboard => (550.0, 0.0, 0.5),
             Endpoint::SitePhotoUpload => (280.0, 0.0, 0.3),
         };
-        Profile { median_ms, per_row_ms, sigma }
+        Profile {
+            median_ms,
+            per_row_ms,
+            sigma,
+        }
     }
 
     /// Whether the route sits behind `Authorization: Bearer`.
@@ -112,7 +120,11 @@ mod tests {
     #[test]
     fn samples_follow_the_profile() {
         let mut rng = SmallRng::seed_from_u64(1);
-        for endpoint in [Endpoint::Health, Endpoint::TaskList, Endpoint::AdminDashboard] {
+        for endpoint in [
+            Endpoint::Health,
+            Endpoint::TaskList,
+            Endpoint::AdminDashboard,
+        ] {
             let profile = endpoint.profile();
             let mut samples: Vec<Duration> =
                 (0..20_000).map(|_| profile.sample(20, &mut rng)).collect();
@@ -121,8 +133,14 @@ mod tests {
             let p50 = percentile(&samples, 0.5);
             let p95 = percentile(&samples, 0.95);
             let want_p95 = median * (1.645 * profile.sigma).exp();
-            assert!((p50 / median - 1.0).abs() < 0.03, "{endpoint:?} p50 {p50} vs {median}");
-            assert!((p95 / want_p95 - 1.0).abs() < 0.06, "{endpoint:?} p95 {p95} vs {want_p95}");
+            assert!(
+                (p50 / median - 1.0).abs() < 0.03,
+                "{endpoint:?} p50 {p50} vs {median}"
+            );
+            assert!(
+                (p95 / want_p95 - 1.0).abs() < 0.06,
+                "{endpoint:?} p95 {p95} vs {want_p95}"
+            );
             assert!(percentile(&samples, 1.0) <= median * MAX_MEDIANS + 1e-6);
         }
     }

@@ -64,7 +64,9 @@ impl ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ApiError::NotAuthenticated => f.write_str("Authentication credentials were not provided."),
+            ApiError::NotAuthenticated => {
+                f.write_str("Authentication credentials were not provided.")
+            }
             ApiError::BadAuthorizationHeader => {
                 f.write_str("Authorization header must contain two space-delimited values")
             }
@@ -171,7 +173,9 @@ pub(crate) enum FieldError {
     Null,
     Blank,
     NotAString,
-    TooLong { max: usize },
+    TooLong {
+        max: usize,
+    },
     /// The offending value, as the client sent it.
     InvalidChoice(String),
     /// A query filter whose value is not one of the options.
@@ -183,7 +187,9 @@ pub(crate) enum FieldError {
     NotAnObject(&'static str),
     NotAList(&'static str),
     EmptyList,
-    TooManyItems { max: usize },
+    TooManyItems {
+        max: usize,
+    },
     NotAnInteger,
     DateFormat,
     TimeFormat,
@@ -205,9 +211,9 @@ impl fmt::Display for FieldError {
                 write!(f, "Ensure this field has no more than {max} characters.")
             }
             FieldError::InvalidChoice(value) => write!(f, "\"{value}\" is not a valid choice."),
-            FieldError::InvalidFilterChoice => {
-                f.write_str("Select a valid choice. That choice is not one of the available choices.")
-            }
+            FieldError::InvalidFilterChoice => f.write_str(
+                "Select a valid choice. That choice is not one of the available choices.",
+            ),
             FieldError::InvalidPk(value) => {
                 write!(f, "Invalid pk \"{value}\" - object does not exist.")
             }
@@ -225,9 +231,9 @@ impl fmt::Display for FieldError {
                 write!(f, "Ensure this field has no more than {max} elements.")
             }
             FieldError::NotAnInteger => f.write_str("A valid integer is required."),
-            FieldError::DateFormat => f.write_str(
-                "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
-            ),
+            FieldError::DateFormat => {
+                f.write_str("Date has wrong format. Use one of these formats instead: YYYY-MM-DD.")
+            }
             FieldError::TimeFormat => f.write_str(
                 "Time has wrong format. Use one of these formats instead: hh:mm[:ss[.uuuuuu]].",
             ),

@@ -47,13 +47,14 @@ pub(crate) async fn search(
         return Err(ApiError::Fields(errors));
     }
 
-    let projects = app
-        .catalog
-        .projects
-        .iter()
-        .filter(|p| contains_ignore_case(&p.name, query) || contains_ignore_case(&p.client, query));
+    let projects =
+        app.catalog.projects.iter().filter(|p| {
+            contains_ignore_case(&p.name, query) || contains_ignore_case(&p.client, query)
+        });
     let tasks = app.tasks();
-    let matching_tasks = tasks.newest_first().filter(|t| contains_ignore_case(&t.title, query));
+    let matching_tasks = tasks
+        .newest_first()
+        .filter(|t| contains_ignore_case(&t.title, query));
     let count = projects.clone().count() + matching_tasks.clone().count();
 
     let mut results: Vec<Hit> = projects
@@ -67,12 +68,18 @@ pub(crate) async fn search(
         })
         .collect();
     let room = SEARCH_LIMIT - results.len();
-    results.extend(matching_tasks.take(room).map(|t| Hit {
-        kind: "task",
-        id: t.id,
-        title: t.title.clone(),
-        subtitle: app.catalog.project(t.project).map(|p| p.name.clone()).unwrap_or_default(),
-        url: format!("/api/v1/tasks/{}/", t.id),
+    results.extend(matching_tasks.take(room).map(|t| {
+        Hit {
+            kind: "task",
+            id: t.id,
+            title: t.title.clone(),
+            subtitle: app
+                .catalog
+                .project(t.project)
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            url: format!("/api/v1/tasks/{}/", t.id),
+        }
     }));
     Ok(Json(json!({ "query": query, "count": count, "results": results })).into_response())
 }
@@ -80,7 +87,10 @@ pub(crate) async fn search(
 /// ASCII case-insensitive substring test, without allocating per row.
 fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
     let (hay, needle) = (haystack.as_bytes(), needle.as_bytes());
-    needle.is_empty() || hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+    needle.is_empty()
+        || hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Sums over every task and time entry, per project and in total.
@@ -112,7 +122,10 @@ impl Totals {
         entries: impl Iterator<Item = &'a TimeEntry>,
     ) -> Totals {
         let today = Utc::now().date_naive();
-        let mut totals = Totals { per_project: vec![ProjectTotals::default(); projects], ..Totals::default() };
+        let mut totals = Totals {
+            per_project: vec![ProjectTotals::default(); projects],
+            ..Totals::default()
+        };
         for task in tasks {
             let open = !matches!(task.status, TaskStatus::Completed | TaskStatus::Cancelled);
             totals.tasks += 1;
@@ -155,7 +168,11 @@ fn project_slot(per_project: &mut [ProjectTotals], project: u64) -> Option<&mut 
 }
 
 fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { (part as f64 / whole as f64 * 1000.0).round() / 1000.0 }
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 / whole as f64 * 1000.0).round() / 1000.0
+    }
 }
 
 fn hours_text(hundredths: u64) -> String {
@@ -165,11 +182,18 @@ fn hours_text(hundredths: u64) -> String {
 fn gather(app: &App) -> Totals {
     let tasks = app.tasks();
     let entries = app.time_entries();
-    Totals::gather(app.catalog.projects.len(), tasks.newest_first(), entries.newest_first())
+    Totals::gather(
+        app.catalog.projects.len(),
+        tasks.newest_first(),
+        entries.newest_first(),
+    )
 }
 
 /// `GET bi/kpis/`: the headline numbers.
-pub(crate) async fn kpis(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub(crate) async fn kpis(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     app.admit(&headers, Endpoint::BiKpis, 0).await?;
     let totals = gather(&app);
     let projects = &app.catalog.projects;
@@ -248,7 +272,12 @@ pub(crate) async fn admin_dashboard(
         })
         .collect();
     let recent_tasks: Vec<Task> = app.tasks().newest_first().take(RECENT).cloned().collect();
-    let recent_entries: Vec<TimeEntry> = app.time_entries().newest_first().take(RECENT).cloned().collect();
+    let recent_entries: Vec<TimeEntry> = app
+        .time_entries()
+        .newest_first()
+        .take(RECENT)
+        .cloned()
+        .collect();
     Ok(Json(json!({
         "generated_at": now_text(),
         "totals": {
@@ -274,7 +303,12 @@ mod tests {
 
     #[test]
     fn search_matching_ignores_ascii_case() {
-        let cases = [("Maple Kitchen Remodel", "kitchen", true), ("Deck", "deck refinish", false), ("Hernández Family", "FAMILY", true), ("x", "", true)];
+        let cases = [
+            ("Maple Kitchen Remodel", "kitchen", true),
+            ("Deck", "deck refinish", false),
+            ("Hernández Family", "FAMILY", true),
+            ("x", "", true),
+        ];
         for (hay, needle, want) in cases {
             assert_eq!(contains_ignore_case(hay, needle), want, "{hay} / {needle}");
         }

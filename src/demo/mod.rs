@@ -50,9 +50,9 @@ use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method};
-use axum::{Json, Router};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
+use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -92,10 +92,16 @@ impl DemoConfig {
     fn validate(&self) -> io::Result<()> {
         let invalid = |what: String| Err(io::Error::new(io::ErrorKind::InvalidInput, what));
         if !(self.latency_scale.is_finite() && self.latency_scale >= 0.0) {
-            return invalid(format!("latency_scale must be 0 or more, not {}", self.latency_scale));
+            return invalid(format!(
+                "latency_scale must be 0 or more, not {}",
+                self.latency_scale
+            ));
         }
         if !(0.0..=1.0).contains(&self.error_rate) {
-            return invalid(format!("error_rate must be between 0 and 1, not {}", self.error_rate));
+            return invalid(format!(
+                "error_rate must be between 0 and 1, not {}",
+                self.error_rate
+            ));
         }
         Ok(())
     }
@@ -126,12 +132,17 @@ impl DemoServer {
             let _ = stream.set_nodelay(true);
         });
         let shutdown = CancellationToken::new();
-        let serve = axum::serve(listener, router(app)).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let serve = axum::serve(listener, router(app))
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let task = tokio::spawn(async move {
             // `serve` only returns once shut down; an accept error is retried inside axum.
             let _ = serve.await;
         });
-        Ok(DemoServer { addr, shutdown, task: Some(task) })
+        Ok(DemoServer {
+            addr,
+            shutdown,
+            task: Some(task),
+        })
     }
 
     /// The address actually bound (with the real port when 0 was asked for).
@@ -148,7 +159,9 @@ impl DemoServer {
     pub async fn shutdown(mut self) {
         self.shutdown.cancel();
         if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
         {
             task.abort();
         }
@@ -170,8 +183,14 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/v1/projects/{id}/", get(projects::detail))
         .route("/api/v1/tasks/", get(tasks::list).post(tasks::create))
         .route("/api/v1/tasks/bulk-update/", post(tasks::bulk_update))
-        .route("/api/v1/tasks/{id}/", get(tasks::detail).patch(tasks::update))
-        .route("/api/v1/time-entries/", get(time_entries::list).post(time_entries::create))
+        .route(
+            "/api/v1/tasks/{id}/",
+            get(tasks::detail).patch(tasks::update),
+        )
+        .route(
+            "/api/v1/time-entries/",
+            get(time_entries::list).post(time_entries::create),
+        )
         .route("/api/v1/schedule/items/", get(schedule::items))
         .route("/api/v1/search/", get(insights::search))
         .route("/api/v1/bi/kpis/", get(insights::kpis))
@@ -186,7 +205,10 @@ fn router(app: Arc<App>) -> Router {
 }
 
 /// `GET health/`: fast, no login, never an injected failure.
-async fn health(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+async fn health(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
     app.admit(&headers, Endpoint::Health, 0).await?;
     Ok(Json(json!({ "status": "ok" })))
 }

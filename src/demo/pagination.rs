@@ -19,12 +19,18 @@ impl Params {
     /// Decodes `uri`'s query. A query that does not decode reads as empty, as Django's lenient
     /// `QueryDict` would mostly do.
     pub(crate) fn from_uri(uri: &Uri) -> Params {
-        Params(Query::<Vec<(String, String)>>::try_from_uri(uri).map_or_else(|_| Vec::new(), |q| q.0))
+        Params(
+            Query::<Vec<(String, String)>>::try_from_uri(uri).map_or_else(|_| Vec::new(), |q| q.0),
+        )
     }
 
     /// The last value of `key`, as Django's `QueryDict.get` returns it.
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -65,12 +71,21 @@ pub(crate) struct Links<'a> {
 impl<'a> Links<'a> {
     /// Links on the host the client addressed, like `request.build_absolute_uri()`; on `bound`
     /// when the request names no host.
-    pub(crate) fn new(headers: &HeaderMap, uri: &'a Uri, params: &'a Params, bound: SocketAddr) -> Links<'a> {
+    pub(crate) fn new(
+        headers: &HeaderMap,
+        uri: &'a Uri,
+        params: &'a Params,
+        bound: SocketAddr,
+    ) -> Links<'a> {
         let origin = match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
             Some(host) => format!("http://{host}"),
             None => format!("http://{bound}"),
         };
-        Links { origin, path: uri.path(), params }
+        Links {
+            origin,
+            path: uri.path(),
+            params,
+        }
     }
 
     /// The URL of page `page`, keeping every other parameter; page 1 drops `page` like DRF.
@@ -122,7 +137,10 @@ impl<T> Page<T> {
             Some(page) if page <= pages => page,
             _ => return Err(ApiError::InvalidPage),
         };
-        let results = rows.skip((page - 1) * request.size).take(request.size).collect();
+        let results = rows
+            .skip((page - 1) * request.size)
+            .take(request.size)
+            .collect();
         Ok(Page {
             count,
             next: (page < pages).then(|| links.to_page(page + 1)),
@@ -179,13 +197,26 @@ mod tests {
 
     #[test]
     fn page_sizes_fall_back_or_cap_and_bad_pages_are_404() {
-        let cases = [("", 20), ("page_size=0", 20), ("page_size=x", 20), ("page_size=7", 7), ("page_size=9999", 500)];
+        let cases = [
+            ("", 20),
+            ("page_size=0", 20),
+            ("page_size=x", 20),
+            ("page_size=7", 7),
+            ("page_size=9999", 500),
+        ];
         for (query, size) in cases {
             assert_eq!(page_of(query, 1000).unwrap().results.len(), size, "{query}");
         }
-        assert_eq!(page_of("", 0).unwrap().results.len(), 0, "an empty first page is fine");
+        assert_eq!(
+            page_of("", 0).unwrap().results.len(),
+            0,
+            "an empty first page is fine"
+        );
         for query in ["page=0", "page=x", "page=3&page_size=20"] {
-            assert!(matches!(page_of(query, 40), Err(ApiError::InvalidPage)), "{query}");
+            assert!(
+                matches!(page_of(query, 40), Err(ApiError::InvalidPage)),
+                "{query}"
+            );
         }
     }
 }

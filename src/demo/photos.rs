@@ -28,7 +28,9 @@ pub(crate) async fn upload(
 ) -> Result<Response, ApiError> {
     let mut call = app.admit(&headers, Endpoint::SitePhotoUpload, 0).await?;
     let mut multipart = multipart.map_err(|_| {
-        let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let media = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
         ApiError::UnsupportedMediaType(media.unwrap_or_default().to_owned())
     })?;
 
@@ -43,7 +45,10 @@ pub(crate) async fn upload(
                     errors.add("image", FieldError::NotAFile);
                     continue;
                 };
-                let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
+                let content_type = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_owned();
                 let mut size = 0;
                 while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
                     size += chunk.len();

@@ -22,7 +22,8 @@ pub(crate) async fn list(
 ) -> Result<Response, ApiError> {
     let params = Params::from_uri(&uri);
     let request = PageRequest::from_params(&params);
-    app.admit(&headers, Endpoint::ProjectList, request.size).await?;
+    app.admit(&headers, Endpoint::ProjectList, request.size)
+        .await?;
     let links = Links::new(&headers, &uri, &params, app.addr);
     let page = Page::of(app.catalog.projects.iter(), request, &links)?;
     Ok(Json(page).into_response())
@@ -52,9 +53,17 @@ pub(crate) async fn detail(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     app.admit(&headers, Endpoint::ProjectDetail, 0).await?;
-    let project = id.parse().ok().and_then(|id| app.catalog.project(id)).ok_or(ApiError::NotFound)?;
+    let project = id
+        .parse()
+        .ok()
+        .and_then(|id| app.catalog.project(id))
+        .ok_or(ApiError::NotFound)?;
     let mut tasks = TaskCounts::default();
-    for task in app.tasks().newest_first().filter(|t| t.project == project.id) {
+    for task in app
+        .tasks()
+        .newest_first()
+        .filter(|t| t.project == project.id)
+    {
         tasks.total += 1;
         match task.status {
             TaskStatus::Completed => tasks.completed += 1,
@@ -62,5 +71,10 @@ pub(crate) async fn detail(
             _ => tasks.open += 1,
         }
     }
-    Ok(Json(Detail { project, detail: &project.detail, tasks }).into_response())
+    Ok(Json(Detail {
+        project,
+        detail: &project.detail,
+        tasks,
+    })
+    .into_response())
 }

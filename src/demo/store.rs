@@ -204,7 +204,11 @@ impl<T> Table<T> {
     fn seeded(rows: Vec<T>, id: impl Fn(&T) -> u64) -> Table<T> {
         let rows: BTreeMap<u64, T> = rows.into_iter().map(|row| (id(&row), row)).collect();
         let next_id = rows.last_key_value().map_or(1, |(id, _)| id + 1);
-        Table { rows, first_created_id: next_id, next_id }
+        Table {
+            rows,
+            first_created_id: next_id,
+            next_id,
+        }
     }
 
     /// Stores the row `make` builds for the next id, forgetting the oldest created row if full.
@@ -212,7 +216,11 @@ impl<T> Table<T> {
         let id = self.next_id;
         self.next_id += 1;
         if id - self.first_created_id >= CREATED_ROWS_KEPT as u64 {
-            let oldest = self.rows.range(self.first_created_id..).next().map(|(id, _)| *id);
+            let oldest = self
+                .rows
+                .range(self.first_created_id..)
+                .next()
+                .map(|(id, _)| *id);
             if let Some(oldest) = oldest {
                 self.rows.remove(&oldest);
             }
@@ -242,7 +250,9 @@ impl<T> Table<T> {
 /// Seeds the catalog and the two writable tables from `seed`.
 pub(crate) fn seed(seed: u64) -> (Catalog, Table<Task>, Table<TimeEntry>) {
     let mut rng = SmallRng::seed_from_u64(seed);
-    let projects: Vec<Project> = (1..=PROJECT_COUNT).map(|id| seed_project(id, &mut rng)).collect();
+    let projects: Vec<Project> = (1..=PROJECT_COUNT)
+        .map(|id| seed_project(id, &mut rng))
+        .collect();
 
     let mut tasks = Vec::new();
     let mut schedule = Vec::new();
@@ -252,14 +262,25 @@ pub(crate) fn seed(seed: u64) -> (Catalog, Table<Task>, Table<TimeEntry>) {
         }
         let phases = rng.random_range(4..=8);
         for (phase, title) in PHASES.iter().take(phases).enumerate() {
-            schedule.push(seed_schedule_item(schedule.len() as u64 + 1, project, phase, title));
+            schedule.push(seed_schedule_item(
+                schedule.len() as u64 + 1,
+                project,
+                phase,
+                title,
+            ));
         }
     }
     schedule.sort_by_key(|item: &ScheduleItem| (item.start_date, item.id));
 
-    let entries = (1..=600).map(|id| seed_time_entry(id, &projects, &mut rng)).collect();
+    let entries = (1..=600)
+        .map(|id| seed_time_entry(id, &projects, &mut rng))
+        .collect();
     let catalog = Catalog { projects, schedule };
-    (catalog, Table::seeded(tasks, |t| t.id), Table::seeded(entries, |e| e.id))
+    (
+        catalog,
+        Table::seeded(tasks, |t| t.id),
+        Table::seeded(entries, |e| e.id),
+    )
 }
 
 /// The day the seeded data is arranged around; fixed so a seed always gives the same data.
@@ -337,7 +358,9 @@ fn seed_task(id: u64, project: &Project, rng: &mut SmallRng) -> Task {
         description: String::new(),
         status,
         priority: Priority::CHOICES[rng.random_range(0..Priority::CHOICES.len())].0,
-        assigned_to: rng.random_bool(0.8).then(|| rng.random_range(1..=EMPLOYEE_COUNT)),
+        assigned_to: rng
+            .random_bool(0.8)
+            .then(|| rng.random_range(1..=EMPLOYEE_COUNT)),
         due_date: Some(project.start_date + Days::new(rng.random_range(3..=120))),
         created_at,
         updated_at: created_at + TimeDelta::hours(rng.random_range(0..=240)),
@@ -345,7 +368,9 @@ fn seed_task(id: u64, project: &Project, rng: &mut SmallRng) -> Task {
 }
 
 fn seed_schedule_item(id: u64, project: &Project, phase: usize, title: &str) -> ScheduleItem {
-    let span = (project.detail.end_date - project.start_date).num_days().max(8) as u64;
+    let span = (project.detail.end_date - project.start_date)
+        .num_days()
+        .max(8) as u64;
     let step = span / 8;
     let start_date = project.start_date + Days::new(step * phase as u64);
     let end_date = start_date + Days::new(step.max(1) * 2);
@@ -364,8 +389,9 @@ fn seed_schedule_item(id: u64, project: &Project, phase: usize, title: &str) -> 
 fn seed_time_entry(id: u64, projects: &[Project], rng: &mut SmallRng) -> TimeEntry {
     let project = &projects[rng.random_range(0..projects.len())];
     let date = base_date() - Days::new(rng.random_range(0..60));
-    let start_time = NaiveTime::from_hms_opt(rng.random_range(6..=9), 15 * rng.random_range(0..4), 0)
-        .unwrap_or(NaiveTime::MIN);
+    let start_time =
+        NaiveTime::from_hms_opt(rng.random_range(6..=9), 15 * rng.random_range(0..4), 0)
+            .unwrap_or(NaiveTime::MIN);
     let end_time = start_time + TimeDelta::minutes(15 * rng.random_range(16..=40));
     TimeEntry {
         id,
@@ -381,34 +407,96 @@ fn seed_time_entry(id: u64, projects: &[Project], rng: &mut SmallRng) -> TimeEnt
 }
 
 const STREETS: [&str; 20] = [
-    "Maple", "Cedar", "Harbor", "Willow", "Summit", "Aspen", "Bayview", "Granite", "Juniper",
-    "Lakeside", "Magnolia", "Oakridge", "Pinecrest", "Redwood", "Sagebrush", "Timberline",
-    "Westfield", "Brookside", "Canyon", "Elmwood",
+    "Maple",
+    "Cedar",
+    "Harbor",
+    "Willow",
+    "Summit",
+    "Aspen",
+    "Bayview",
+    "Granite",
+    "Juniper",
+    "Lakeside",
+    "Magnolia",
+    "Oakridge",
+    "Pinecrest",
+    "Redwood",
+    "Sagebrush",
+    "Timberline",
+    "Westfield",
+    "Brookside",
+    "Canyon",
+    "Elmwood",
 ];
 const KINDS: [&str; 10] = [
-    "Residence Repaint", "Kitchen Remodel", "Exterior Stain", "Office Build-Out", "Deck Refinish",
-    "Cabinet Refinish", "Townhome Repaint", "Clubhouse Renovation", "Retail Fit-Out",
+    "Residence Repaint",
+    "Kitchen Remodel",
+    "Exterior Stain",
+    "Office Build-Out",
+    "Deck Refinish",
+    "Cabinet Refinish",
+    "Townhome Repaint",
+    "Clubhouse Renovation",
+    "Retail Fit-Out",
     "Garage Conversion",
 ];
 const CLIENTS: [&str; 12] = [
-    "Hernández Family", "Summit Property Group", "Bluebird HOA", "Castillo Builders",
-    "Northwind Offices", "Peak Dental", "Alder & Co.", "Riverbend Church", "Greenleaf Apartments",
-    "Ortega Residence", "Copperline Retail", "Mountain View School District",
+    "Hernández Family",
+    "Summit Property Group",
+    "Bluebird HOA",
+    "Castillo Builders",
+    "Northwind Offices",
+    "Peak Dental",
+    "Alder & Co.",
+    "Riverbend Church",
+    "Greenleaf Apartments",
+    "Ortega Residence",
+    "Copperline Retail",
+    "Mountain View School District",
 ];
-const MANAGERS: [&str; 5] = ["Ana Morales", "Ben Carter", "Chloe Nguyen", "Diego Ruiz", "Erin Walsh"];
+const MANAGERS: [&str; 5] = [
+    "Ana Morales",
+    "Ben Carter",
+    "Chloe Nguyen",
+    "Diego Ruiz",
+    "Erin Walsh",
+];
 const ACTIONS: [&str; 14] = [
-    "Prep and mask trim", "Prime drywall patches", "Apply first coat", "Apply finish coat",
-    "Stain deck boards", "Caulk windows", "Pressure wash siding", "Order materials",
-    "Color consultation", "Touch-up punch list", "Sand cabinet doors", "Repair stucco cracks",
-    "Spray ceiling", "Inspect moisture damage",
+    "Prep and mask trim",
+    "Prime drywall patches",
+    "Apply first coat",
+    "Apply finish coat",
+    "Stain deck boards",
+    "Caulk windows",
+    "Pressure wash siding",
+    "Order materials",
+    "Color consultation",
+    "Touch-up punch list",
+    "Sand cabinet doors",
+    "Repair stucco cracks",
+    "Spray ceiling",
+    "Inspect moisture damage",
 ];
 const AREAS: [&str; 9] = [
-    "Living room", "Kitchen", "North elevation", "Garage", "Primary bath", "Hallway",
-    "Exterior trim", "Stairwell", "Back deck",
+    "Living room",
+    "Kitchen",
+    "North elevation",
+    "Garage",
+    "Primary bath",
+    "Hallway",
+    "Exterior trim",
+    "Stairwell",
+    "Back deck",
 ];
 const PHASES: [&str; 8] = [
-    "Site walk and estimate", "Surface prep", "Repairs", "Priming", "First coat", "Finish coat",
-    "Touch-ups", "Final walkthrough",
+    "Site walk and estimate",
+    "Surface prep",
+    "Repairs",
+    "Priming",
+    "First coat",
+    "Finish coat",
+    "Touch-ups",
+    "Final walkthrough",
 ];
 
 fn display<S: Serializer>(value: &impl Display, s: S) -> Result<S::Ok, S::Error> {
@@ -454,7 +542,13 @@ mod tests {
         let (a, tasks_a, _) = seed(5);
         let (b, tasks_b, _) = seed(5);
         let names: Vec<&str> = a.projects.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, b.projects.iter().map(|p| p.name.as_str()).collect::<Vec<_>>());
+        assert_eq!(
+            names,
+            b.projects
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+        );
         assert_eq!(tasks_a.len(), tasks_b.len());
         let mut unique = names.clone();
         unique.sort();
@@ -470,13 +564,22 @@ mod tests {
         let first_created = tasks.next_id;
         let template = tasks.get(1).cloned().unwrap();
         for _ in 0..CREATED_ROWS_KEPT + 3 {
-            tasks.insert(|id| Task { id, ..template.clone() });
+            tasks.insert(|id| Task {
+                id,
+                ..template.clone()
+            });
         }
         assert_eq!(tasks.len(), seeded + CREATED_ROWS_KEPT);
         assert!(tasks.get(1).is_some(), "seeded rows stay");
-        assert!(tasks.get(first_created + 2).is_none(), "oldest created rows go first");
+        assert!(
+            tasks.get(first_created + 2).is_none(),
+            "oldest created rows go first"
+        );
         assert!(tasks.get(first_created + 3).is_some());
-        assert_eq!(tasks.newest_first().next().map(|t| t.id), Some(tasks.next_id - 1));
+        assert_eq!(
+            tasks.newest_first().next().map(|t| t.id),
+            Some(tasks.next_id - 1)
+        );
     }
 
     #[test]

@@ -30,7 +30,8 @@ pub(crate) async fn list(
 ) -> Result<Response, ApiError> {
     let params = Params::from_uri(&uri);
     let request = PageRequest::from_params(&params);
-    app.admit(&headers, Endpoint::TaskList, request.size).await?;
+    app.admit(&headers, Endpoint::TaskList, request.size)
+        .await?;
 
     // django-filter: an unknown choice is a 400 on that parameter; an empty one is no filter.
     let mut errors = FieldErrors::default();
@@ -74,7 +75,11 @@ pub(crate) async fn detail(
 ) -> Result<Response, ApiError> {
     app.admit(&headers, Endpoint::TaskDetail, 0).await?;
     let tasks = app.tasks();
-    let task = id.parse().ok().and_then(|id| tasks.get(id)).ok_or(ApiError::NotFound)?;
+    let task = id
+        .parse()
+        .ok()
+        .and_then(|id| tasks.get(id))
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(task).into_response())
 }
 
@@ -93,15 +98,27 @@ struct TaskInput {
 
 impl TaskInput {
     /// Validates `body`; `presence` is `Required` for a create, `Optional` for a PATCH.
-    fn parse(headers: &HeaderMap, body: &Bytes, presence: Presence, catalog: &Catalog) -> Result<TaskInput, ApiError> {
+    fn parse(
+        headers: &HeaderMap,
+        body: &Bytes,
+        presence: Presence,
+        catalog: &Catalog,
+    ) -> Result<TaskInput, ApiError> {
         let mut fields = Fields::new(json_object(headers, body)?);
         let input = TaskInput {
             title: fields.text("title", presence, false, TITLE_MAX),
-            project: fields.pk("project", presence, false, |id| catalog.has_project(id)).flatten(),
+            project: fields
+                .pk("project", presence, false, |id| catalog.has_project(id))
+                .flatten(),
             status: fields.choice("status", Presence::Optional, &TaskStatus::CHOICES),
             priority: fields.choice("priority", Presence::Optional, &Priority::CHOICES),
             description: fields.text("description", Presence::Optional, true, DESCRIPTION_MAX),
-            assigned_to: fields.pk("assigned_to", Presence::Optional, true, Catalog::has_employee),
+            assigned_to: fields.pk(
+                "assigned_to",
+                Presence::Optional,
+                true,
+                Catalog::has_employee,
+            ),
             due_date: fields.date("due_date", Presence::Optional, true),
         };
         fields.finish()?;
@@ -191,8 +208,10 @@ enum BulkActionKind {
     Priority,
 }
 
-const BULK_ACTIONS: [(BulkActionKind, &str); 2] =
-    [(BulkActionKind::Status, "status"), (BulkActionKind::Priority, "priority")];
+const BULK_ACTIONS: [(BulkActionKind, &str); 2] = [
+    (BulkActionKind::Status, "status"),
+    (BulkActionKind::Priority, "priority"),
+];
 
 /// `POST tasks/bulk-update/` `{"task_ids", "action", "value"}` → `{"updated": n}`; ids that do
 /// not exist are skipped, as a queryset `update()` would.
@@ -217,7 +236,9 @@ pub(crate) async fn bulk_update(
         _ => None,
     };
     if let (Some(_), Some(v), None) = (action, &value, change) {
-        fields.errors.add("value", FieldError::InvalidChoice(display_value(v)));
+        fields
+            .errors
+            .add("value", FieldError::InvalidChoice(display_value(v)));
     }
     fields.finish()?;
     let (Some(mut ids), Some(change)) = (ids, change) else {

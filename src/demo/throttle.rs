@@ -23,7 +23,9 @@ impl Throttle {
     pub(crate) fn new(per_minute: u32) -> Throttle {
         Throttle {
             limit: per_minute as usize,
-            history: (0..Account::COUNT).map(|_| Mutex::new(VecDeque::new())).collect(),
+            history: (0..Account::COUNT)
+                .map(|_| Mutex::new(VecDeque::new()))
+                .collect(),
         }
     }
 
@@ -34,7 +36,10 @@ impl Throttle {
         let mut history = self.history[account.index()]
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        while history.front().is_some_and(|&at| now.duration_since(at) >= WINDOW) {
+        while history
+            .front()
+            .is_some_and(|&at| now.duration_since(at) >= WINDOW)
+        {
             history.pop_front();
         }
         if history.len() < self.limit {
@@ -62,8 +67,16 @@ mod tests {
         assert_eq!(throttle.check(alice, at(10)), Ok(()));
         assert_eq!(throttle.check(alice, at(20)), Ok(()));
         assert_eq!(throttle.check(alice, at(30)), Err(Duration::from_secs(30)));
-        assert_eq!(throttle.check(bob, at(30)), Ok(()), "bob has his own window");
-        assert_eq!(throttle.check(alice, at(60)), Ok(()), "the first request left the window");
+        assert_eq!(
+            throttle.check(bob, at(30)),
+            Ok(()),
+            "bob has his own window"
+        );
+        assert_eq!(
+            throttle.check(alice, at(60)),
+            Ok(()),
+            "the first request left the window"
+        );
         assert_eq!(throttle.check(alice, at(61)), Err(Duration::from_secs(9)));
     }
 

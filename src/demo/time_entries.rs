@@ -26,7 +26,8 @@ pub(crate) async fn list(
 ) -> Result<Response, ApiError> {
     let params = Params::from_uri(&uri);
     let request = PageRequest::from_params(&params);
-    app.admit(&headers, Endpoint::TimeEntryList, request.size).await?;
+    app.admit(&headers, Endpoint::TimeEntryList, request.size)
+        .await?;
     let links = Links::new(&headers, &uri, &params, app.addr);
     let entries = app.time_entries();
     Ok(Json(Page::of(entries.newest_first(), request, &links)?).into_response())
@@ -41,7 +42,9 @@ pub(crate) async fn create(
     app.admit(&headers, Endpoint::TimeEntryCreate, 0).await?;
     let mut fields = Fields::new(json_object(&headers, &body)?);
     let employee = fields.pk("employee", Presence::Required, false, Catalog::has_employee);
-    let project = fields.pk("project", Presence::Required, false, |id| app.catalog.has_project(id));
+    let project = fields.pk("project", Presence::Required, false, |id| {
+        app.catalog.has_project(id)
+    });
     let date = fields.date("date", Presence::Required, false);
     let start_time = fields.time("start_time", Presence::Required, false);
     let end_time = fields.time("end_time", Presence::Optional, true).flatten();
@@ -60,7 +63,9 @@ pub(crate) async fn create(
     let (Some(Some(employee)), Some(Some(project)), Some(Some(date)), Some(Some(start_time))) =
         (employee, project, date, start_time)
     else {
-        unreachable!("the four fields are required and not nullable, so finish() returned their errors")
+        unreachable!(
+            "the four fields are required and not nullable, so finish() returned their errors"
+        )
     };
 
     let created_at = Utc::now();

@@ -20,7 +20,11 @@ impl Account {
     /// The account these credentials open, if any.
     pub(crate) fn login(username: &str, password: &str) -> Option<Account> {
         let account = Account::named(username)?;
-        let expected = if account.0 == 0 { ADMIN_PASSWORD } else { LOAD_PASSWORD };
+        let expected = if account.0 == 0 {
+            ADMIN_PASSWORD
+        } else {
+            LOAD_PASSWORD
+        };
         (password == expected).then_some(account)
     }
 
@@ -137,9 +141,11 @@ impl Signer {
 
     /// 32 bytes from four keyed mixes of an FNV-1a hash, base64url like an HS256 MAC.
     fn sign(&self, signing_input: &str) -> String {
-        let digest = signing_input.bytes().fold(0xcbf2_9ce4_8422_2325_u64 ^ self.key, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+        let digest = signing_input
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64 ^ self.key, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+            });
         let mut mac = [0_u8; 32];
         for (lane, chunk) in mac.chunks_exact_mut(8).enumerate() {
             let word = splitmix64(digest ^ self.key.rotate_left(lane as u32 * 16) ^ lane as u64);
@@ -180,7 +186,12 @@ mod tests {
             let got = Account::login(user, password).map(Account::index);
             assert_eq!(got, index, "{user}/{password}");
         }
-        assert_eq!(Account::named("loaduser007").map(Account::username).as_deref(), Some("loaduser007"));
+        assert_eq!(
+            Account::named("loaduser007")
+                .map(Account::username)
+                .as_deref(),
+            Some("loaduser007")
+        );
     }
 
     #[test]
@@ -193,10 +204,18 @@ mod tests {
 
         let expired = NOW + ACCESS_LIFETIME_SECS;
         assert_eq!(signer.verify_access(&token, expired), None, "expired");
-        assert_eq!(Signer::new(43).verify_access(&token, NOW), None, "other key");
+        assert_eq!(
+            Signer::new(43).verify_access(&token, NOW),
+            None,
+            "other key"
+        );
 
         let refresh = signer.issue(account, TokenKind::Refresh, NOW, 8);
-        assert_eq!(signer.verify_access(&refresh, NOW), None, "refresh is not access");
+        assert_eq!(
+            signer.verify_access(&refresh, NOW),
+            None,
+            "refresh is not access"
+        );
 
         // Swap in another user's payload but keep the signature.
         let other = signer.issue(Account::named("admin").unwrap(), TokenKind::Access, NOW, 7);
