@@ -328,3 +328,267 @@ pub fn trim_decimals(value: f64, decimals: usize) -> String {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::metrics::sample::{Failure, Sample};
+    use crate::metrics::summary::RunInfo;
+
+    fn key(method: &str, name: &str, tags: &[&str]) -> StatKey {
+        StatKey {
+            method: method.into(),
+            name: name.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    /// /p list: 100 × 1..=100 ms; /p create (POST /p): 10 × 300 ms, 2 failed;
+    /// /t list: 50 × 40 ms; /never: no requests. Last request at 9.9 s.
+    fn run() -> (Arc<Metrics>, Summary) {
+        let metrics = Metrics::new(vec![
+            key("GET", "/p", &["list"]),
+            key("POST", "/p", &["create"]),
+            key("GET", "/t", &["list"]),
+            key("GET", "/never", &["rare"]),
+        ]);
+        let mut rec = metrics.recorder(0);
+        let mut push = |stat, ms: u32, fail: bool, at: u32| {
+            rec.record(Sample {
+                stat,
+                elapsed_ms: at,
+                latency_us: ms * 1000,
+                ttfb_us: 0,
+                bytes: 0,
+                status: if fail { 500 } else { 200 },
+                failure: fail.then(|| Box::new(Failure::http(500))),
+            })
+        };
+        for ms in 1..=100 {
+            push(0, ms, false, ms * 10);
+        }
+        for i in 0..10 {
+            push(1, 300, i < 2, 2000 + i);
+        }
+        for i in 0..50 {
+            push(2, 40, false, 3000 + i);
+        }
+        push(2, 40, false, 9900);
+        drop(rec);
+        let summary = metrics.summary_at(RunInfo::default(), Duration::from_secs(10));
+        (metrics, summary)
+    }
+
+    fn t(metric: Metric, selector: Selector, cmp: Comparison, value: f64) -> Threshold {
+        Threshold {
+            metric,
+            selector,
+            cmp,
+            value,
+            source: String::new(),
+            warn_only: false,
+            abort_after: None,
+        }
+    }
+
+    fn name(n: &str) -> Selector {
+        Selector::Name(n.into())
+    }
+
+    fn tag(n: &str) -> Selector {
+        Selector::Tag(n.into())
+    }
+
+    #[test]
+    fn evaluates_by_name_tag_and_all() {
+        let (_, summary) = run();
+        let thresholds = [
+            // /p by name = GET /p + POST /p: 110 requests, 100 below 101 ms, 10 at 300 ms.
+            t(
+                Metric::Percentile(90.0),
+                name("/p"),
+                Comparison::Lt,
+                100_000.0,
+            ),
+            t(
+                Metric::Percentile(95.0),
+                name("/p"),
+                Comparison::Lt,
+                200_000.0,
+            ),
+            t(Metric::Max, name("/p"), Comparison::Le, 300_000.0),
+            t(Metric::ErrorRate, name("/p"), Comparison::Lt, 0.01),
+            // tag list = GET /p + GET /t: 151 requests, none failed.
+            t(Metric::ErrorRate, tag("list"), Comparison::Lt, 0.01),
+            t(Metric::Requests, tag("list"), Comparison::Ge, 151.0),
+            t(Metric::Avg, tag("list"), Comparison::Lt, 50_000.0),
+            // all: 161 requests over 9.9 s.
+            t(Metric::Rps, Selector::All, Comparison::Ge, 16.0),
+            t(Metric::Min, Selector::All, Comparison::Ge, 1_000.0),
+            t(Metric::Med, Selector::All, Comparison::Le, 41_000.0),
+            // nothing to measure: fails.
+            t(
+                Metric::Percentile(95.0),
+                name("/never"),
+                Comparison::Lt,
+                1e9,
+            ),
+            t(Metric::ErrorRate, name("/missing"), Comparison::Lt, 1.0),
+            // but a request count of an endpoint that never ran is a measurement: 0.
+            t(Metric::Requests, tag("rare"), Comparison::Lt, 1.0),
+        ];
+        let results = evaluate(&thresholds, &summary);
+        let got: Vec<(Option<f64>, bool)> =
+            results.iter().map(|r| (r.measured, r.passed)).collect();
+        // HDR values are highest-equivalent: 99 ms → 99_007 µs, 300 ms → 300_031 µs.
+        // p90 of 110 requests is the 99th smallest: 99 ms.
+        let expected = vec![
+            (Some(99_007.0), true),
+            (Some(300_031.0), false),
+            (Some(300_000.0), true),
+            (Some(2.0 / 110.0), false),
+            (Some(0.0), true),
+            (Some(151.0), true),
+            (Some((5_050_000.0 + 51.0 * 40_000.0) / 151.0), true),
+            (Some(161.0 / 9.9), true),
+            (Some(1_000.0), true),
+            (Some(40_031.0), true),
+            (None, false),
+            (None, false),
+            (Some(0.0), true),
+        ];
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn merged_percentile_is_not_an_average() {
+        let (_, summary) = run();
+        // p99 of GET /p alone is 100 ms, of POST /p 300 ms; merged, 10/110 requests are at
+        // 300 ms, so p95 is 300 ms (an average of per-entry p95 would be about 198 ms).
+        let r = evaluate(
+            &[t(
+                Metric::Percentile(95.0),
+                name("/p"),
+                Comparison::Lt,
+                1e12,
+            )],
+            &summary,
+        );
+        assert_eq!(r[0].measured, Some(300_031.0));
+    }
+
+    #[test]
+    fn warn_only_failure_does_not_fail_the_run() {
+        let (_, mut summary) = run();
+        let mut warn = t(Metric::ErrorRate, Selector::All, Comparison::Lt, 0.001);
+        warn.warn_only = true;
+        summary.apply_thresholds(&[warn.clone()]);
+        assert!(summary.thresholds()[0].is_warning());
+        assert!(summary.thresholds_passed());
+        warn.warn_only = false;
+        summary.apply_thresholds(&[warn]);
+        assert!(summary.thresholds()[0].is_failure());
+        assert!(!summary.thresholds_passed());
+    }
+
+    #[test]
+    fn abort_rule() {
+        let (metrics, _) = run();
+        let abort = |metric, selector, cmp, value, after| Threshold {
+            abort_after: Some(after),
+            ..t(metric, selector, cmp, value)
+        };
+        // Error rate of /p is 2/110: fails < 1 % with 110 matched requests.
+        let er = abort(Metric::ErrorRate, name("/p"), Comparison::Lt, 0.01, 100);
+        let r = should_abort(std::slice::from_ref(&er), &metrics).unwrap();
+        assert_eq!(r.measured, Some(2.0 / 110.0));
+        assert!(!r.passed);
+        // Not yet enough requests matched.
+        let er_late = abort(Metric::ErrorRate, name("/p"), Comparison::Lt, 0.01, 111);
+        assert_eq!(should_abort(&[er_late], &metrics), None);
+        // Passing thresholds never abort.
+        let er_ok = abort(Metric::ErrorRate, tag("list"), Comparison::Lt, 0.01, 1);
+        assert_eq!(should_abort(&[er_ok], &metrics), None);
+        // Max < bound can abort (exact max 300 ms).
+        let max = abort(Metric::Max, Selector::All, Comparison::Lt, 250_000.0, 1);
+        assert_eq!(
+            should_abort(&[max], &metrics).unwrap().measured,
+            Some(300_000.0)
+        );
+        // Min > bound can abort.
+        let min = abort(Metric::Min, tag("list"), Comparison::Gt, 5_000.0, 1);
+        assert_eq!(
+            should_abort(&[min], &metrics).unwrap().measured,
+            Some(1_000.0)
+        );
+        // Requests <= bound can abort once exceeded.
+        let cap = abort(Metric::Requests, Selector::All, Comparison::Le, 100.0, 1);
+        assert_eq!(
+            should_abort(&[cap], &metrics).unwrap().measured,
+            Some(161.0)
+        );
+        // Percentiles, Max with >, warn-only and thresholds without abort_after never abort.
+        let p95 = abort(
+            Metric::Percentile(95.0),
+            Selector::All,
+            Comparison::Lt,
+            1.0,
+            1,
+        );
+        let max_gt = abort(Metric::Max, Selector::All, Comparison::Gt, 1e12, 1);
+        let mut warn = er.clone();
+        warn.warn_only = true;
+        let mut no_after = er.clone();
+        no_after.abort_after = None;
+        assert_eq!(should_abort(&[p95, max_gt, warn, no_after], &metrics), None);
+    }
+
+    #[test]
+    fn values_for_people() {
+        assert_eq!(
+            Metric::Percentile(95.0).format_value(147_071.0),
+            "147.071 ms"
+        );
+        assert_eq!(Metric::Avg.format_value(200_000.0), "200 ms");
+        assert_eq!(Metric::ErrorRate.format_value(0.025), "2.5%");
+        assert_eq!(Metric::ErrorRate.format_value(2.0 / 110.0), "1.818%");
+        assert_eq!(Metric::Rps.format_value(161.0 / 9.9), "16.26 req/s");
+        assert_eq!(Metric::Requests.format_value(151.0), "151");
+        let r = ThresholdResult {
+            threshold: t(
+                Metric::Percentile(95.0),
+                Selector::All,
+                Comparison::Le,
+                200_000.0,
+            ),
+            measured: None,
+            passed: false,
+        };
+        assert_eq!(r.measured_text(), "no data");
+        assert_eq!(r.expected_text(), "<= 200 ms");
+    }
+
+    #[test]
+    fn threshold_serde_round_trip() {
+        let th = Threshold {
+            source: "p99.9(tag \"list\") < 200ms".into(),
+            abort_after: Some(5),
+            ..t(
+                Metric::Percentile(99.9),
+                tag("list"),
+                Comparison::Lt,
+                200_000.0,
+            )
+        };
+        let json = serde_json::to_string(&th).unwrap();
+        assert!(json.contains(r#""metric":{"percentile":99.9}"#), "{json}");
+        assert!(json.contains(r#""selector":{"tag":"list"}"#), "{json}");
+        let back: Threshold = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, th);
+        let all: Selector = serde_json::from_str(r#""all""#).unwrap();
+        assert_eq!(all, Selector::All);
+    }
+}
