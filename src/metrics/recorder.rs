@@ -378,7 +378,7 @@ mod tests {
                     for i in 0..SAMPLES {
                         for (u, rec) in recorders.iter_mut().enumerate() {
                             // 3 ms apart per user: about 15 s of run time, many hand-overs.
-                            let sample = if (i + u as u32) % 10 == 0 {
+                            let sample = if (i + u as u32).is_multiple_of(10) {
                                 failed((i % 2) as StatId, i * 3, 20, Failure::http(500))
                             } else {
                                 ok((i % 2) as StatId, i * 3, 10)

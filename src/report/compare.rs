@@ -362,3 +362,116 @@ pub fn render(cmp: &Comparison, out: &mut dyn Write, color: bool) -> Result<(), 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::metrics::{Failure, Metrics, RunInfo, Sample, StatKey};
+
+    /// One request name per `(name, requests, failures, latency_ms)`, spread over 10 s.
+    fn run(spec: &[(&str, u32, u32, u32)]) -> Summary {
+        let metrics = Metrics::new(spec.iter().map(|(n, ..)| StatKey::new("GET", *n)).collect());
+        let mut rec = metrics.recorder(0);
+        for (stat, &(_, requests, failures, latency_ms)) in spec.iter().enumerate() {
+            for i in 0..requests {
+                rec.record(Sample {
+                    stat: stat as u32,
+                    elapsed_ms: 10_000 * (i + 1) / requests,
+                    latency_us: latency_ms * 1000,
+                    ttfb_us: 0,
+                    bytes: 0,
+                    status: 200,
+                    failure: (i < failures).then(|| Box::new(Failure::http(500))),
+                });
+            }
+        }
+        drop(rec);
+        metrics.summary_at(RunInfo::default(), Duration::from_secs(10))
+    }
+
+    fn delta<'a>(c: &'a Comparison, name: &str, metric: CompareMetric) -> &'a MetricDelta {
+        c.entries
+            .iter()
+            .find(|e| e.request.name == name)
+            .unwrap()
+            .deltas
+            .iter()
+            .find(|d| d.metric == metric)
+            .unwrap()
+    }
+
+    #[test]
+    fn error_rate_against_a_clean_baseline() {
+        let base = run(&[("/a", 2000, 0, 10), ("/b", 1000, 0, 10)]);
+        let cur = run(&[("/a", 2000, 1, 10), ("/b", 1000, 3, 10)]);
+        let c = compare(&base, &cur, 0.2);
+        let a = delta(&c, "/a", CompareMetric::ErrorRate);
+        assert_eq!((a.baseline, a.current, a.change), (0.0, 0.0005, None));
+        assert!(!a.regressed, "0.05 % is below the 0.1 % floor");
+        let b = delta(&c, "/b", CompareMetric::ErrorRate);
+        assert_eq!((b.current, b.change, b.regressed), (0.003, None, true));
+    }
+
+    #[test]
+    fn error_rate_against_a_failing_baseline() {
+        let base = run(&[
+            ("/a", 1000, 10, 10),
+            ("/b", 1000, 10, 10),
+            ("/c", 10_000, 10, 10),
+        ]);
+        let cur = run(&[
+            ("/a", 1000, 11, 10),
+            ("/b", 1000, 13, 10),
+            ("/c", 10_000, 15, 10),
+        ]);
+        let c = compare(&base, &cur, 0.2);
+        // +10 %: within the limit.
+        assert!(!delta(&c, "/a", CompareMetric::ErrorRate).regressed);
+        // +30 % and +0.3 percentage points.
+        let b = delta(&c, "/b", CompareMetric::ErrorRate);
+        assert!(b.regressed);
+        assert!((b.change.unwrap() - 0.3).abs() < 1e-9);
+        // +50 % but only +0.05 percentage points.
+        assert!(!delta(&c, "/c", CompareMetric::ErrorRate).regressed);
+    }
+
+    #[test]
+    fn latency_up_and_rps_down_beyond_the_limit() {
+        let base = run(&[("/fast", 1000, 0, 100), ("/slow", 1000, 0, 100)]);
+        let cur = run(&[("/fast", 900, 0, 119), ("/slow", 700, 0, 122)]);
+        let c = compare(&base, &cur, 0.2);
+        assert!(!delta(&c, "/fast", CompareMetric::P95).regressed);
+        assert!(!delta(&c, "/fast", CompareMetric::Avg).regressed);
+        assert!(!delta(&c, "/fast", CompareMetric::Rps).regressed);
+        assert!(delta(&c, "/slow", CompareMetric::P50).regressed);
+        assert!(delta(&c, "/slow", CompareMetric::Avg).regressed);
+        let rps = delta(&c, "/slow", CompareMetric::Rps);
+        assert_eq!((rps.baseline, rps.current), (100.0, 70.0));
+        assert!(rps.regressed);
+        assert!(c.regressed());
+        // Faster and busier is never a regression.
+        assert!(!compare(&cur, &base, 0.2).regressed());
+    }
+
+    #[test]
+    fn added_and_removed_requests() {
+        let base = run(&[
+            ("/kept", 10, 0, 10),
+            ("/gone", 10, 0, 10),
+            ("/idle", 0, 0, 10),
+        ]);
+        let cur = run(&[
+            ("/kept", 10, 0, 10),
+            ("/new", 10, 0, 10),
+            ("/idle", 0, 0, 10),
+        ]);
+        let c = compare(&base, &cur, 0.2);
+        let names = |v: &[RequestName]| v.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&c.added), ["/new"]);
+        assert_eq!(names(&c.removed), ["/gone"]);
+        let compared: Vec<&str> = c.entries.iter().map(|e| e.request.name.as_str()).collect();
+        assert_eq!(compared, ["/kept", "Aggregated"]);
+    }
+}

@@ -54,7 +54,7 @@ pub fn render_thresholds(
     color: bool,
 ) -> Result<(), ReportError> {
     let paint = Paint { enabled: color };
-    let sources: Vec<String> = results.iter().map(|r| source(r)).collect();
+    let sources: Vec<String> = results.iter().map(source).collect();
     let width = sources.iter().map(|s| s.chars().count()).max().unwrap_or(0);
     let mut lines = vec![paint.bold("Thresholds")];
     lines.push("-".repeat(width + 30));
