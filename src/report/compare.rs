@@ -348,7 +348,9 @@ pub fn render(cmp: &Comparison, out: &mut dyn Write, color: bool) -> Result<(), 
         .iter()
         .filter(|e| e.deltas.iter().any(|d| d.regressed))
         .count();
-    if regressions == 0 {
+    if cmp.entries.is_empty() {
+        lines.push(paint.yellow("! WARN  nothing to compare: no request was made in both runs"));
+    } else if regressions == 0 {
         lines.push(paint.green(&format!("✓ PASS  no regression beyond {limit}")));
     } else {
         lines.push(paint.red(&format!(

@@ -431,4 +431,18 @@ mod tests {
             &render(|w| compare::render(&c, w, false)),
         );
     }
+
+    #[test]
+    fn a_run_without_requests_renders() {
+        let s = Metrics::starting_at(keys(), utc("2026-11-27T08:00:00Z"))
+            .summary_at(RunInfo::default(), Duration::from_millis(500));
+        let mut out = render(|w| text::render(&s, w, false));
+        out.extend(render(|w| csv::render_stats(&s, w)));
+        out.extend(render(|w| csv::render_history(&s, w, true)));
+        out.extend(render(|w| junit::render(&s, w)));
+        out.extend(render(|w| {
+            compare::render(&compare::compare(&s, &s, 0.2), w, false)
+        }));
+        check("empty_run.txt", &out);
+    }
 }
