@@ -209,8 +209,14 @@ impl Metrics {
 
     fn drain(&self, state: &mut Aggregator) {
         for shard in &self.shards {
-            // Take the batch and release the shard before aggregating it.
-            let batch = mem::take(&mut *lock(shard));
+            // Take the batch and release the shard before aggregating it. The shard keeps a
+            // Vec of the batch's size: the next recorder to hand over swaps it in as its
+            // buffer, so users rarely grow a buffer from nothing.
+            let batch = {
+                let mut sink = lock(shard);
+                let size = sink.len();
+                mem::replace(&mut *sink, Vec::with_capacity(size))
+            };
             for sample in &batch {
                 state.add(sample);
             }
