@@ -40,8 +40,6 @@ pub struct Metrics {
 pub struct LiveStats {
     /// Run time so far, ms.
     pub elapsed_ms: u64,
-    /// Planned run time in ms, when the caller sets it (`Metrics::live` leaves it `None`).
-    pub run_time_ms: Option<u64>,
     /// Running virtual users at the last tick.
     pub users: usize,
     /// Requests so far (as of the last tick).
@@ -58,14 +56,6 @@ pub struct LiveStats {
     pub p95_ms: Option<u32>,
     /// Iterations dropped by the arrival-rate model so far.
     pub dropped_iterations: u64,
-}
-
-impl LiveStats {
-    /// The same snapshot with the planned run time set (for `[00:12/00:30]`).
-    pub fn with_run_time(mut self, run_time: Option<Duration>) -> LiveStats {
-        self.run_time_ms = run_time.map(|d| d.as_millis() as u64);
-        self
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -92,7 +82,6 @@ impl Metrics {
             state: Mutex::new(state),
             live: Mutex::new(LiveStats {
                 elapsed_ms: 0,
-                run_time_ms: None,
                 users: 0,
                 requests: 0,
                 failures: 0,

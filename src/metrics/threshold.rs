@@ -9,8 +9,9 @@
 //!   (3 significant digits, the highest equivalent value, so at most 0.1 % above the sample);
 //!   avg, min and max are exact. `Rps` is requests over the time of the last request since the
 //!   start, like the report's req/s column. `ErrorRate` is failures / requests, a fraction.
-//! - A threshold with nothing to measure (no matching request, or no requests for a latency or
-//!   error-rate metric) fails: a rule on an endpoint that never ran must not pass silently.
+//! - A threshold with nothing to measure (no requests for a latency or error-rate metric) is
+//!   skipped: it passes with no measured value and reports show SKIP. A short run that never
+//!   picked a rare task is not a regression. (`requests` and `rps` measure 0 instead.)
 //! - A failing `warn_only` threshold is reported but does not fail the run.
 //!
 //! Abort rule ([`should_abort`]): only thresholds whose failure cannot be undone by later
@@ -178,6 +179,11 @@ impl Selector {
 }
 
 impl ThresholdResult {
+    /// Nothing to measure (no requests): passed, shown as SKIP.
+    pub fn is_skipped(&self) -> bool {
+        self.measured.is_none()
+    }
+
     /// Failed and not warn-only: fails the run.
     pub fn is_failure(&self) -> bool {
         !self.passed && !self.threshold.warn_only
@@ -188,11 +194,11 @@ impl ThresholdResult {
         !self.passed && self.threshold.warn_only
     }
 
-    /// The measured value for people (`147.071 ms`), or `no data`.
+    /// The measured value for people (`147.071 ms`), or `no requests`.
     pub fn measured_text(&self) -> String {
         match self.measured {
             Some(v) => self.threshold.metric.format_value(v),
-            None => "no data".to_owned(),
+            None => "no requests".to_owned(),
         }
     }
 
@@ -223,13 +229,14 @@ pub fn evaluate(thresholds: &[Threshold], summary: &Summary) -> Vec<ThresholdRes
             ThresholdResult {
                 threshold: t.clone(),
                 measured,
-                passed: measured.is_some_and(|m| t.cmp.holds(m, t.value)),
+                passed: measured.is_none_or(|m| t.cmp.holds(m, t.value)),
             }
         })
         .collect()
 }
 
-/// The merged entry of the requests a selector picks; `None` when no entry matches.
+/// The merged entry of the requests a selector picks; `None` when no entry matches (the
+/// compiler only accepts names and tags of the scenario, so this is a run without them).
 fn select(summary: &Summary, selector: &Selector) -> Option<EntrySummary> {
     if *selector == Selector::All {
         return Some(summary.aggregated.clone());
@@ -429,14 +436,14 @@ mod tests {
             t(Metric::Rps, Selector::All, Comparison::Ge, 16.0),
             t(Metric::Min, Selector::All, Comparison::Ge, 1_000.0),
             t(Metric::Med, Selector::All, Comparison::Le, 41_000.0),
-            // nothing to measure: fails.
+            // nothing to measure: skipped, which passes whatever the bound.
             t(
                 Metric::Percentile(95.0),
                 name("/never"),
-                Comparison::Lt,
+                Comparison::Gt,
                 1e9,
             ),
-            t(Metric::ErrorRate, name("/missing"), Comparison::Lt, 1.0),
+            t(Metric::ErrorRate, name("/missing"), Comparison::Gt, 1.0),
             // but a request count of an endpoint that never ran is a measurement: 0.
             t(Metric::Requests, tag("rare"), Comparison::Lt, 1.0),
         ];
@@ -456,8 +463,8 @@ mod tests {
             (Some(161.0 / 9.9), true),
             (Some(1_000.0), true),
             (Some(40_031.0), true),
-            (None, false),
-            (None, false),
+            (None, true),
+            (None, true),
             (Some(0.0), true),
         ];
         assert_eq!(got, expected);
@@ -567,7 +574,8 @@ mod tests {
             measured: None,
             passed: false,
         };
-        assert_eq!(r.measured_text(), "no data");
+        assert_eq!(r.measured_text(), "no requests");
+        assert!(r.is_skipped());
         assert_eq!(r.expected_text(), "<= 200 ms");
     }
 

@@ -3,7 +3,8 @@
 //!
 //! Only failed checks are known to the statistics (a passing check leaves no trace), so the
 //! `checks` suite lists failures only; it is empty when every check held. A failing warn-only
-//! threshold is a passing test case whose `system-out` says so.
+//! threshold is a passing test case whose `system-out` says so; a threshold without requests
+//! is `skipped`.
 
 use std::io::Write;
 
@@ -15,6 +16,7 @@ use super::ReportError;
 pub fn render(summary: &Summary, out: &mut dyn Write) -> Result<(), ReportError> {
     let thresholds = summary.thresholds();
     let threshold_failures = thresholds.iter().filter(|r| r.is_failure()).count();
+    let threshold_skips = thresholds.iter().filter(|r| r.is_skipped()).count();
     let checks: Vec<_> = summary
         .failures
         .iter()
@@ -33,7 +35,7 @@ pub fn render(summary: &Summary, out: &mut dyn Write) -> Result<(), ReportError>
 
     writeln!(
         out,
-        r#"  <testsuite name="thresholds" tests="{}" failures="{threshold_failures}" errors="0" skipped="0" timestamp="{timestamp}" time="{time}">"#,
+        r#"  <testsuite name="thresholds" tests="{}" failures="{threshold_failures}" errors="0" skipped="{threshold_skips}" timestamp="{timestamp}" time="{time}">"#,
         thresholds.len(),
     )?;
     for r in thresholds {
@@ -43,7 +45,14 @@ pub fn render(summary: &Summary, out: &mut dyn Write) -> Result<(), ReportError>
             r.measured_text(),
             r.expected_text()
         );
-        if r.passed {
+        if r.is_skipped() {
+            writeln!(
+                out,
+                r#"    <testcase classname="kload.thresholds" name="{name}" time="0">"#
+            )?;
+            writeln!(out, r#"      <skipped message="no requests"/>"#)?;
+            writeln!(out, "    </testcase>")?;
+        } else if r.passed {
             writeln!(
                 out,
                 r#"    <testcase classname="kload.thresholds" name="{name}" time="0"/>"#

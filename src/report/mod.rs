@@ -1,6 +1,7 @@
-//! Rendering a summary: terminal tables, CSV, JSON, JUnit, HTML and baseline comparison.
+//! Rendering results: terminal tables, CSV, JSON, JUnit and baseline comparison of a run's
+//! `Summary` (HTML later), and the plan review of `inspect`.
 //!
-//! Every renderer writes to a `&mut dyn Write` it is given; only [`write_file`] and
+//! Every summary renderer writes to a `&mut dyn Write` it is given; only [`write_file`] and
 //! `csv::write_files` open files.
 
 pub mod compare;
@@ -8,6 +9,7 @@ pub mod csv;
 mod format;
 #[cfg(test)]
 mod golden;
+pub mod inspect;
 pub mod json;
 pub mod junit;
 pub mod text;

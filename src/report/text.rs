@@ -8,6 +8,7 @@
 //! instead of the terminal, and trailing spaces are trimmed.
 
 use std::io::Write;
+use std::time::Duration;
 
 use crate::metrics::entry::EntrySummary;
 use crate::metrics::locust::PERCENTILE_LABELS;
@@ -59,44 +60,60 @@ pub fn render_thresholds(
     let mut lines = vec![paint.bold("Thresholds")];
     lines.push("-".repeat(width + 30));
     for (r, src) in results.iter().zip(&sources) {
-        let (mark, word) = if r.passed {
+        let (mark, word) = if r.is_skipped() {
+            ("-".to_owned(), "SKIP".to_owned())
+        } else if r.passed {
             (paint.green("✓"), paint.green("PASS"))
         } else if r.is_warning() {
             (paint.yellow("!"), paint.yellow("WARN"))
         } else {
             (paint.red("✗"), paint.red("FAIL"))
         };
-        let mut line = format!(
-            "{mark} {word}  {src:<width$}  measured {}",
-            r.measured_text()
-        );
+        let mut line = if r.is_skipped() {
+            format!("{mark} {word}  {src:<width$}  no requests")
+        } else {
+            format!(
+                "{mark} {word}  {src:<width$}  measured {}",
+                r.measured_text()
+            )
+        };
         if !r.passed {
             line.push_str(&format!(" (expected {})", r.expected_text()));
         }
         lines.push(line);
     }
     lines.push("-".repeat(width + 30));
-    let passed = results.iter().filter(|r| r.passed).count();
-    let failed = results.iter().filter(|r| r.is_failure()).count();
-    let warned = results.iter().filter(|r| r.is_warning()).count();
+    let count = |f: fn(&ThresholdResult) -> bool| results.iter().filter(|r| f(r)).count();
+    let passed = count(|r| r.passed && !r.is_skipped());
+    let failed = count(ThresholdResult::is_failure);
+    let warned = count(ThresholdResult::is_warning);
+    let skipped = count(ThresholdResult::is_skipped);
     let verdict = if failed > 0 {
         paint.red("FAILED")
     } else {
         paint.green("PASSED")
     };
-    lines.push(format!(
+    let mut tally = format!(
         "Thresholds {verdict}: {passed} passed, {failed} failed, {warned} {}",
         if warned == 1 { "warning" } else { "warnings" }
-    ));
+    );
+    if skipped > 0 {
+        tally.push_str(&format!(", {skipped} skipped (no requests)"));
+    }
+    lines.push(tally);
     lines.push(String::new());
     write_lines(out, &lines)
 }
 
-/// One progress line for CI logs:
+/// One progress line for CI logs, `run_time` being the planned duration, if any:
 /// `[00:12/00:30] users 50 | 1234.5 req/s | fails 3 (0.2%) | p50 12 ms p95 48 ms`.
-pub fn live_line(live: &LiveStats) -> String {
-    let time = match live.run_time_ms {
-        Some(total) => format!("[{}/{}]", clock(live.elapsed_ms), clock(total)),
+pub fn live_line(live: &LiveStats, run_time: Option<Duration>) -> String {
+    let time = match run_time {
+        Some(total) => format!(
+            "[{}/{}]",
+            clock(live.elapsed_ms),
+            clock(total.as_millis() as u64)
+        ),
         None => format!("[{}]", clock(live.elapsed_ms)),
     };
     let fail_pct = if live.requests == 0 {
@@ -315,7 +332,6 @@ mod tests {
     fn live_line_format() {
         let live = LiveStats {
             elapsed_ms: 12_400,
-            run_time_ms: None,
             users: 50,
             requests: 1500,
             failures: 3,
@@ -325,14 +341,12 @@ mod tests {
             p95_ms: Some(48),
             dropped_iterations: 0,
         };
-        let live = live.with_run_time(Some(std::time::Duration::from_secs(30)));
         assert_eq!(
-            live_line(&live),
+            live_line(&live, Some(Duration::from_secs(30))),
             "[00:12/00:30] users 50 | 1234.5 req/s | fails 3 (0.2%) | p50 12 ms p95 48 ms"
         );
         let idle = LiveStats {
             elapsed_ms: 3_725_000,
-            run_time_ms: None,
             requests: 0,
             failures: 0,
             p50_ms: None,
@@ -342,7 +356,7 @@ mod tests {
             ..live
         };
         assert_eq!(
-            live_line(&idle),
+            live_line(&idle, None),
             "[1:02:05] users 50 | 0.0 req/s | fails 0 (0.0%) | p50 - p95 - | dropped 7"
         );
     }

@@ -1,0 +1,262 @@
+//! A user mistake in a `.kload` file, as data: a stable code, a span, labels and help.
+//! Rendering (rustc-like through miette, or one JSON object per diagnostic for editors
+//! and CI annotations) happens only at the edge.
+
+use std::fmt;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use serde::Serialize;
+
+use crate::syntax::ast::Span;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    pub span: Span,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable across releases, documented in docs/diagnostics.md: `kload::unknown_variable`.
+    pub code: &'static str,
+    pub message: String,
+    pub primary: Label,
+    pub secondary: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            primary: Label {
+                span,
+                text: label.into(),
+            },
+            secondary: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn warning(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message, span, label)
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_label(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
+        self.secondary.push(Label {
+            span,
+            text: text.into(),
+        });
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Sorts diagnostics by position (then errors before warnings) for stable output.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by_key(|d| (d.primary.span.start, d.severity, d.primary.span.end));
+}
+
+/// A diagnostic bound to its source text, ready for miette.
+struct WithSource<'a> {
+    diag: &'a Diagnostic,
+    source: NamedSource<String>,
+}
+
+impl fmt::Debug for WithSource<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.diag, f)
+    }
+}
+
+impl fmt::Display for WithSource<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl std::error::Error for WithSource<'_> {}
+
+fn to_source_span(span: Span, len: usize) -> SourceSpan {
+    let start = span.start.min(len);
+    let end = span.end.clamp(start, len);
+    SourceSpan::new(start.into(), end - start)
+}
+
+impl miette::Diagnostic for WithSource<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.diag.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.diag
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let len = self.source.inner().len();
+        let primary = std::iter::once(LabeledSpan::new_primary_with_span(
+            Some(self.diag.primary.text.clone()),
+            to_source_span(self.diag.primary.span, len),
+        ));
+        let secondary = self.diag.secondary.iter().map(move |l| {
+            LabeledSpan::new_with_span(Some(l.text.clone()), to_source_span(l.span, len))
+        });
+        Some(Box::new(primary.chain(secondary)))
+    }
+}
+
+/// Renders like rustc: code, message, the labelled source, help. `color` only on a terminal.
+pub fn render(
+    diag: &Diagnostic,
+    file_name: &str,
+    source: &str,
+    color: bool,
+    width: usize,
+) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
+    let with_source = WithSource {
+        diag,
+        source: NamedSource::new(file_name, source.to_string()),
+    };
+    let mut out = String::new();
+    if handler.render_report(&mut out, &with_source).is_err() {
+        out = format!("{}: {} [{}]\n", file_name, diag.message, diag.code);
+    }
+    out
+}
+
+/// One diagnostic as JSON, for editors and CI annotations.
+#[derive(Debug, Serialize)]
+pub struct JsonDiagnostic<'a> {
+    pub file: &'a str,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub severity: Severity,
+    pub code: &'a str,
+    pub message: &'a str,
+    pub label: &'a str,
+    pub help: Option<&'a str>,
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let mut offset = offset;
+    while !source.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+pub fn to_json<'a>(diag: &'a Diagnostic, file: &'a str, source: &str) -> JsonDiagnostic<'a> {
+    let (line, column) = line_col(source, diag.primary.span.start);
+    let (end_line, end_column) = line_col(source, diag.primary.span.end);
+    JsonDiagnostic {
+        file,
+        line,
+        column,
+        end_line,
+        end_column,
+        severity: diag.severity,
+        code: diag.code,
+        message: &diag.message,
+        label: &diag.primary.text,
+        help: diag.help.as_deref(),
+    }
+}
+
+/// The closest candidate to `word`, if it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .filter(|c| *c != word)
+        .map(|c| (strsim::osa_distance(&lower, &c.to_ascii_lowercase()), c))
+        .filter(|(d, c)| {
+            let limit = (c.chars().count().max(word.chars().count()) / 3).max(1);
+            *d <= limit
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            did_you_mean("projct_id", ["project_id", "token"]),
+            Some("project_id")
+        );
+        assert_eq!(did_you_mean("GTE", ["GET", "PUT"]), Some("GET"));
+        assert_eq!(did_you_mean("zzz", ["project_id"]), None);
+    }
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let src = "ab\né x";
+        assert_eq!(line_col(src, 0), (1, 1));
+        assert_eq!(line_col(src, 3), (2, 1));
+        assert_eq!(line_col(src, 6), (2, 3));
+    }
+}

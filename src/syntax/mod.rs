@@ -1,0 +1,31 @@
+//! Text → syntax tree, and syntax tree → canonical text.
+
+pub mod ast;
+pub mod error;
+pub mod format;
+pub mod parser;
+
+pub use parser::{parse, parse_threshold};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn kibray_scenario_parses() {
+        let src = include_str!("../../scenarios/kibray.kload");
+        match super::parse(src) {
+            Ok(file) => assert_eq!(file.items.len(), 7),
+            Err(d) => panic!(
+                "{}",
+                crate::diagnostic::render(&d, "kibray.kload", src, false, 100)
+            ),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_name_what_was_expected() {
+        let src = "user A {\n  task t {\n    get \"/\"\n  }\n}\n";
+        let d = super::parse(src).unwrap_err();
+        let out = crate::diagnostic::render(&d, "x.kload", src, false, 100);
+        assert!(out.contains("capitals"), "{out}");
+    }
+}
