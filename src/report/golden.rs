@@ -147,6 +147,14 @@ pub(crate) fn thresholds() -> Vec<Threshold> {
             "error_rate < 1%",
         ),
         t(Metric::Rps, Selector::All, Ge, 40.0, "rps >= 40"),
+        // /health/ is never requested in the fixture: skipped.
+        t(
+            Metric::Percentile(95.0),
+            Selector::Name("/health/".into()),
+            Lt,
+            50_000.0,
+            r#"p95("/health/") < 50ms"#,
+        ),
     ]
 }
 
