@@ -407,12 +407,13 @@ async fn load_test(plan: Arc<Plan>, args: RunArgs) -> i32 {
     )
     .await;
     signals.abort();
-    let snapshot = metrics.snapshot();
+    let info = run_info(&plan, &args, &metrics);
+    let mut summary = metrics.summary(info);
+    summary.apply_thresholds(&plan.thresholds);
     let mut out = std::io::stdout().lock();
-    let _ = write!(out, "\n{}", report::text::render_final(&snapshot));
-    let results = crate::metrics::threshold::evaluate(&plan.thresholds, &snapshot);
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = write!(out, "{}", report::text::render_thresholds(&results, color));
+    let _ = writeln!(out);
+    let _ = report::text::render(&summary, &mut out, color);
     for (message, n) in &outcome.problems.not_started {
         let _ = writeln!(out, "\nwarning: {message} ({n}×)");
     }
@@ -443,11 +444,11 @@ async fn load_test(plan: Arc<Plan>, args: RunArgs) -> i32 {
     }
     let _ = out.flush();
 
-    let failed_threshold = results.iter().any(|r| !r.passed && !r.threshold.warn_only);
-    let total = &snapshot.total;
+    let failed_threshold = !summary.thresholds_passed();
+    let total = &summary.aggregated;
     let unreachable = total.requests > 0
-        && total.statuses.get(&0).copied().unwrap_or(0) == total.requests
-        && snapshot.by_kind.keys().all(|k| {
+        && total.status_codes.get(&0).copied().unwrap_or(0) == total.requests
+        && summary.errors_by_kind.keys().all(|k| {
             matches!(
                 k,
                 crate::metrics::sample::FailureKind::ConnectionRefused
@@ -466,6 +467,29 @@ async fn load_test(plan: Arc<Plan>, args: RunArgs) -> i32 {
         return args.exit_code_on_error;
     }
     exit::OK
+}
+
+/// What the result document says about the run (`metrics::RunInfo`).
+fn run_info(plan: &Plan, args: &RunArgs, metrics: &Metrics) -> crate::metrics::RunInfo {
+    let config = config(plan, args);
+    crate::metrics::RunInfo {
+        scenario_path: args.file.display().to_string(),
+        scenario_source: std::fs::read_to_string(&args.file).unwrap_or_default(),
+        host: config
+            .host
+            .or_else(|| plan.host.clone())
+            .unwrap_or_default(),
+        users: config.users as usize,
+        spawn_rate: config.spawn_rate,
+        run_time_ms: config.run_time.map(|d| d.as_millis() as u64),
+        seed: config.seed,
+        kload_version: env!("CARGO_PKG_VERSION").to_owned(),
+        command_line: std::env::args().collect(),
+        started_at: metrics.started_at(),
+        ended_at: chrono::Utc::now(),
+        classes: Vec::new(),
+        thresholds: Vec::new(),
+    }
 }
 
 /// First Ctrl-C or SIGTERM: graceful stop. Second: stop at once.
