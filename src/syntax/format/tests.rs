@@ -285,6 +285,11 @@ fn table() {
             "user A {\n  task a {}\n\n  task b {}\n}\n\nuser B {}\n",
         ),
         (
+            "data lines may stay together; other items get one blank line",
+            "data a from \"a.csv\"\ndata b from \"b.csv\"\n\n\ndata c from \"c.csv\"\nload {}\ndata d from \"d.csv\"\n",
+            "data a from \"a.csv\"\ndata b from \"b.csv\"\n\ndata c from \"c.csv\"\n\nload {}\n\ndata d from \"d.csv\"\n",
+        ),
+        (
             "statements split one per line, tabs become two spaces",
             "load {\tusers 10 spawn_rate 2 }",
             "load {\n  users 10\n  spawn_rate 2\n}\n",
