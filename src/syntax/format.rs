@@ -10,8 +10,9 @@
 //!
 //! The layout:
 //! - two spaces per level, one statement per line, `{` on the header line, `}` alone;
-//! - exactly one blank line between top-level items; elsewhere one blank line is kept where
-//!   the author left one or more, never right after `{` or right before `}`;
+//! - exactly one blank line between top-level items, except that consecutive `data` lines
+//!   may stay together; elsewhere one blank line is kept where the author left one or more,
+//!   never right after `{` or right before `}`;
 //! - an empty block is `{}` unless a comment is written inside it;
 //! - options in a fixed order: `weight`, `count`, then `tags a, b`;
 //! - JSON objects always have one member per line; arrays of plain values stay on one line
@@ -34,12 +35,16 @@ pub fn format(file: &File, source: &str) -> String {
         lines: Vec::new(),
         indent: 0,
     };
+    let mut previous: Option<&Item> = None;
     for item in &file.items {
         let first = printer.lines.len();
         printer.item(item);
+        // Consecutive `data` lines may stay together, like a block's statements.
+        let grouped = matches!((previous, item), (Some(Item::Data(_)), Item::Data(_)));
         if let Some(line) = printer.lines.get_mut(first) {
-            line.item_start = true;
+            line.item_start = !grouped;
         }
+        previous = Some(item);
     }
     weave(&printer.lines, &file.comments, source)
 }

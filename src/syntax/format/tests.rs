@@ -285,6 +285,11 @@ fn table() {
             "user A {\n  task a {}\n\n  task b {}\n}\n\nuser B {}\n",
         ),
         (
+            "data lines may stay together; other items get one blank line",
+            "data a from \"a.csv\"\ndata b from \"b.csv\"\n\n\ndata c from \"c.csv\"\nload {}\ndata d from \"d.csv\"\n",
+            "data a from \"a.csv\"\ndata b from \"b.csv\"\n\ndata c from \"c.csv\"\n\nload {}\n\ndata d from \"d.csv\"\n",
+        ),
+        (
             "statements split one per line, tabs become two spaces",
             "load {\tusers 10 spawn_rate 2 }",
             "load {\n  users 10\n  spawn_rate 2\n}\n",
@@ -378,4 +383,54 @@ fn json_arrays_wrap_at_eighty_columns() {
         object.contains("      json {\n        \"a\": 1\n      }\n"),
         "{object}"
     );
+}
+
+/// Every `kload` code block of docs/language.md parses: as a whole file, or as the inside
+/// of a class, a task or a request. Whole files are also canonically formatted.
+#[test]
+fn language_reference_examples_parse() {
+    let doc = read(&repo_file("docs/language.md"));
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```kload") => current = Some(String::new()),
+            (Some(block), "```") => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            (Some(block), _) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    assert!(
+        blocks.len() >= 20,
+        "found only {} kload blocks",
+        blocks.len()
+    );
+    let wrappers = [
+        ("user U {\n", "}\n"),
+        ("user U {\n  task t {\n", "  }\n}\n"),
+        ("user U {\n  task t {\n    GET \"/\" {\n", "    }\n  }\n}\n"),
+    ];
+    for block in blocks {
+        if parse(&block).is_ok() {
+            assert_eq!(
+                fmt(&block),
+                block,
+                "docs/language.md: a whole-file example is not formatted"
+            );
+            continue;
+        }
+        let fits = wrappers
+            .iter()
+            .any(|(open, close)| parse(&format!("{open}{block}{close}")).is_ok());
+        assert!(
+            fits,
+            "docs/language.md: this example does not parse:\n{block}"
+        );
+    }
 }
