@@ -34,19 +34,35 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
+    pub fn error(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             code,
             message: message.into(),
-            primary: Label { span, text: label.into() },
+            primary: Label {
+                span,
+                text: label.into(),
+            },
             secondary: Vec::new(),
             help: None,
         }
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message, span, label) }
+    pub fn warning(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message, span, label)
+        }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
@@ -55,7 +71,10 @@ impl Diagnostic {
     }
 
     pub fn with_label(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
-        self.secondary.push(Label { span, text: text.into() });
+        self.secondary.push(Label {
+            span,
+            text: text.into(),
+        });
         self
     }
 
@@ -108,7 +127,10 @@ impl miette::Diagnostic for WithSource<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.diag.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.diag
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -121,20 +143,31 @@ impl miette::Diagnostic for WithSource<'_> {
             Some(self.diag.primary.text.clone()),
             to_source_span(self.diag.primary.span, len),
         ));
-        let secondary = self
-            .diag
-            .secondary
-            .iter()
-            .map(move |l| LabeledSpan::new_with_span(Some(l.text.clone()), to_source_span(l.span, len)));
+        let secondary = self.diag.secondary.iter().map(move |l| {
+            LabeledSpan::new_with_span(Some(l.text.clone()), to_source_span(l.span, len))
+        });
         Some(Box::new(primary.chain(secondary)))
     }
 }
 
 /// Renders like rustc: code, message, the labelled source, help. `color` only on a terminal.
-pub fn render(diag: &Diagnostic, file_name: &str, source: &str, color: bool, width: usize) -> String {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+pub fn render(
+    diag: &Diagnostic,
+    file_name: &str,
+    source: &str,
+    color: bool,
+    width: usize,
+) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
-    let with_source = WithSource { diag, source: NamedSource::new(file_name, source.to_string()) };
+    let with_source = WithSource {
+        diag,
+        source: NamedSource::new(file_name, source.to_string()),
+    };
     let mut out = String::new();
     if handler.render_report(&mut out, &with_source).is_err() {
         out = format!("{}: {} [{}]\n", file_name, diag.message, diag.code);
@@ -188,12 +221,15 @@ pub fn to_json<'a>(diag: &'a Diagnostic, file: &'a str, source: &str) -> JsonDia
 }
 
 /// The closest candidate to `word`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase();
     candidates
         .into_iter()
         .filter(|c| *c != word)
-        .map(|c| (strsim::levenshtein(&lower, &c.to_ascii_lowercase()), c))
+        .map(|c| (strsim::osa_distance(&lower, &c.to_ascii_lowercase()), c))
         .filter(|(d, c)| {
             let limit = (c.chars().count().max(word.chars().count()) / 3).max(1);
             *d <= limit
@@ -208,7 +244,10 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(did_you_mean("projct_id", ["project_id", "token"]), Some("project_id"));
+        assert_eq!(
+            did_you_mean("projct_id", ["project_id", "token"]),
+            Some("project_id")
+        );
         assert_eq!(did_you_mean("GTE", ["GET", "PUT"]), Some("GET"));
         assert_eq!(did_you_mean("zzz", ["project_id"]), None);
     }

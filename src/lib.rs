@@ -5,8 +5,12 @@
 //! `runtime` (tokio interpreter) → `metrics` (per-user recorders, aggregator, summary) →
 //! `report` (text, CSV, JSON, JUnit, HTML, compare). `demo` is the built-in target server.
 
+pub mod cli;
+pub mod compile;
 pub mod demo;
 pub mod diagnostic;
+pub mod ir;
 pub mod metrics;
 pub mod report;
+pub mod runtime;
 pub mod syntax;

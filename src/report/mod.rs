@@ -1,1 +1,4 @@
-//! Rendering a summary: terminal tables, CSV, JSON, JUnit, HTML and baseline comparison.
+//! Rendering results: terminal tables and the plan review of `inspect`.
+
+pub mod inspect;
+pub mod text;

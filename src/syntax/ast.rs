@@ -71,7 +71,10 @@ pub struct Template {
 pub enum TemplatePart {
     /// Literal text exactly as written, escapes not yet decoded (the formatter prints it
     /// back verbatim; the compiler decodes it).
-    Text { raw: String, span: Span },
+    Text {
+        raw: String,
+        span: Span,
+    },
     Expr(Expr),
 }
 
@@ -116,14 +119,29 @@ pub fn unescape(raw: &str) -> String {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
-    Call { name: Ident, args: Vec<Expr>, span: Span },
-    List { items: Vec<Expr>, span: Span },
+    Call {
+        name: Ident,
+        args: Vec<Expr>,
+        span: Span,
+    },
+    List {
+        items: Vec<Expr>,
+        span: Span,
+    },
     Str(Template),
-    Bool { value: bool, span: Span },
-    Null { span: Span },
+    Bool {
+        value: bool,
+        span: Span,
+    },
+    Null {
+        span: Span,
+    },
     Number(Quantity),
     /// `token` or `accounts.username`.
-    Var { path: Vec<Ident>, span: Span },
+    Var {
+        path: Vec<Ident>,
+        span: Span,
+    },
 }
 
 impl Expr {
@@ -145,9 +163,17 @@ impl Expr {
 pub enum Value {
     Str(Template),
     /// A bare `{{ expr }}`, which keeps the expression's type.
-    Interp { expr: Expr, span: Span },
-    Bool { value: bool, span: Span },
-    Null { span: Span },
+    Interp {
+        expr: Expr,
+        span: Span,
+    },
+    Bool {
+        value: bool,
+        span: Span,
+    },
+    Null {
+        span: Span,
+    },
     Number(Quantity),
 }
 
@@ -164,8 +190,14 @@ impl Value {
 /// A JSON body as written, with interpolations.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Json {
-    Object { members: Vec<(Template, Json)>, span: Span },
-    Array { items: Vec<Json>, span: Span },
+    Object {
+        members: Vec<(Template, Json)>,
+        span: Span,
+    },
+    Array {
+        items: Vec<Json>,
+        span: Span,
+    },
     Scalar(Value),
 }
 
@@ -315,8 +347,15 @@ impl LoadKey {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum LoadSetting {
-    Value { key: LoadKey, value: Quantity, span: Span },
-    Stages { stages: Vec<Stage>, span: Span },
+    Value {
+        key: LoadKey,
+        value: Quantity,
+        span: Span,
+    },
+    Stages {
+        stages: Vec<Stage>,
+        span: Span,
+    },
 }
 
 impl LoadSetting {
@@ -329,8 +368,15 @@ impl LoadSetting {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stage {
-    Ramp { to: Quantity, over: Quantity, span: Span },
-    Hold { duration: Quantity, span: Span },
+    Ramp {
+        to: Quantity,
+        over: Quantity,
+        span: Span,
+    },
+    Hold {
+        duration: Quantity,
+        span: Span,
+    },
 }
 
 impl Stage {
@@ -499,16 +545,41 @@ impl Part {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum RequestItem {
-    Name { name: Template, span: Span },
+    Name {
+        name: Template,
+        span: Span,
+    },
     Header(Header),
     Query(Param),
-    Json { body: Json, span: Span },
-    Form { fields: Vec<Param>, span: Span },
-    Multipart { parts: Vec<Part>, span: Span },
-    Body { content: Template, content_type: Option<Template>, span: Span },
-    Timeout { value: Quantity, span: Span },
-    Redirects { follow: bool, span: Span },
-    Tags { tags: Vec<Ident>, span: Span },
+    Json {
+        body: Json,
+        span: Span,
+    },
+    Form {
+        fields: Vec<Param>,
+        span: Span,
+    },
+    Multipart {
+        parts: Vec<Part>,
+        span: Span,
+    },
+    Body {
+        content: Template,
+        content_type: Option<Template>,
+        span: Span,
+    },
+    Timeout {
+        value: Quantity,
+        span: Span,
+    },
+    Redirects {
+        follow: bool,
+        span: Span,
+    },
+    Tags {
+        tags: Vec<Ident>,
+        span: Span,
+    },
     Check(Check),
     Capture(Capture),
 }
@@ -570,11 +641,26 @@ pub enum StatusItem {
 #[derive(Clone, Debug, PartialEq)]
 pub enum CheckKind {
     /// `status 200`, `status 200..299` or `status in [200, 201]` (`list` tells which was written).
-    Status { items: Vec<StatusItem>, list: bool },
-    Header { name: Ident, predicate: Predicate },
-    JsonPath { path: Template, predicate: Predicate },
-    Body { predicate: Predicate },
-    Duration { op: CompareOp, op_span: Span, bound: Quantity },
+    Status {
+        items: Vec<StatusItem>,
+        list: bool,
+    },
+    Header {
+        name: Ident,
+        predicate: Predicate,
+    },
+    JsonPath {
+        path: Template,
+        predicate: Predicate,
+    },
+    Body {
+        predicate: Predicate,
+    },
+    Duration {
+        op: CompareOp,
+        op_span: Span,
+        bound: Quantity,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -608,10 +694,19 @@ pub struct Capture {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum CaptureSource {
-    JsonPath { path: Template, mode: Option<CaptureMode> },
-    Header { name: Ident },
-    Cookie { name: ParamName },
-    Regex { pattern: Template },
+    JsonPath {
+        path: Template,
+        mode: Option<CaptureMode>,
+    },
+    Header {
+        name: Ident,
+    },
+    Cookie {
+        name: ParamName,
+    },
+    Regex {
+        pattern: Template,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -42,9 +42,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         predicate | pred_compare | pred_exists | pred_contains | pred_matches => {
             "a predicate (`== value`, `contains`, `matches`, `exists`)"
         }
-        check_target | check_status | check_header | check_jsonpath | check_body | check_duration => {
-            "what to check (`status`, `header`, `jsonpath`, `body` or `duration`)"
-        }
+        check_target | check_status | check_header | check_jsonpath | check_body
+        | check_duration => "what to check (`status`, `header`, `jsonpath`, `body` or `duration`)",
         capture_source | capture_jsonpath | capture_header | capture_cookie | capture_regex => {
             "where to capture from (`jsonpath`, `header`, `cookie` or `regex`)"
         }
@@ -61,12 +60,58 @@ fn keyword(rule: Rule) -> Option<String> {
 
 /// The keywords a user might misspell at the start of a statement.
 const STATEMENT_WORDS: &[&str] = &[
-    "scenario", "data", "load", "user", "thresholds", "host", "timeout", "wait", "header", "let", "on",
-    "task", "sequence", "sleep", "name", "query", "json", "form", "multipart", "body", "redirects", "tags",
-    "check", "capture", "users", "spawn_rate", "run_time", "stop_timeout", "arrival_rate", "max_users",
-    "stages", "ramp", "hold", "weight", "count", "between", "constant", "pacing", "throughput", "status",
-    "jsonpath", "duration", "exists", "contains", "matches", "cookie", "regex", "unique", "cycle",
-    "random", "first", "all",
+    "scenario",
+    "data",
+    "load",
+    "user",
+    "thresholds",
+    "host",
+    "timeout",
+    "wait",
+    "header",
+    "let",
+    "on",
+    "task",
+    "sequence",
+    "sleep",
+    "name",
+    "query",
+    "json",
+    "form",
+    "multipart",
+    "body",
+    "redirects",
+    "tags",
+    "check",
+    "capture",
+    "users",
+    "spawn_rate",
+    "run_time",
+    "stop_timeout",
+    "arrival_rate",
+    "max_users",
+    "stages",
+    "ramp",
+    "hold",
+    "weight",
+    "count",
+    "between",
+    "constant",
+    "pacing",
+    "throughput",
+    "status",
+    "jsonpath",
+    "duration",
+    "exists",
+    "contains",
+    "matches",
+    "cookie",
+    "regex",
+    "unique",
+    "cycle",
+    "random",
+    "first",
+    "all",
 ];
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -114,14 +159,28 @@ pub fn syntax_error(err: Error<Rule>, source: &str) -> Diagnostic {
     }
     let pos = pos.max(end.min(pos)).min(source.len());
     let found = found_at(source, pos);
-    let width = found.as_ref().map_or_else(|| next_char_len(source, pos), |w| w.len());
+    let width = found
+        .as_ref()
+        .map_or_else(|| next_char_len(source, pos), |w| w.len());
     let span = Span::new(pos, pos + width);
     let expected_text = join_or(expected.iter().map(String::as_str).collect());
-    let label = if expected_text.is_empty() { "unexpected here".to_string() } else { format!("expected {expected_text}") };
+    let label = if expected_text.is_empty() {
+        "unexpected here".to_string()
+    } else {
+        format!("expected {expected_text}")
+    };
     let found_text = match &found {
         Some(word) => format!("`{word}`"),
         None if pos >= source.len() => "end of file".to_string(),
-        None => format!("`{}`", source[pos..].chars().next().map(String::from).unwrap_or_default().escape_debug()),
+        None => format!(
+            "`{}`",
+            source[pos..]
+                .chars()
+                .next()
+                .map(String::from)
+                .unwrap_or_default()
+                .escape_debug()
+        ),
     };
     let message = format!("unexpected {found_text}");
     let mut diag = Diagnostic::error("kload::syntax", message, span, label);
@@ -135,7 +194,9 @@ fn help_for(found: Option<&str>, source: &str, pos: usize) -> String {
         if METHODS.contains(&upper.as_str()) && upper != word {
             return format!("HTTP methods are written in capitals: `{upper}`");
         }
-        if let Some(m) = did_you_mean(word, METHODS.iter().copied()).filter(|_| word.chars().all(|c| c.is_ascii_uppercase())) {
+        if let Some(m) = did_you_mean(word, METHODS.iter().copied())
+            .filter(|_| word.chars().all(|c| c.is_ascii_uppercase()))
+        {
             return format!("did you mean `{m}`?");
         }
         if let Some(k) = did_you_mean(word, STATEMENT_WORDS.iter().copied()) {
@@ -153,12 +214,18 @@ fn help_for(found: Option<&str>, source: &str, pos: usize) -> String {
 
 fn found_at(source: &str, pos: usize) -> Option<String> {
     let rest = source.get(pos..)?;
-    let word: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
     (!word.is_empty()).then_some(word)
 }
 
 fn next_char_len(source: &str, pos: usize) -> usize {
-    source.get(pos..).and_then(|s| s.chars().next()).map_or(0, char::len_utf8)
+    source
+        .get(pos..)
+        .and_then(|s| s.chars().next())
+        .map_or(0, char::len_utf8)
 }
 
 /// "`a`, `b` or `c`"

@@ -14,7 +14,10 @@ mod tests {
         let src = include_str!("../../scenarios/kibray.kload");
         match super::parse(src) {
             Ok(file) => assert_eq!(file.items.len(), 7),
-            Err(d) => panic!("{}", crate::diagnostic::render(&d, "kibray.kload", src, false, 100)),
+            Err(d) => panic!(
+                "{}",
+                crate::diagnostic::render(&d, "kibray.kload", src, false, 100)
+            ),
         }
     }
 

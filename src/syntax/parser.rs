@@ -18,7 +18,9 @@ pub struct KloadParser;
 pub fn parse(source: &str) -> Result<File, Diagnostic> {
     let mut pairs = KloadParser::parse(Rule::file, source)
         .map_err(|e| super::error::syntax_error(e, source))?;
-    let file = pairs.next().unwrap_or_else(|| unreachable!("file rule yields one pair"));
+    let file = pairs
+        .next()
+        .unwrap_or_else(|| unreachable!("file rule yields one pair"));
     let mut comments = Vec::new();
     collect_comments(file.clone(), &mut comments);
     let items = children(file).map(lower_item).collect();
@@ -29,7 +31,9 @@ pub fn parse(source: &str) -> Result<File, Diagnostic> {
 pub fn parse_threshold(source: &str) -> Result<Threshold, Diagnostic> {
     let mut pairs = KloadParser::parse(Rule::threshold_line, source)
         .map_err(|e| super::error::syntax_error(e, source))?;
-    let line = pairs.next().unwrap_or_else(|| unreachable!("threshold_line yields one pair"));
+    let line = pairs
+        .next()
+        .unwrap_or_else(|| unreachable!("threshold_line yields one pair"));
     let threshold = children(line)
         .next()
         .unwrap_or_else(|| unreachable!("threshold_line holds a threshold"));
@@ -40,7 +44,10 @@ fn collect_comments(pair: Pair<Rule>, out: &mut Vec<Comment>) {
     for p in pair.into_inner() {
         if p.as_rule() == Rule::COMMENT {
             let text = p.as_str()[1..].trim_end().to_string();
-            out.push(Comment { text, span: span(&p) });
+            out.push(Comment {
+                text,
+                span: span(&p),
+            });
         } else {
             collect_comments(p, out);
         }
@@ -134,11 +141,17 @@ fn next<'a>(it: &mut impl Iterator<Item = Pair<'a, Rule>>, what: &str) -> Pair<'
 }
 
 fn ident(pair: Pair<Rule>) -> Ident {
-    Ident { name: pair.as_str().to_string(), span: span(&pair) }
+    Ident {
+        name: pair.as_str().to_string(),
+        span: span(&pair),
+    }
 }
 
 fn quantity(pair: Pair<Rule>) -> Quantity {
-    Quantity { text: pair.as_str().to_string(), span: span(&pair) }
+    Quantity {
+        text: pair.as_str().to_string(),
+        span: span(&pair),
+    }
 }
 
 fn lower_item(pair: Pair<Rule>) -> Item {
@@ -148,7 +161,11 @@ fn lower_item(pair: Pair<Rule>) -> Item {
             let mut it = children(pair);
             let name = template(next(&mut it, "a scenario name"));
             let settings = it.map(lower_setting).collect();
-            Item::Scenario(Scenario { name, settings, span: sp })
+            Item::Scenario(Scenario {
+                name,
+                settings,
+                span: sp,
+            })
         }
         Rule::data_decl => {
             let sp = span(&pair);
@@ -166,7 +183,12 @@ fn lower_item(pair: Pair<Rule>) -> Item {
                 };
                 (mode, msp)
             });
-            Item::Data(DataDecl { name, path, mode, span: sp })
+            Item::Data(DataDecl {
+                name,
+                path,
+                mode,
+                span: sp,
+            })
         }
         Rule::load_block => {
             let sp = span(&pair);
@@ -177,7 +199,10 @@ fn lower_item(pair: Pair<Rule>) -> Item {
         Rule::thresholds_block => {
             let sp = span(&pair);
             let thresholds = children(pair).map(lower_threshold).collect();
-            Item::Thresholds(ThresholdsBlock { thresholds, span: sp })
+            Item::Thresholds(ThresholdsBlock {
+                thresholds,
+                span: sp,
+            })
         }
         other => unreachable!("file items are blocks, got {other:?}"),
     }
@@ -230,7 +255,11 @@ fn lower_header(pair: Pair<Rule>) -> Header {
     let mut it = children(pair);
     let name = ident(next(&mut it, "a header name"));
     let value = lower_value(next(&mut it, "a header value"));
-    Header { name, value, span: sp }
+    Header {
+        name,
+        value,
+        span: sp,
+    }
 }
 
 fn lower_let(pair: Pair<Rule>) -> Let {
@@ -238,7 +267,11 @@ fn lower_let(pair: Pair<Rule>) -> Let {
     let mut it = children(pair);
     let name = ident(next(&mut it, "a variable name"));
     let value = lower_expr(next(&mut it, "an expression"));
-    Let { name, value, span: sp }
+    Let {
+        name,
+        value,
+        span: sp,
+    }
 }
 
 fn lower_load_setting(pair: Pair<Rule>) -> LoadSetting {
@@ -257,7 +290,11 @@ fn lower_load_setting(pair: Pair<Rule>) -> LoadSetting {
         other => unreachable!("load settings, got {other:?}"),
     };
     let value = quantity(next(&mut children(pair), "a load value"));
-    LoadSetting::Value { key, value, span: sp }
+    LoadSetting::Value {
+        key,
+        value,
+        span: sp,
+    }
 }
 
 fn lower_stage(pair: Pair<Rule>) -> Stage {
@@ -270,7 +307,10 @@ fn lower_stage(pair: Pair<Rule>) -> Stage {
             let over = next_q(&mut q);
             Stage::Ramp { to, over, span: sp }
         }
-        Rule::hold_stage => Stage::Hold { duration: next_q(&mut q), span: sp },
+        Rule::hold_stage => Stage::Hold {
+            duration: next_q(&mut q),
+            span: sp,
+        },
         other => unreachable!("stages, got {other:?}"),
     }
 }
@@ -278,19 +318,27 @@ fn lower_stage(pair: Pair<Rule>) -> Stage {
 fn lower_option(pair: Pair<Rule>) -> ClassOption {
     let sp = span(&pair);
     match pair.as_rule() {
-        Rule::weight_option => {
-            ClassOption::Weight { value: quantity(next(&mut children(pair), "a weight")), span: sp }
-        }
-        Rule::count_option => {
-            ClassOption::Count { value: quantity(next(&mut children(pair), "a count")), span: sp }
-        }
-        Rule::tags_option => ClassOption::Tags { tags: children(pair).map(ident).collect(), span: sp },
+        Rule::weight_option => ClassOption::Weight {
+            value: quantity(next(&mut children(pair), "a weight")),
+            span: sp,
+        },
+        Rule::count_option => ClassOption::Count {
+            value: quantity(next(&mut children(pair), "a count")),
+            span: sp,
+        },
+        Rule::tags_option => ClassOption::Tags {
+            tags: children(pair).map(ident).collect(),
+            span: sp,
+        },
         other => unreachable!("class options, got {other:?}"),
     }
 }
 
 fn is_option(rule: Rule) -> bool {
-    matches!(rule, Rule::weight_option | Rule::count_option | Rule::tags_option)
+    matches!(
+        rule,
+        Rule::weight_option | Rule::count_option | Rule::tags_option
+    )
 }
 
 fn lower_user(pair: Pair<Rule>) -> UserClass {
@@ -310,7 +358,12 @@ fn lower_user(pair: Pair<Rule>) -> UserClass {
             _ => UserItem::Setting(lower_setting(p)),
         })
         .collect();
-    UserClass { name, options, items, span: sp }
+    UserClass {
+        name,
+        options,
+        items,
+        span: sp,
+    }
 }
 
 fn lower_block(pair: Pair<Rule>) -> Block {
@@ -331,7 +384,12 @@ fn lower_task(pair: Pair<Rule>) -> Task {
         options.push(lower_option(p));
     }
     let steps = it.map(lower_step).collect();
-    Task { name, options, steps, span: sp }
+    Task {
+        name,
+        options,
+        steps,
+        span: sp,
+    }
 }
 
 fn lower_sequence(pair: Pair<Rule>) -> Sequence {
@@ -343,7 +401,12 @@ fn lower_sequence(pair: Pair<Rule>) -> Sequence {
         options.push(lower_option(p));
     }
     let tasks = it.map(lower_task).collect();
-    Sequence { name, options, tasks, span: sp }
+    Sequence {
+        name,
+        options,
+        tasks,
+        span: sp,
+    }
 }
 
 fn lower_step(pair: Pair<Rule>) -> Step {
@@ -372,42 +435,60 @@ fn lower_request(pair: Pair<Rule>) -> Request {
     let mut it = children(pair);
     let method = ident(next(&mut it, "a method"));
     let url = template(next(&mut it, "a URL"));
-    let items = it.next().map(|block| children(block).map(lower_request_item).collect());
-    Request { method, url, items, span: sp }
+    let items = it
+        .next()
+        .map(|block| children(block).map(lower_request_item).collect());
+    Request {
+        method,
+        url,
+        items,
+        span: sp,
+    }
 }
 
 fn lower_request_item(pair: Pair<Rule>) -> RequestItem {
     let sp = span(&pair);
     match pair.as_rule() {
-        Rule::name_option => {
-            RequestItem::Name { name: template(next(&mut children(pair), "a name")), span: sp }
-        }
+        Rule::name_option => RequestItem::Name {
+            name: template(next(&mut children(pair), "a name")),
+            span: sp,
+        },
         Rule::header_setting => RequestItem::Header(lower_header(pair)),
         Rule::query_param => RequestItem::Query(lower_param(pair)),
         Rule::json_body => {
             let body = lower_json(next(&mut children(pair), "a JSON body"));
             RequestItem::Json { body, span: sp }
         }
-        Rule::form_body => {
-            RequestItem::Form { fields: children(pair).map(lower_param).collect(), span: sp }
-        }
-        Rule::multipart_body => {
-            RequestItem::Multipart { parts: children(pair).map(lower_part).collect(), span: sp }
-        }
+        Rule::form_body => RequestItem::Form {
+            fields: children(pair).map(lower_param).collect(),
+            span: sp,
+        },
+        Rule::multipart_body => RequestItem::Multipart {
+            parts: children(pair).map(lower_part).collect(),
+            span: sp,
+        },
         Rule::raw_body => {
             let mut it = children(pair);
             let content = template(next(&mut it, "a body"));
             let content_type = it.next().map(content_type);
-            RequestItem::Body { content, content_type, span: sp }
+            RequestItem::Body {
+                content,
+                content_type,
+                span: sp,
+            }
         }
-        Rule::timeout_setting => {
-            RequestItem::Timeout { value: quantity(next(&mut children(pair), "a timeout")), span: sp }
-        }
+        Rule::timeout_setting => RequestItem::Timeout {
+            value: quantity(next(&mut children(pair), "a timeout")),
+            span: sp,
+        },
         Rule::redirects_option => {
             let follow = pair.into_inner().any(|p| p.as_rule() == Rule::kw_on);
             RequestItem::Redirects { follow, span: sp }
         }
-        Rule::tags_option => RequestItem::Tags { tags: children(pair).map(ident).collect(), span: sp },
+        Rule::tags_option => RequestItem::Tags {
+            tags: children(pair).map(ident).collect(),
+            span: sp,
+        },
         Rule::check => RequestItem::Check(lower_check(pair)),
         Rule::capture => RequestItem::Capture(lower_capture(pair)),
         other => unreachable!("request items, got {other:?}"),
@@ -431,7 +512,11 @@ fn lower_param(pair: Pair<Rule>) -> Param {
     let mut it = children(pair);
     let name = param_name(next(&mut it, "a parameter name"));
     let value = lower_value(next(&mut it, "a parameter value"));
-    Param { name, value, span: sp }
+    Param {
+        name,
+        value,
+        span: sp,
+    }
 }
 
 fn lower_part(pair: Pair<Rule>) -> Part {
@@ -443,7 +528,12 @@ fn lower_part(pair: Pair<Rule>) -> Part {
             let name = param_name(next(&mut it, "a part name"));
             let path = template(next(&mut it, "a file path"));
             let content_type = it.next().map(content_type);
-            Part::File { name, path, content_type, span: sp }
+            Part::File {
+                name,
+                path,
+                content_type,
+                span: sp,
+            }
         }
         Rule::part_bytes => {
             let mut it = children(pair).filter(|p| p.as_rule() != Rule::kw_random);
@@ -451,7 +541,13 @@ fn lower_part(pair: Pair<Rule>) -> Part {
             let size = quantity(next(&mut it, "a size"));
             let filename = template(next(&mut it, "a file name"));
             let content_type = it.next().map(content_type);
-            Part::Bytes { name, size, filename, content_type, span: sp }
+            Part::Bytes {
+                name,
+                size,
+                filename,
+                content_type,
+                span: sp,
+            }
         }
         other => unreachable!("multipart parts, got {other:?}"),
     }
@@ -469,7 +565,10 @@ fn lower_check(pair: Pair<Rule>) -> Check {
                 let items = children(first).map(status_item).collect();
                 CheckKind::Status { items, list: true }
             } else {
-                CheckKind::Status { items: vec![status_item(first)], list: false }
+                CheckKind::Status {
+                    items: vec![status_item(first)],
+                    list: false,
+                }
             }
         }
         Rule::check_header => {
@@ -482,7 +581,9 @@ fn lower_check(pair: Pair<Rule>) -> Check {
             let predicate = lower_predicate(next(&mut it, "a predicate"));
             CheckKind::JsonPath { path, predicate }
         }
-        Rule::check_body => CheckKind::Body { predicate: lower_predicate(next(&mut it, "a predicate")) },
+        Rule::check_body => CheckKind::Body {
+            predicate: lower_predicate(next(&mut it, "a predicate")),
+        },
         Rule::check_duration => {
             let op_pair = next(&mut it, "an operator");
             let op_span = span(&op_pair);
@@ -529,10 +630,16 @@ fn lower_predicate(pair: Pair<Rule>) -> Predicate {
             Rule::negation => negated = true,
             Rule::pred_exists => kind = Some(PredicateKind::Exists),
             Rule::pred_contains => {
-                kind = Some(PredicateKind::Contains(lower_value(next(&mut children(p), "a value"))))
+                kind = Some(PredicateKind::Contains(lower_value(next(
+                    &mut children(p),
+                    "a value",
+                ))))
             }
             Rule::pred_matches => {
-                kind = Some(PredicateKind::Matches(template(next(&mut children(p), "a regex"))))
+                kind = Some(PredicateKind::Matches(template(next(
+                    &mut children(p),
+                    "a regex",
+                ))))
             }
             Rule::pred_compare => {
                 let mut it = children(p);
@@ -544,7 +651,11 @@ fn lower_predicate(pair: Pair<Rule>) -> Predicate {
         }
     }
     let kind = kind.unwrap_or_else(|| unreachable!("a predicate has a kind"));
-    Predicate { negated, kind, span: sp }
+    Predicate {
+        negated,
+        kind,
+        span: sp,
+    }
 }
 
 fn lower_capture(pair: Pair<Rule>) -> Capture {
@@ -557,20 +668,32 @@ fn lower_capture(pair: Pair<Rule>) -> Capture {
     let source = match rule {
         Rule::capture_jsonpath => {
             let path = template(next(&mut it, "a JSON path"));
-            let mode = it.next().map(|m| match m.into_inner().next().map(|k| k.as_rule()) {
-                Some(Rule::kw_first) => CaptureMode::First,
-                Some(Rule::kw_all) => CaptureMode::All,
-                Some(Rule::kw_random) => CaptureMode::Random,
-                other => unreachable!("capture modes, got {other:?}"),
-            });
+            let mode = it
+                .next()
+                .map(|m| match m.into_inner().next().map(|k| k.as_rule()) {
+                    Some(Rule::kw_first) => CaptureMode::First,
+                    Some(Rule::kw_all) => CaptureMode::All,
+                    Some(Rule::kw_random) => CaptureMode::Random,
+                    other => unreachable!("capture modes, got {other:?}"),
+                });
             CaptureSource::JsonPath { path, mode }
         }
-        Rule::capture_header => CaptureSource::Header { name: ident(next(&mut it, "a header")) },
-        Rule::capture_cookie => CaptureSource::Cookie { name: param_name(next(&mut it, "a cookie")) },
-        Rule::capture_regex => CaptureSource::Regex { pattern: template(next(&mut it, "a regex")) },
+        Rule::capture_header => CaptureSource::Header {
+            name: ident(next(&mut it, "a header")),
+        },
+        Rule::capture_cookie => CaptureSource::Cookie {
+            name: param_name(next(&mut it, "a cookie")),
+        },
+        Rule::capture_regex => CaptureSource::Regex {
+            pattern: template(next(&mut it, "a regex")),
+        },
         other => unreachable!("capture sources, got {other:?}"),
     };
-    Capture { name, source, span: sp }
+    Capture {
+        name,
+        source,
+        span: sp,
+    }
 }
 
 fn lower_threshold(pair: Pair<Rule>) -> Threshold {
@@ -599,15 +722,30 @@ fn lower_threshold(pair: Pair<Rule>) -> Threshold {
             other => unreachable!("threshold flags, got {other:?}"),
         }
     }
-    Threshold { metric, selector, op, op_span, value, warn, abort_after, span: sp }
+    Threshold {
+        metric,
+        selector,
+        op,
+        op_span,
+        value,
+        warn,
+        abort_after,
+        span: sp,
+    }
 }
 
 fn lower_value(pair: Pair<Rule>) -> Value {
     let sp = span(&pair);
     match pair.as_rule() {
         Rule::string => Value::Str(template(pair)),
-        Rule::interp => Value::Interp { expr: lower_expr(next(&mut children(pair), "an expression")), span: sp },
-        Rule::boolean => Value::Bool { value: pair.as_str() == "true", span: sp },
+        Rule::interp => Value::Interp {
+            expr: lower_expr(next(&mut children(pair), "an expression")),
+            span: sp,
+        },
+        Rule::boolean => Value::Bool {
+            value: pair.as_str() == "true",
+            span: sp,
+        },
         Rule::null => Value::Null { span: sp },
         Rule::quantity => Value::Number(quantity(pair)),
         other => unreachable!("values, got {other:?}"),
@@ -628,7 +766,10 @@ fn lower_json(pair: Pair<Rule>) -> Json {
                 .collect();
             Json::Object { members, span: sp }
         }
-        Rule::json_array => Json::Array { items: children(pair).map(lower_json).collect(), span: sp },
+        Rule::json_array => Json::Array {
+            items: children(pair).map(lower_json).collect(),
+            span: sp,
+        },
         _ => Json::Scalar(lower_value(pair)),
     }
 }
@@ -640,14 +781,27 @@ fn lower_expr(pair: Pair<Rule>) -> Expr {
             let mut it = children(pair);
             let name = ident(next(&mut it, "a function name"));
             let args = it.map(lower_expr).collect();
-            Expr::Call { name, args, span: sp }
+            Expr::Call {
+                name,
+                args,
+                span: sp,
+            }
         }
-        Rule::list => Expr::List { items: children(pair).map(lower_expr).collect(), span: sp },
+        Rule::list => Expr::List {
+            items: children(pair).map(lower_expr).collect(),
+            span: sp,
+        },
         Rule::string => Expr::Str(template(pair)),
-        Rule::boolean => Expr::Bool { value: pair.as_str() == "true", span: sp },
+        Rule::boolean => Expr::Bool {
+            value: pair.as_str() == "true",
+            span: sp,
+        },
         Rule::null => Expr::Null { span: sp },
         Rule::quantity => Expr::Number(quantity(pair)),
-        Rule::var_ref => Expr::Var { path: pair.into_inner().map(ident).collect(), span: sp },
+        Rule::var_ref => Expr::Var {
+            path: pair.into_inner().map(ident).collect(),
+            span: sp,
+        },
         other => unreachable!("expressions, got {other:?}"),
     }
 }
@@ -664,7 +818,10 @@ fn template(pair: Pair<Rule>) -> Template {
                     raw.push_str(p.as_str());
                     span.end = psp.end;
                 } else {
-                    parts.push(TemplatePart::Text { raw: p.as_str().to_string(), span: psp });
+                    parts.push(TemplatePart::Text {
+                        raw: p.as_str().to_string(),
+                        span: psp,
+                    });
                 }
             }
             Rule::interp => {

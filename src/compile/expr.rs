@@ -1,0 +1,327 @@
+//! Templates, expressions and function calls.
+
+use serde_json::Value;
+
+use super::{Compiler, error, suggest};
+use crate::ir::{self, FUNCTIONS, Function};
+use crate::syntax::ast::{self, unescape};
+
+impl Compiler<'_> {
+    pub(super) fn template(&mut self, t: &ast::Template) -> ir::Template {
+        let inner = ast::Span::new(
+            (t.span.start + 1).min(t.span.end),
+            t.span.end.saturating_sub(1).max(t.span.start),
+        );
+        let source = self.text(inner).to_string();
+        let mut segments = Vec::new();
+        for part in &t.parts {
+            match part {
+                ast::TemplatePart::Text { raw, .. } => {
+                    segments.push(ir::Segment::Text(unescape(raw)))
+                }
+                ast::TemplatePart::Expr(e) => {
+                    let e = self.expr(e);
+                    segments.push(ir::Segment::Expr(e));
+                }
+            }
+        }
+        ir::Template { segments, source }
+    }
+
+    /// A template that must be written out (JSON paths, regexes, file names).
+    pub(super) fn literal(&mut self, t: &ast::Template, what: &str) -> Option<String> {
+        let lit = t.literal();
+        if lit.is_none() {
+            self.error(error::interpolation_not_allowed(what, t.span));
+        }
+        lit
+    }
+
+    pub(super) fn value(&mut self, v: &ast::Value) -> ir::Expr {
+        match v {
+            ast::Value::Str(t) => self.template_expr(t),
+            ast::Value::Interp { expr, .. } => self.expr(expr),
+            ast::Value::Bool { value, .. } => ir::Expr::Literal(Value::Bool(*value)),
+            ast::Value::Null { .. } => ir::Expr::Literal(Value::Null),
+            ast::Value::Number(q) => self.number(q),
+        }
+    }
+
+    fn template_expr(&mut self, t: &ast::Template) -> ir::Expr {
+        let t = self.template(t);
+        match t.as_literal() {
+            Some(s) => ir::Expr::Literal(Value::String(s.to_string())),
+            None => ir::Expr::Template(Box::new(t)),
+        }
+    }
+
+    fn number(&mut self, q: &ast::Quantity) -> ir::Expr {
+        if let Ok(i) = q.text.parse::<i64>() {
+            return ir::Expr::Literal(Value::from(i));
+        }
+        match q
+            .text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+        {
+            Some(n) => ir::Expr::Literal(Value::Number(n)),
+            None => {
+                self.error(error::invalid_number(
+                    "value",
+                    &q.text,
+                    q.span,
+                    "a number (units are not allowed here)",
+                ));
+                ir::Expr::Literal(Value::Null)
+            }
+        }
+    }
+
+    pub(super) fn expr(&mut self, e: &ast::Expr) -> ir::Expr {
+        match e {
+            ast::Expr::Str(t) => self.template_expr(t),
+            ast::Expr::Bool { value, .. } => ir::Expr::Literal(Value::Bool(*value)),
+            ast::Expr::Null { .. } => ir::Expr::Literal(Value::Null),
+            ast::Expr::Number(q) => self.number(q),
+            ast::Expr::List { items, .. } => {
+                ir::Expr::List(items.iter().map(|i| self.expr(i)).collect())
+            }
+            ast::Expr::Var { path, span } => self.var_ref(path, *span),
+            ast::Expr::Call { name, args, span } => self.call(name, args, *span),
+        }
+    }
+
+    fn var_ref(&mut self, path: &[ast::Ident], span: ast::Span) -> ir::Expr {
+        let first = &path[0];
+        if path.len() == 1 {
+            self.used_vars.insert(first.name.clone());
+            if self.scope.vars.contains(&first.name) {
+                return ir::Expr::Var(self.var(&first.name));
+            }
+            let known: Vec<&str> = self.scope.vars.iter().map(String::as_str).collect();
+            let hint = suggest(&first.name, known.iter().copied());
+            let hint =
+                hint.or_else(|| suggest(&first.name, self.feeds.iter().map(|f| f.name.as_str())));
+            let d = error::unknown_variable(&first.name, span, hint, &known);
+            self.error(d);
+            return ir::Expr::Literal(Value::Null);
+        }
+        let Some(feed) = self.feeds.iter().position(|f| f.name == first.name) else {
+            if self.scope.vars.contains(&first.name) {
+                self.error(
+                    error::unknown_feed(&first.name, first.span, None).with_help(format!(
+                        "`{}` is a variable; only data feeds have columns (`feed.column`)",
+                        first.name
+                    )),
+                );
+            } else {
+                let hint = suggest(&first.name, self.feeds.iter().map(|f| f.name.as_str()));
+                let d = error::unknown_feed(&first.name, first.span, hint);
+                self.error(d);
+            }
+            return ir::Expr::Literal(Value::Null);
+        };
+        self.feed_info[feed].used = true;
+        self.class_feeds.insert(feed as ir::FeedId);
+        let col = &path[1];
+        let columns = &self.feeds[feed].columns;
+        match columns.iter().position(|c| *c == col.name) {
+            Some(column) if path.len() == 2 => ir::Expr::FeedColumn {
+                feed: feed as ir::FeedId,
+                column,
+            },
+            Some(_) => {
+                let extra = path[2].span.to(path[path.len() - 1].span);
+                self.error(error::unknown_feed_column(
+                    &first.name,
+                    &path[2].name,
+                    extra,
+                    None,
+                    columns,
+                ));
+                ir::Expr::Literal(Value::Null)
+            }
+            None => {
+                let hint = suggest(&col.name, columns.iter().map(String::as_str));
+                let d = error::unknown_feed_column(&first.name, &col.name, col.span, hint, columns);
+                self.error(d);
+                ir::Expr::Literal(Value::Null)
+            }
+        }
+    }
+
+    fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: ast::Span) -> ir::Expr {
+        let compiled: Vec<ir::Expr> = args.iter().map(|a| self.expr(a)).collect();
+        let Some(spec) = FUNCTIONS.iter().find(|f| f.name == name.name) else {
+            let hint = suggest(&name.name, FUNCTIONS.iter().map(|f| f.name));
+            self.error(error::unknown_function(&name.name, name.span, hint));
+            return ir::Expr::Literal(Value::Null);
+        };
+        if args.len() < spec.min_args || spec.max_args.is_some_and(|m| args.len() > m) {
+            self.error(error::wrong_arity(
+                spec.name,
+                span,
+                args.len(),
+                spec.signature,
+            ));
+            return ir::Expr::Literal(Value::Null);
+        }
+        // Literal arguments are checked now; variables are checked when they have a value.
+        let is_text = |e: &ast::Expr| {
+            !matches!(
+                e,
+                ast::Expr::Number(_)
+                    | ast::Expr::Bool { .. }
+                    | ast::Expr::Null { .. }
+                    | ast::Expr::List { .. }
+            )
+        };
+        let is_number = |e: &ast::Expr| {
+            matches!(
+                e,
+                ast::Expr::Number(_) | ast::Expr::Var { .. } | ast::Expr::Call { .. }
+            )
+        };
+        let is_int = |e: &ast::Expr| match e {
+            ast::Expr::Number(q) => q.text.parse::<i64>().is_ok(),
+            other => is_number(other),
+        };
+        match spec.function {
+            Function::Env | Function::Now => {
+                for a in args {
+                    if !is_text(a) {
+                        self.error(error::wrong_argument_type(
+                            spec.name,
+                            a.span(),
+                            "text in quotes",
+                        ));
+                    }
+                }
+                if spec.function == Function::Now {
+                    if let Some(ast::Expr::Str(t)) = args.first() {
+                        if let Some(fmt) = t.literal() {
+                            let bad = chrono::format::StrftimeItems::new(&fmt)
+                                .any(|i| matches!(i, chrono::format::Item::Error));
+                            if bad {
+                                self.error(error::wrong_argument_type(
+                                    spec.name,
+                                    t.span,
+                                    "a strftime format like \"%Y-%m-%d\"",
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Function::RandomInt => {
+                for a in args {
+                    if !is_int(a) {
+                        self.error(error::wrong_argument_type(
+                            spec.name,
+                            a.span(),
+                            "a whole number",
+                        ));
+                    }
+                }
+                if let [ast::Expr::Number(a), ast::Expr::Number(b)] = args {
+                    if let (Ok(x), Ok(y)) = (a.text.parse::<i64>(), b.text.parse::<i64>()) {
+                        if x > y {
+                            self.error(error::wrong_argument_type(
+                                spec.name,
+                                span,
+                                "the smaller bound first",
+                            ));
+                        }
+                    }
+                }
+            }
+            Function::RandomString => {
+                if let Some(ast::Expr::Number(q)) = args.first() {
+                    if q.text.parse::<u16>().map_or(true, |n| n == 0 || n > 4096) {
+                        self.error(error::wrong_argument_type(
+                            spec.name,
+                            q.span,
+                            "a length from 1 to 4096",
+                        ));
+                    }
+                } else if let Some(a) = args.first().filter(|a| !is_int(a)) {
+                    self.error(error::wrong_argument_type(
+                        spec.name,
+                        a.span(),
+                        "a whole number",
+                    ));
+                }
+            }
+            Function::Choice => {
+                if let [single] = args {
+                    if matches!(
+                        single,
+                        ast::Expr::Number(_) | ast::Expr::Bool { .. } | ast::Expr::Null { .. }
+                    ) {
+                        self.error(error::wrong_argument_type(
+                            spec.name,
+                            single.span(),
+                            "a list, or two values or more",
+                        ));
+                    }
+                    if let ast::Expr::List { items, .. } = single {
+                        if items.is_empty() {
+                            self.error(error::wrong_argument_type(
+                                spec.name,
+                                single.span(),
+                                "a list that is not empty",
+                            ));
+                        }
+                    }
+                }
+            }
+            Function::Uuid | Function::Seq | Function::UserSeq | Function::UserId => {}
+        }
+        ir::Expr::Call(spec.function, compiled)
+    }
+
+    /// A value rendered as text (headers, query parameters, form fields).
+    pub(super) fn value_template(&mut self, v: &ast::Value) -> ir::Template {
+        match self.value(v) {
+            ir::Expr::Template(t) => *t,
+            ir::Expr::Literal(Value::String(s)) => ir::Template::literal(s),
+            other => ir::Template {
+                segments: vec![ir::Segment::Expr(other)],
+                source: self.text(v.span()).to_string(),
+            },
+        }
+    }
+
+    pub(super) fn header(&mut self, h: &ast::Header) -> Option<ir::HeaderTemplate> {
+        let template = self.value_template(&h.value);
+        let name = match reqwest::header::HeaderName::from_bytes(h.name.name.as_bytes()) {
+            Ok(n) => n,
+            Err(_) => {
+                self.error(error::invalid_header_name(&h.name.name, h.name.span));
+                return None;
+            }
+        };
+        let secret = is_secret_header(name.as_str());
+        Some(ir::HeaderTemplate {
+            name,
+            value: template,
+            secret,
+        })
+    }
+}
+
+/// Headers whose values never appear in logs or reports.
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization"
+            | "proxy-authorization"
+            | "cookie"
+            | "set-cookie"
+            | "x-api-key"
+            | "x-auth-token"
+    ) || n.contains("token")
+        || n.contains("secret")
+}

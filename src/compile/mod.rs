@@ -1,0 +1,842 @@
+//! AST → IR. Validates everything the runtime relies on and collects every mistake as a
+//! diagnostic in one pass (never stopping at the first), sorted by position.
+
+mod error;
+mod expr;
+pub mod quantity;
+mod request;
+mod threshold;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::diagnostic::{self, Diagnostic, did_you_mean};
+use crate::ir::{self, VarId};
+use crate::metrics::{StatId, StatKey};
+use crate::syntax::ast::{self, Span};
+
+pub use threshold::compile_threshold_line;
+
+/// Where relative paths (data files, multipart files) are resolved.
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub base_dir: PathBuf,
+}
+
+impl Context {
+    pub fn for_file(path: &Path) -> Context {
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Context { base_dir }
+    }
+}
+
+/// The compiled plan (when there were no errors) and every diagnostic, sorted.
+pub struct Output {
+    pub plan: Option<ir::Plan>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses and compiles a source text.
+pub fn compile_source(source: &str, ctx: &Context) -> Output {
+    match crate::syntax::parse(source) {
+        Ok(file) => compile(&file, source, ctx),
+        Err(d) => Output {
+            plan: None,
+            diagnostics: vec![d],
+        },
+    }
+}
+
+pub fn compile(file: &ast::File, source: &str, ctx: &Context) -> Output {
+    let mut c = Compiler::new(source, ctx);
+    let plan = c.file(file);
+    let mut diagnostics = c.diags;
+    diagnostic::sort(&mut diagnostics);
+    let failed = diagnostics.iter().any(Diagnostic::is_error);
+    Output {
+        plan: if failed { None } else { Some(plan) },
+        diagnostics,
+    }
+}
+
+/// What a variable reference may resolve to while compiling one class.
+#[derive(Default, Clone)]
+struct Scope {
+    vars: BTreeSet<String>,
+}
+
+struct FeedInfo {
+    span: Span,
+    used: bool,
+}
+
+pub(crate) struct Compiler<'a> {
+    source: &'a str,
+    ctx: &'a Context,
+    diags: Vec<Diagnostic>,
+    var_ids: HashMap<String, VarId>,
+    var_names: Vec<String>,
+    feeds: Vec<ir::Feed>,
+    feed_info: Vec<FeedInfo>,
+    stats: Vec<StatKey>,
+    stat_ids: HashMap<(String, String), StatId>,
+    /// Variables read anywhere (for the unused-capture warning).
+    used_vars: BTreeSet<String>,
+    /// Captures by name, with the span of the first one (for the warning).
+    captures: Vec<(String, Span)>,
+    /// Feeds referenced while compiling the current class.
+    class_feeds: BTreeSet<ir::FeedId>,
+    scope: Scope,
+}
+
+impl<'a> Compiler<'a> {
+    fn new(source: &'a str, ctx: &'a Context) -> Self {
+        Compiler {
+            source,
+            ctx,
+            diags: Vec::new(),
+            var_ids: HashMap::new(),
+            var_names: Vec::new(),
+            feeds: Vec::new(),
+            feed_info: Vec::new(),
+            stats: Vec::new(),
+            stat_ids: HashMap::new(),
+            used_vars: BTreeSet::new(),
+            captures: Vec::new(),
+            class_feeds: BTreeSet::new(),
+            scope: Scope::default(),
+        }
+    }
+
+    fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// Records the error if any and gives back the value.
+    fn ok<T>(&mut self, r: Result<T, Diagnostic>) -> Option<T> {
+        r.map_err(|d| self.error(d)).ok()
+    }
+
+    fn text(&self, span: Span) -> &'a str {
+        self.source.get(span.start..span.end).unwrap_or("")
+    }
+
+    fn var(&mut self, name: &str) -> VarId {
+        if let Some(id) = self.var_ids.get(name) {
+            return *id;
+        }
+        let id = self.var_names.len() as VarId;
+        self.var_names.push(name.to_string());
+        self.var_ids.insert(name.to_string(), id);
+        id
+    }
+
+    fn stat(&mut self, method: &str, name: &str, tags: &[String]) -> StatId {
+        let key = (method.to_string(), name.to_string());
+        if let Some(id) = self.stat_ids.get(&key) {
+            let entry = &mut self.stats[*id as usize];
+            for t in tags {
+                if !entry.tags.contains(t) {
+                    entry.tags.push(t.clone());
+                }
+            }
+            return *id;
+        }
+        let id = self.stats.len() as StatId;
+        self.stats.push(StatKey {
+            method: method.to_string(),
+            name: name.to_string(),
+            tags: tags.to_vec(),
+        });
+        self.stat_ids.insert(key, id);
+        id
+    }
+
+    fn file(&mut self, file: &ast::File) -> ir::Plan {
+        let mut scenario: Option<&ast::Scenario> = None;
+        let mut load: Option<&ast::LoadBlock> = None;
+        let mut users = Vec::new();
+        let mut thresholds = Vec::new();
+        for item in &file.items {
+            match item {
+                ast::Item::Scenario(s) => match scenario {
+                    Some(first) => {
+                        self.error(error::duplicate_setting("scenario", s.span, first.span))
+                    }
+                    None => scenario = Some(s),
+                },
+                ast::Item::Load(l) => match load {
+                    Some(first) => self.error(error::duplicate_setting("load", l.span, first.span)),
+                    None => load = Some(l),
+                },
+                ast::Item::Data(d) => self.data(d),
+                ast::Item::User(u) => users.push(u),
+                ast::Item::Thresholds(t) => thresholds.extend(t.thresholds.iter()),
+            }
+        }
+
+        let settings = scenario
+            .map(|s| self.settings(&s.settings, "scenario"))
+            .unwrap_or_default();
+        let name = scenario
+            .and_then(|s| s.name.literal())
+            .unwrap_or_else(|| "kload scenario".to_string());
+        let host = settings
+            .host
+            .as_ref()
+            .and_then(|t| t.as_literal().map(str::to_string));
+        if let (Some(t), Some(span)) = (&settings.host, settings.host_span) {
+            match t.as_literal() {
+                Some(h) => {
+                    if let Err(reason) = check_host(h) {
+                        self.error(error::invalid_url(h, span, &reason));
+                    }
+                }
+                None => self.error(error::interpolation_not_allowed("the scenario host", span)),
+            }
+        }
+
+        if users.is_empty() {
+            let span = file.items.first().map_or(Span::new(0, 0), |i| {
+                Span::new(i.span().start, i.span().start)
+            });
+            self.error(error::no_user_classes(span));
+        }
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for u in &users {
+            if let Some(first) = seen.get(u.name.name.as_str()) {
+                self.error(error::duplicate_name(
+                    "user class",
+                    &u.name.name,
+                    u.name.span,
+                    *first,
+                ));
+            } else {
+                seen.insert(&u.name.name, u.name.span);
+            }
+        }
+        let classes: Vec<ir::UserClass> = users.iter().map(|u| self.class(u, &settings)).collect();
+
+        for (name, span) in std::mem::take(&mut self.captures) {
+            if !self.used_vars.contains(&name) {
+                self.diags.push(error::unused_capture(&name, span));
+            }
+        }
+        for (i, info) in self.feed_info.iter().enumerate() {
+            if !info.used {
+                let name = self.feeds[i].name.clone();
+                self.diags.push(error::unused_feed(&name, info.span));
+            }
+        }
+
+        let thresholds = thresholds
+            .into_iter()
+            .filter_map(|t| self.threshold(t))
+            .collect();
+        let load = load.map(|l| self.load(l)).unwrap_or_default();
+        ir::Plan {
+            name,
+            host,
+            default_timeout: settings.timeout.unwrap_or(Duration::from_secs(30)),
+            classes,
+            feeds: std::mem::take(&mut self.feeds),
+            variables: self.var_names.clone(),
+            stats: std::mem::take(&mut self.stats),
+            thresholds,
+            load,
+        }
+    }
+
+    fn data(&mut self, d: &ast::DataDecl) {
+        if let Some(i) = self.feeds.iter().position(|f| f.name == d.name.name) {
+            let first = self.feed_info[i].span;
+            self.error(error::duplicate_name(
+                "data feed",
+                &d.name.name,
+                d.name.span,
+                first,
+            ));
+            return;
+        }
+        let Some(path) = d.path.literal() else {
+            self.error(error::interpolation_not_allowed(
+                "a data file path",
+                d.path.span,
+            ));
+            return;
+        };
+        let full = self.ctx.base_dir.join(&path);
+        let mut reader = match csv::ReaderBuilder::new().flexible(false).from_path(&full) {
+            Ok(r) => r,
+            Err(e) => {
+                self.error(error::missing_data_file(
+                    &path,
+                    d.path.span,
+                    &io_reason(&e.to_string()),
+                ));
+                return;
+            }
+        };
+        let columns: Vec<String> = match reader.headers() {
+            Ok(h) => h.iter().map(|c| c.trim().to_string()).collect(),
+            Err(e) => {
+                self.error(error::missing_data_file(&path, d.path.span, &e.to_string()));
+                return;
+            }
+        };
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            match record {
+                Ok(r) => rows.push(r.iter().map(str::to_string).collect::<Vec<_>>()),
+                Err(e) => {
+                    self.error(error::missing_data_file(
+                        &path,
+                        d.path.span,
+                        &format!("not valid CSV: {e}"),
+                    ));
+                    return;
+                }
+            }
+        }
+        if rows.is_empty() {
+            self.error(error::empty_data_file(&path, d.path.span));
+        }
+        let secret_columns = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                let c = c.to_ascii_lowercase();
+                ["pass", "secret", "token", "key", "pin"]
+                    .iter()
+                    .any(|s| c.contains(s))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        self.feeds.push(ir::Feed {
+            name: d.name.name.clone(),
+            mode: d.mode.map_or(ast::FeedMode::Cycle, |(m, _)| m),
+            path,
+            columns,
+            rows: Arc::new(rows),
+            secret_columns,
+        });
+        self.feed_info.push(FeedInfo {
+            span: d.name.span,
+            used: false,
+        });
+    }
+
+    fn settings(&mut self, settings: &[ast::Setting], _scope: &str) -> Settings {
+        let mut out = Settings::default();
+        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        let mut once = |c: &mut Self, key: &'static str, span: Span| -> bool {
+            if let Some(first) = seen.get(key) {
+                c.error(error::duplicate_setting(key, span, *first));
+                false
+            } else {
+                seen.insert(key, span);
+                true
+            }
+        };
+        for s in settings {
+            match s {
+                ast::Setting::Host { url, span } => {
+                    if once(self, "host", *span) {
+                        out.host = Some(self.template(url));
+                        out.host_span = Some(url.span);
+                    }
+                }
+                ast::Setting::Timeout { value, span } => {
+                    if once(self, "timeout", *span) {
+                        out.timeout = self.ok(quantity::duration(value));
+                    }
+                }
+                ast::Setting::Wait(w) => {
+                    if once(self, "wait", w.span) {
+                        out.wait = self.wait(w);
+                    }
+                }
+                ast::Setting::Header(h) => {
+                    if let Some(h) = self.header(h) {
+                        out.headers.push(h);
+                    }
+                }
+                ast::Setting::Let(l) => {
+                    let value = self.expr(&l.value);
+                    let id = self.var(&l.name.name);
+                    self.scope.vars.insert(l.name.name.clone());
+                    out.lets.push((id, value));
+                }
+            }
+        }
+        out
+    }
+
+    fn wait(&mut self, w: &ast::Wait) -> Option<ir::WaitTime> {
+        Some(match &w.kind {
+            ast::WaitKind::Between(a, b) => {
+                let (a, b) = (
+                    self.ok(quantity::duration(a))?,
+                    self.ok(quantity::duration(b))?,
+                );
+                if a > b {
+                    self.error(error::invalid_wait(
+                        w.span,
+                        "the minimum is larger than the maximum",
+                    ));
+                    return None;
+                }
+                ir::WaitTime::Between(a, b)
+            }
+            ast::WaitKind::Constant(q) => ir::WaitTime::Constant(self.ok(quantity::duration(q))?),
+            ast::WaitKind::Pacing(q) => ir::WaitTime::Pacing(self.ok(quantity::duration(q))?),
+            ast::WaitKind::Throughput(q) => {
+                ir::WaitTime::Throughput(self.ok(quantity::positive(q, "throughput"))?)
+            }
+        })
+    }
+
+    fn class(&mut self, u: &ast::UserClass, scenario: &Settings) -> ir::UserClass {
+        self.class_feeds.clear();
+        // Scenario lets are evaluated per user, so their feed references count for every class.
+        let scenario_scope = self.scope.clone();
+        let (mut weight, mut fixed_count, mut tags) = (1u32, None, Vec::new());
+        let mut weight_span = None;
+        for opt in &u.options {
+            match opt {
+                ast::ClassOption::Weight { value, span } => {
+                    weight_span = Some(*span);
+                    match value.text.parse::<u32>() {
+                        Ok(w) if w > 0 => weight = w,
+                        _ => self.error(error::invalid_weight("weight", &value.text, value.span)),
+                    }
+                }
+                ast::ClassOption::Count { value, span } => {
+                    if let Some(ws) = weight_span {
+                        self.error(error::weight_and_count(*span, ws));
+                    }
+                    fixed_count = self
+                        .ok(quantity::count(value, "count", 0))
+                        .map(|n| n as u32);
+                }
+                ast::ClassOption::Tags { tags: t, .. } => {
+                    tags.extend(t.iter().map(|i| i.name.clone()))
+                }
+            }
+        }
+        if let (Some(ws), Some(ast::ClassOption::Count { span, .. })) = (
+            weight_span,
+            u.options
+                .iter()
+                .find(|o| matches!(o, ast::ClassOption::Count { .. })),
+        ) {
+            if span.start < ws.start {
+                self.error(error::weight_and_count(ws, *span));
+            }
+        }
+
+        // Everything any task or on start can set is visible in tasks (a capture in one
+        // task is there for the next); on start only sees what came before it.
+        let mut task_defs = BTreeSet::new();
+        for item in &u.items {
+            match item {
+                ast::UserItem::OnStart(b) => collect_defs(&b.steps, &mut task_defs),
+                ast::UserItem::Task(t) => collect_defs(&t.steps, &mut task_defs),
+                ast::UserItem::Sequence(s) => s
+                    .tasks
+                    .iter()
+                    .for_each(|t| collect_defs(&t.steps, &mut task_defs)),
+                _ => {}
+            }
+        }
+        // Class headers may use what tasks capture (`Bearer {{ token }}`): a class header
+        // is sent once every variable it uses is set.
+        let settings: Vec<ast::Setting> = u
+            .items
+            .iter()
+            .filter_map(|i| {
+                if let ast::UserItem::Setting(s) = i {
+                    Some(s.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let outer = self.scope.clone();
+        self.scope.vars.extend(task_defs.iter().cloned());
+        let class_settings = self.settings(&settings, "user");
+        let class_lets: BTreeSet<String> =
+            self.scope.vars.difference(&outer.vars).cloned().collect();
+        self.scope = outer;
+        self.scope
+            .vars
+            .extend(class_lets.into_iter().filter(|v| !task_defs.contains(v)));
+        let class_scope = self.scope.clone();
+
+        let mut on_start = Vec::new();
+        let mut on_stop_blocks = Vec::new();
+        let mut tasks = Vec::new();
+        let mut task_names: HashMap<String, Span> = HashMap::new();
+        for item in &u.items {
+            match item {
+                ast::UserItem::OnStart(b) => {
+                    self.scope = class_scope.clone();
+                    on_start.extend(self.steps(&b.steps, &tags));
+                }
+                ast::UserItem::OnStop(b) => on_stop_blocks.push(b),
+                ast::UserItem::Task(t) => {
+                    if let Some(first) = task_names.insert(t.name.name.clone(), t.name.span) {
+                        self.error(error::duplicate_name(
+                            "task",
+                            &t.name.name,
+                            t.name.span,
+                            first,
+                        ));
+                    }
+                    self.scope = class_scope.clone();
+                    self.scope.vars.extend(task_defs.iter().cloned());
+                    tasks.push(self.task(t, &tags));
+                }
+                ast::UserItem::Sequence(s) => {
+                    if let Some(first) = task_names.insert(s.name.name.clone(), s.name.span) {
+                        self.error(error::duplicate_name(
+                            "task",
+                            &s.name.name,
+                            s.name.span,
+                            first,
+                        ));
+                    }
+                    self.scope = class_scope.clone();
+                    self.scope.vars.extend(task_defs.iter().cloned());
+                    tasks.push(self.sequence(s, &tags));
+                }
+                ast::UserItem::Setting(_) => {}
+            }
+        }
+        let mut on_stop = Vec::new();
+        for b in on_stop_blocks {
+            self.scope = class_scope.clone();
+            self.scope.vars.extend(task_defs.iter().cloned());
+            on_stop.extend(self.steps(&b.steps, &tags));
+        }
+        if tasks.is_empty() {
+            self.diags
+                .push(error::class_without_tasks(&u.name.name, u.name.span));
+        }
+        self.scope = scenario_scope;
+
+        let mut headers: Vec<ir::HeaderTemplate> = Vec::new();
+        for h in scenario.headers.iter().chain(&class_settings.headers) {
+            headers.retain(|x| x.name != h.name);
+            headers.push(h.clone());
+        }
+        let mut lets = scenario.lets.clone();
+        lets.extend(class_settings.lets);
+        ir::UserClass {
+            name: u.name.name.clone(),
+            weight,
+            fixed_count,
+            tags,
+            wait: class_settings
+                .wait
+                .or(scenario.wait)
+                .unwrap_or(ir::WaitTime::Constant(Duration::ZERO)),
+            host: class_settings.host,
+            headers,
+            lets,
+            feeds: self.class_feeds.iter().copied().collect(),
+            on_start,
+            on_stop,
+            tasks,
+            span: u.span,
+        }
+    }
+
+    fn task_options(
+        &mut self,
+        options: &[ast::ClassOption],
+        inherited: &[String],
+    ) -> (u32, Vec<String>) {
+        let mut weight = 1;
+        let mut tags = inherited.to_vec();
+        for opt in options {
+            match opt {
+                ast::ClassOption::Weight { value, .. } => match value.text.parse::<u32>() {
+                    Ok(w) if w > 0 => weight = w,
+                    _ => self.error(error::invalid_weight(
+                        "task weight",
+                        &value.text,
+                        value.span,
+                    )),
+                },
+                ast::ClassOption::Count { span, .. } => self.error(error::invalid_load(
+                    *span,
+                    "`count` is for user classes",
+                    "give tasks a `weight` instead",
+                )),
+                ast::ClassOption::Tags { tags: t, .. } => {
+                    for i in t {
+                        if !tags.contains(&i.name) {
+                            tags.push(i.name.clone());
+                        }
+                    }
+                }
+            }
+        }
+        (weight, tags)
+    }
+
+    fn task(&mut self, t: &ast::Task, class_tags: &[String]) -> ir::Task {
+        let (weight, tags) = self.task_options(&t.options, class_tags);
+        let steps = self.steps(&t.steps, &tags);
+        if !t.steps.iter().any(|s| matches!(s, ast::Step::Request(_))) {
+            self.diags
+                .push(error::task_without_requests(&t.name.name, t.name.span));
+        }
+        ir::Task {
+            name: t.name.name.clone(),
+            weight,
+            tags,
+            body: ir::TaskBody::Steps(steps),
+            span: t.span,
+        }
+    }
+
+    fn sequence(&mut self, s: &ast::Sequence, class_tags: &[String]) -> ir::Task {
+        let (weight, tags) = self.task_options(&s.options, class_tags);
+        let mut inner = Vec::new();
+        let mut names: HashMap<String, Span> = HashMap::new();
+        for t in &s.tasks {
+            if let Some(first) = names.insert(t.name.name.clone(), t.name.span) {
+                self.error(error::duplicate_name(
+                    "task",
+                    &t.name.name,
+                    t.name.span,
+                    first,
+                ));
+            }
+            let (_, inner_tags) = self.task_options(&t.options, &tags);
+            inner.push((t.name.name.clone(), self.steps(&t.steps, &inner_tags)));
+        }
+        ir::Task {
+            name: s.name.name.clone(),
+            weight,
+            tags,
+            body: ir::TaskBody::Sequence(inner),
+            span: s.span,
+        }
+    }
+
+    fn steps(&mut self, steps: &[ast::Step], tags: &[String]) -> Vec<ir::Step> {
+        let mut out = Vec::new();
+        for step in steps {
+            match step {
+                ast::Step::Let(l) => {
+                    let value = self.expr(&l.value);
+                    let id = self.var(&l.name.name);
+                    self.scope.vars.insert(l.name.name.clone());
+                    out.push(ir::Step::Let(id, value));
+                }
+                ast::Step::Sleep(s) => {
+                    let sleep = match &s.kind {
+                        ast::SleepKind::Fixed(q) => {
+                            self.ok(quantity::duration(q)).map(ir::Sleep::Fixed)
+                        }
+                        ast::SleepKind::Between(a, b) => {
+                            match (
+                                self.ok(quantity::duration(a)),
+                                self.ok(quantity::duration(b)),
+                            ) {
+                                (Some(a), Some(b)) if a <= b => Some(ir::Sleep::Between(a, b)),
+                                (Some(_), Some(_)) => {
+                                    self.error(error::invalid_wait(
+                                        s.span,
+                                        "the minimum is larger than the maximum",
+                                    ));
+                                    None
+                                }
+                                _ => None,
+                            }
+                        }
+                    };
+                    if let Some(sleep) = sleep {
+                        out.push(ir::Step::Sleep(sleep));
+                    }
+                }
+                ast::Step::Request(r) => {
+                    if let Some(req) = self.request(r, tags) {
+                        out.push(ir::Step::Request(Box::new(req)));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn load(&mut self, l: &ast::LoadBlock) -> ir::LoadProfile {
+        let mut p = ir::LoadProfile::default();
+        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        let mut stages_span = None;
+        let mut arrival_span = None;
+        let mut arrival_rate = None;
+        let mut max_users = None;
+        for s in &l.settings {
+            let key = match s {
+                ast::LoadSetting::Value { key, .. } => key.keyword(),
+                ast::LoadSetting::Stages { .. } => "stages",
+            };
+            if let Some(first) = seen.get(key) {
+                self.error(error::duplicate_setting(key, s.span(), *first));
+                continue;
+            }
+            seen.insert(key, s.span());
+            match s {
+                ast::LoadSetting::Value { key, value, span } => match key {
+                    ast::LoadKey::Users => {
+                        p.users = self
+                            .ok(quantity::count(value, "users", 1))
+                            .map(|n| n as u32)
+                    }
+                    ast::LoadKey::SpawnRate => {
+                        p.spawn_rate = self.ok(quantity::positive(value, "spawn_rate"))
+                    }
+                    ast::LoadKey::RunTime => p.run_time = self.ok(quantity::duration(value)),
+                    ast::LoadKey::StopTimeout => {
+                        p.stop_timeout = self.ok(quantity::duration(value))
+                    }
+                    ast::LoadKey::ArrivalRate => {
+                        arrival_span = Some(*span);
+                        arrival_rate = self.ok(quantity::rate(value, "arrival_rate"));
+                    }
+                    ast::LoadKey::MaxUsers => {
+                        max_users = self
+                            .ok(quantity::count(value, "max_users", 1))
+                            .map(|n| n as u32)
+                    }
+                },
+                ast::LoadSetting::Stages { stages, span } => {
+                    stages_span = Some(*span);
+                    for st in stages {
+                        match st {
+                            ast::Stage::Ramp { to, over, .. } => {
+                                let to = self.ok(quantity::count(to, "ramp target", 0));
+                                let over = self.ok(quantity::duration(over));
+                                if let (Some(to), Some(over)) = (to, over) {
+                                    p.stages.push(ir::Stage::Ramp {
+                                        to: to as u32,
+                                        over,
+                                    });
+                                }
+                            }
+                            ast::Stage::Hold { duration, .. } => {
+                                if let Some(d) = self.ok(quantity::duration(duration)) {
+                                    p.stages.push(ir::Stage::Hold(d));
+                                }
+                            }
+                        }
+                    }
+                    if stages.is_empty() {
+                        self.error(error::invalid_load(
+                            *span,
+                            "no stages",
+                            "add `ramp to N over 30s` or `hold 1m`",
+                        ));
+                    }
+                }
+            }
+        }
+        if let (Some(a), Some(s)) = (arrival_span, stages_span) {
+            self.error(
+                error::invalid_load(
+                    a,
+                    "`arrival_rate` and `stages` cannot be combined",
+                    "stages shape a user count; the arrival rate starts iterations on a schedule",
+                )
+                .with_label(s, "stages here"),
+            );
+        }
+        if let Some(span) = seen.get("max_users").filter(|_| arrival_span.is_none()) {
+            self.error(error::invalid_load(
+                *span,
+                "`max_users` only applies with `arrival_rate`",
+                "use `users` for the closed model",
+            ));
+        }
+        if let Some(rate) = arrival_rate {
+            p.arrival = Some(ir::Arrival {
+                rate,
+                max_users: max_users.or(p.users).unwrap_or(100),
+            });
+        }
+        p
+    }
+
+    fn threshold(&mut self, t: &ast::Threshold) -> Option<ir::Threshold> {
+        let source = self.text(t.span).trim().to_string();
+        let known_names: Vec<String> = self.stats.iter().map(|s| s.name.clone()).collect();
+        let known_tags: BTreeSet<String> = self
+            .stats
+            .iter()
+            .flat_map(|s| s.tags.iter().cloned())
+            .collect();
+        threshold::compile(self, t, source, &known_names, &known_tags)
+    }
+}
+
+/// Settings of the scenario or a user class.
+#[derive(Default)]
+struct Settings {
+    host: Option<ir::Template>,
+    host_span: Option<Span>,
+    timeout: Option<Duration>,
+    wait: Option<ir::WaitTime>,
+    headers: Vec<ir::HeaderTemplate>,
+    lets: Vec<(VarId, ir::Expr)>,
+}
+
+fn collect_defs(steps: &[ast::Step], out: &mut BTreeSet<String>) {
+    for s in steps {
+        match s {
+            ast::Step::Let(l) => {
+                out.insert(l.name.name.clone());
+            }
+            ast::Step::Request(r) => {
+                for item in r.items.iter().flatten() {
+                    if let ast::RequestItem::Capture(c) = item {
+                        out.insert(c.name.name.clone());
+                    }
+                }
+            }
+            ast::Step::Sleep(_) => {}
+        }
+    }
+}
+
+pub(crate) fn check_host(h: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(h).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "the scheme must be http or https, not `{}`",
+            url.scheme()
+        ));
+    }
+    if url.host().is_none() {
+        return Err("there is no host name".to_string());
+    }
+    Ok(())
+}
+
+fn io_reason(e: &str) -> String {
+    if e.contains("No such file") || e.contains("os error 2") {
+        "no such file".to_string()
+    } else {
+        e.to_string()
+    }
+}
+
+/// Names that a misspelling could have meant.
+pub(crate) fn suggest<'n>(word: &str, names: impl IntoIterator<Item = &'n str>) -> Option<&'n str> {
+    did_you_mean(word, names)
+}

@@ -1,0 +1,170 @@
+//! Thresholds: `p95(tag list) < 200ms`, `error_rate < 1%`, `rps >= 100`.
+
+use std::collections::BTreeSet;
+
+use super::{Compiler, Context, error, quantity, suggest};
+use crate::diagnostic::Diagnostic;
+use crate::metrics::threshold::{Comparison, Metric, Selector, Threshold};
+use crate::syntax::ast::{self, CompareOp};
+
+const METRICS: &[&str] = &[
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "avg",
+    "med",
+    "min",
+    "max",
+    "error_rate",
+    "rps",
+    "requests",
+];
+
+pub(super) fn compile(
+    c: &mut Compiler<'_>,
+    t: &ast::Threshold,
+    source: String,
+    known_names: &[String],
+    known_tags: &BTreeSet<String>,
+) -> Option<Threshold> {
+    let metric = match metric(&t.metric) {
+        Ok(m) => m,
+        Err(d) => {
+            c.error(d);
+            return None;
+        }
+    };
+    let selector = match &t.selector {
+        None => Selector::All,
+        Some(ast::Selector::Tag(tag)) => {
+            if !known_tags.contains(&tag.name) {
+                let hint = suggest(&tag.name, known_tags.iter().map(String::as_str));
+                c.error(error::unknown_threshold_target(
+                    "tag", &tag.name, tag.span, hint,
+                ));
+                return None;
+            }
+            Selector::Tag(tag.name.clone())
+        }
+        Some(ast::Selector::Name(name)) => {
+            let text = c.literal(name, "a threshold's request name")?;
+            selector_name(c, &text, name.span, known_names)?
+        }
+        Some(ast::Selector::Bare(name)) => selector_name(c, &name.name, name.span, known_names)?,
+    };
+    let cmp = match t.op {
+        CompareOp::Lt => Comparison::Lt,
+        CompareOp::Le => Comparison::Le,
+        CompareOp::Gt => Comparison::Gt,
+        CompareOp::Ge => Comparison::Ge,
+        CompareOp::Eq | CompareOp::Ne => {
+            c.error(
+                error::comparison_type(t.op_span, t.op.symbol())
+                    .with_help("thresholds are bounds: use `<`, `<=`, `>` or `>=`"),
+            );
+            return None;
+        }
+    };
+    let value = match bound(&metric, &t.metric.name, &t.value) {
+        Ok(v) => v,
+        Err(d) => {
+            c.error(d);
+            return None;
+        }
+    };
+    let abort_after = match &t.abort_after {
+        Some(q) => Some(c.ok(quantity::count(q, "abort after", 1))?),
+        None => None,
+    };
+    Some(Threshold {
+        metric,
+        selector,
+        cmp,
+        value,
+        source,
+        warn_only: t.warn,
+        abort_after,
+    })
+}
+
+fn selector_name(
+    c: &mut Compiler<'_>,
+    text: &str,
+    span: ast::Span,
+    known: &[String],
+) -> Option<Selector> {
+    if known.iter().any(|n| n == text) {
+        return Some(Selector::Name(text.to_string()));
+    }
+    let hint = suggest(text, known.iter().map(String::as_str));
+    c.error(error::unknown_threshold_target("name", text, span, hint));
+    None
+}
+
+fn metric(m: &ast::Ident) -> Result<Metric, Diagnostic> {
+    let name = m.name.as_str();
+    let metric = match name {
+        "avg" => Metric::Avg,
+        "med" => Metric::Med,
+        "min" => Metric::Min,
+        "max" => Metric::Max,
+        "error_rate" => Metric::ErrorRate,
+        "rps" => Metric::Rps,
+        "requests" => Metric::Requests,
+        _ => match name.strip_prefix('p').and_then(|n| n.parse::<f64>().ok()) {
+            Some(p) if p > 0.0 && p <= 100.0 => Metric::Percentile(p),
+            _ => {
+                return Err(error::unknown_metric(
+                    name,
+                    m.span,
+                    suggest(name, METRICS.iter().copied()),
+                ));
+            }
+        },
+    };
+    Ok(metric)
+}
+
+/// The bound in the metric's unit: µs for latencies, a fraction for the error rate.
+fn bound(metric: &Metric, name: &str, q: &ast::Quantity) -> Result<f64, Diagnostic> {
+    match metric {
+        Metric::Percentile(_) | Metric::Avg | Metric::Med | Metric::Min | Metric::Max => {
+            quantity::duration_text(&q.text, false)
+                .map(|d| d.as_secs_f64() * 1e6)
+                .map_err(|_| {
+                    error::threshold_value(name, &q.text, q.span, "a duration like `200ms`")
+                })
+        }
+        Metric::ErrorRate => quantity::percent(&q.text)
+            .ok_or_else(|| error::threshold_value(name, &q.text, q.span, "a percentage like `1%`")),
+        Metric::Rps => quantity::rate(q, "rps").map_err(|_| {
+            error::threshold_value(name, &q.text, q.span, "requests per second like `100`")
+        }),
+        Metric::Requests => q.text.parse::<u64>().map(|n| n as f64).map_err(|_| {
+            error::threshold_value(name, &q.text, q.span, "a whole number of requests")
+        }),
+    }
+}
+
+/// Compiles a threshold given on the command line, against a compiled plan's names and tags.
+pub fn compile_threshold_line(text: &str, plan: &crate::ir::Plan) -> Result<Threshold, Diagnostic> {
+    let t = crate::syntax::parse_threshold(text)?;
+    let ctx = Context {
+        base_dir: Default::default(),
+    };
+    let mut c = Compiler::new(text, &ctx);
+    let names: Vec<String> = plan.stats.iter().map(|s| s.name.clone()).collect();
+    let tags: BTreeSet<String> = plan
+        .stats
+        .iter()
+        .flat_map(|s| s.tags.iter().cloned())
+        .collect();
+    let source = text.trim().to_string();
+    match compile(&mut c, &t, source, &names, &tags) {
+        Some(th) => Ok(th),
+        None => Err(c.diags.into_iter().next().unwrap_or_else(|| {
+            Diagnostic::error("kload::syntax", "invalid threshold", t.span, "here")
+        })),
+    }
+}

@@ -1,0 +1,347 @@
+//! One virtual user: its variables, data-feed row, HTTP session and task loop.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tokio_util::sync::CancellationToken;
+
+use super::RunShared;
+use super::eval::{self, EvalError, UserState};
+use super::http::{self, Session};
+use crate::ir::{Sleep, Step, TaskBody, UserClass, WaitTime};
+use crate::metrics::Recorder;
+use crate::metrics::sample::{FailureKind, Sample};
+use crate::syntax::ast::FeedMode;
+
+/// Tokens a user obeys: `stop` ends its loop at the next task boundary (or during a
+/// wait), `interrupt` abandons an in-flight task (stop timeout over), `kill` abandons
+/// everything including `on stop` (second Ctrl-C).
+#[derive(Clone)]
+pub struct StopTokens {
+    pub stop: CancellationToken,
+    pub interrupt: CancellationToken,
+    pub kill: CancellationToken,
+}
+
+pub struct VirtualUser {
+    pub class: usize,
+    pub state: UserState,
+    pub session: Session,
+    pub recorder: Recorder,
+    shared: Arc<RunShared>,
+    last_task_time: Duration,
+    /// When set (smoke runs), every sample is also kept here.
+    pub trace: Option<Vec<Sample>>,
+}
+
+/// Why a user could not start.
+pub enum StartError {
+    FeedExhausted(String),
+    Client(String),
+}
+
+impl VirtualUser {
+    pub fn new(
+        shared: Arc<RunShared>,
+        class: usize,
+        user_id: u64,
+    ) -> Result<VirtualUser, StartError> {
+        let plan = &shared.globals.plan;
+        let class_ir = &plan.classes[class];
+        let mut rng = match shared.seed {
+            Some(seed) => {
+                SmallRng::seed_from_u64(seed ^ user_id.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            }
+            None => SmallRng::from_os_rng(),
+        };
+        let mut rows = vec![None; plan.feeds.len()];
+        for feed_id in &class_ir.feeds {
+            let feed = &plan.feeds[*feed_id as usize];
+            let n = feed.rows.len();
+            let index = match feed.mode {
+                FeedMode::Unique => {
+                    let i = shared.feed_cursors[*feed_id as usize]
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= n {
+                        return Err(StartError::FeedExhausted(format!(
+                            "data feed `{}` has no rows left ({n} rows, mode unique): a user of {} was not started",
+                            feed.name, class_ir.name
+                        )));
+                    }
+                    i
+                }
+                FeedMode::Cycle => {
+                    shared.feed_cursors[*feed_id as usize]
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                        % n.max(1)
+                }
+                FeedMode::Random => rng.random_range(0..n.max(1)),
+            };
+            rows[*feed_id as usize] = feed.rows.get(index).map(|r| Arc::from(r.as_slice()));
+        }
+        let mut state = UserState {
+            user_id,
+            vars: vec![None; plan.variables.len()],
+            rows,
+            rng,
+            user_seq: 0,
+        };
+        let base = match (&shared.host_override, &class_ir.host) {
+            (Some(h), _) => Some(h.clone()),
+            (None, Some(t)) => eval::render(t, &mut state, &shared.globals).ok(),
+            (None, None) => plan.host.clone(),
+        };
+        let session = Session::new(&shared.client_options, base)
+            .map_err(|e| StartError::Client(e.to_string()))?;
+        let recorder = shared.metrics.recorder(user_id as usize);
+        Ok(VirtualUser {
+            class,
+            state,
+            session,
+            recorder,
+            shared,
+            last_task_time: Duration::ZERO,
+            trace: None,
+        })
+    }
+
+    fn class(&self) -> &UserClass {
+        &self.shared.globals.plan.classes[self.class]
+    }
+
+    /// Evaluates the scenario's and class's `let`s, then runs `on start`.
+    pub async fn start(&mut self, tokens: &StopTokens) -> bool {
+        let shared = self.shared.clone();
+        let class = &shared.globals.plan.classes[self.class];
+        for (var, expr) in &class.lets {
+            match eval::eval(expr, &mut self.state, &shared.globals) {
+                Ok(v) => self.state.vars[*var as usize] = Some(v),
+                Err(EvalError(e)) => shared.note_template_error(None, &e),
+            }
+        }
+        self.run_steps(&class.on_start, tokens, &tokens.kill, None)
+            .await
+    }
+
+    /// The closed model: pick tasks by weight and wait between them until stopped.
+    pub async fn run_loop(&mut self, tokens: &StopTokens) {
+        let shared = self.shared.clone();
+        let tasks = &shared.task_tables[self.class];
+        if tasks.is_empty() {
+            tokens.stop.cancelled().await;
+            return;
+        }
+        while !tokens.stop.is_cancelled() {
+            let task = tasks.pick(&mut self.state.rng);
+            let started = Instant::now();
+            let finished = self.run_task(task, tokens, None).await;
+            self.last_task_time = started.elapsed();
+            if !finished {
+                return;
+            }
+            if !self.wait(tokens).await {
+                return;
+            }
+        }
+    }
+
+    /// Runs one task (an iteration). `scheduled` is the intended start in the open model.
+    pub async fn run_task(
+        &mut self,
+        task: usize,
+        tokens: &StopTokens,
+        scheduled: Option<Instant>,
+    ) -> bool {
+        let shared = self.shared.clone();
+        let task = &shared.globals.plan.classes[self.class].tasks[task];
+        match &task.body {
+            TaskBody::Steps(steps) => {
+                self.run_steps(steps, tokens, &tokens.interrupt, scheduled)
+                    .await
+            }
+            TaskBody::Sequence(inner) => {
+                for (i, (_, steps)) in inner.iter().enumerate() {
+                    if !self
+                        .run_steps(
+                            steps,
+                            tokens,
+                            &tokens.interrupt,
+                            scheduled.filter(|_| i == 0),
+                        )
+                        .await
+                    {
+                        return false;
+                    }
+                    if i + 1 < inner.len() && !self.wait(tokens).await {
+                        return false;
+                    }
+                }
+                true
+            }
+        }
+    }
+
+    /// The class's wait time; false when stopped while waiting.
+    async fn wait(&mut self, tokens: &StopTokens) -> bool {
+        let d = match self.class().wait {
+            WaitTime::Between(a, b) => {
+                if b > a {
+                    a + (b - a).mul_f64(self.state.rng.random::<f64>())
+                } else {
+                    a
+                }
+            }
+            WaitTime::Constant(d) => d,
+            WaitTime::Pacing(p) => p.saturating_sub(self.last_task_time),
+            WaitTime::Throughput(n) => {
+                Duration::from_secs_f64(1.0 / n).saturating_sub(self.last_task_time)
+            }
+        };
+        if d.is_zero() {
+            // Yield so that a user with no wait time does not starve the others.
+            tokio::task::yield_now().await;
+            return !tokens.stop.is_cancelled();
+        }
+        if d >= Duration::from_millis(500) {
+            self.recorder.flush();
+        }
+        tokio::select! {
+            _ = tokens.stop.cancelled() => false,
+            _ = tokio::time::sleep(d) => true,
+        }
+    }
+
+    /// Runs steps; false when `cancel` fired.
+    pub async fn run_steps(
+        &mut self,
+        steps: &[Step],
+        tokens: &StopTokens,
+        cancel: &CancellationToken,
+        mut scheduled: Option<Instant>,
+    ) -> bool {
+        let shared = self.shared.clone();
+        let class = &shared.globals.plan.classes[self.class];
+        for step in steps {
+            match step {
+                Step::Let(var, expr) => match eval::eval(expr, &mut self.state, &shared.globals) {
+                    Ok(v) => self.state.vars[*var as usize] = Some(v),
+                    Err(EvalError(e)) => shared.note_template_error(None, &e),
+                },
+                Step::Sleep(s) => {
+                    let d = match s {
+                        Sleep::Fixed(d) => *d,
+                        Sleep::Between(a, b) => {
+                            *a + (*b - *a).mul_f64(self.state.rng.random::<f64>())
+                        }
+                    };
+                    tokio::select! {
+                        _ = cancel.cancelled() => return false,
+                        _ = tokens.kill.cancelled() => return false,
+                        _ = tokio::time::sleep(d) => {}
+                    }
+                }
+                Step::Request(req) => {
+                    let fut = http::execute(
+                        req,
+                        &class.headers,
+                        &self.session,
+                        &mut self.state,
+                        &shared.globals,
+                    );
+                    let outcome = tokio::select! {
+                        _ = cancel.cancelled() => return false,
+                        _ = tokens.kill.cancelled() => return false,
+                        o = fut => o,
+                    };
+                    let mut latency = outcome.latency;
+                    if let Some(at) = scheduled.take() {
+                        // The open model measures from the intended start (no coordinated omission).
+                        latency = at.elapsed().max(latency);
+                    }
+                    let failure = outcome.failure.map(|mut f| {
+                        if f.kind == FailureKind::Template {
+                            shared.note_template_error(Some(req.span), &f.message);
+                            f.message =
+                                format!("template error at line {}: {}", req.line, f.message);
+                        }
+                        Box::new(f)
+                    });
+                    let sample = Sample {
+                        stat: req.stat,
+                        elapsed_ms: shared.started.elapsed().as_millis() as u32,
+                        latency_us: latency.as_micros().min(u128::from(u32::MAX)) as u32,
+                        ttfb_us: outcome.ttfb.as_micros().min(u128::from(u32::MAX)) as u32,
+                        bytes: outcome.bytes.min(u32::MAX as usize) as u32,
+                        status: outcome.status,
+                        failure,
+                    };
+                    if let Some(trace) = self.trace.as_mut() {
+                        trace.push(sample.clone());
+                    }
+                    self.recorder.record(sample);
+                }
+            }
+        }
+        true
+    }
+
+    pub async fn stop(&mut self, tokens: &StopTokens) {
+        let shared = self.shared.clone();
+        let class = &shared.globals.plan.classes[self.class];
+        self.run_steps(&class.on_stop, tokens, &tokens.kill, None)
+            .await;
+        self.recorder.flush();
+    }
+}
+
+/// Tasks of a class that pass the tag filter, with cumulative weights for picking.
+pub struct TaskTable {
+    tasks: Vec<usize>,
+    cumulative: Vec<u64>,
+}
+
+impl TaskTable {
+    pub fn new(class: &UserClass, include: &[String], exclude: &[String]) -> TaskTable {
+        let mut tasks = Vec::new();
+        let mut cumulative = Vec::new();
+        let mut total = 0u64;
+        for (i, t) in class.tasks.iter().enumerate() {
+            let included = include.is_empty() || t.tags.iter().any(|tag| include.contains(tag));
+            let excluded = t.tags.iter().any(|tag| exclude.contains(tag));
+            if included && !excluded {
+                total += u64::from(t.weight);
+                tasks.push(i);
+                cumulative.push(total);
+            }
+        }
+        TaskTable { tasks, cumulative }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    pub fn pick(&self, rng: &mut SmallRng) -> usize {
+        let total = *self.cumulative.last().unwrap_or(&1);
+        let r = rng.random_range(0..total.max(1));
+        let i = self.cumulative.partition_point(|c| *c <= r);
+        self.tasks[i.min(self.tasks.len() - 1)]
+    }
+
+    /// Each task's probability per iteration.
+    pub fn shares(&self) -> Vec<(usize, f64)> {
+        let total = *self.cumulative.last().unwrap_or(&1) as f64;
+        let mut prev = 0;
+        self.tasks
+            .iter()
+            .zip(&self.cumulative)
+            .map(|(t, c)| {
+                let w = c - prev;
+                prev = *c;
+                (*t, w as f64 / total)
+            })
+            .collect()
+    }
+}

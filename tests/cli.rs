@@ -1,0 +1,240 @@
+//! End-to-end tests of the kload binary against an in-process target on 127.0.0.1:0.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use kload::demo::{DemoConfig, DemoServer};
+
+fn kload(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kload"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("kload runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn shipped_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in ["scenarios", "examples"] {
+        let Ok(entries) = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.path().extension().is_some_and(|x| x == "kload") {
+                files.push(e.path());
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn every_shipped_file_checks_clean() {
+    let files = shipped_files();
+    assert!(!files.is_empty());
+    for f in files {
+        let o = kload(&["check", f.to_str().unwrap()]);
+        assert!(o.status.success(), "{}: {}", f.display(), text(&o));
+        assert!(
+            !text(&o).contains("⚠"),
+            "{} has warnings: {}",
+            f.display(),
+            text(&o)
+        );
+    }
+}
+
+fn scratch(name: &str, body: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, body).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn a_bad_scenario_exits_2_with_every_diagnostic() {
+    let (_d, path) = scratch(
+        "bad.kload",
+        "user A weight 0 {\n  task t {\n    GTE \"/x\"\n    GET \"/{{ projct }}\"\n  }\n}\n",
+    );
+    let o = kload(&["check", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = text(&o);
+    assert!(out.contains("kload::invalid_weight"), "{out}");
+    assert!(out.contains("kload::unknown_method"), "{out}");
+    assert!(out.contains("did you mean `GET`?"), "{out}");
+    assert!(out.contains("kload::unknown_variable"), "{out}");
+}
+
+#[test]
+fn json_diagnostics_have_positions() {
+    let (_d, path) = scratch(
+        "bad.kload",
+        "user A {\n  task t {\n    GET \"/{{ nope }}\"\n  }\n}\n",
+    );
+    let o = kload(&["check", "--format", "json", path.to_str().unwrap()]);
+    let line = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["code"], "kload::unknown_variable");
+    assert_eq!(v["line"], 3);
+    assert_eq!(v["column"], 14);
+    assert_eq!(v["severity"], "error");
+}
+
+fn demo() -> (tokio::runtime::Runtime, DemoServer) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = DemoConfig {
+        latency_scale: 0.0,
+        error_rate: 0.0,
+        seed: 1,
+        throttle_per_minute: None,
+    };
+    let server = rt
+        .block_on(DemoServer::start("127.0.0.1:0".parse().unwrap(), config))
+        .unwrap();
+    (rt, server)
+}
+
+#[test]
+fn kibray_scenario_runs_against_the_demo_target() {
+    let (_rt, server) = demo();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/kibray.kload");
+    let o = kload(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "-H",
+        &server.base_url(),
+        "-u",
+        "13",
+        "-r",
+        "50",
+        "-t",
+        "3s",
+        "--headless",
+        "--only-summary",
+        "--seed",
+        "7",
+    ]);
+    let out = text(&o);
+    // Latency thresholds depend on how busy this machine is; the error budget does not.
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{out}");
+    assert!(out.contains("Aggregated"), "{out}");
+    assert!(out.contains("POST     login"), "{out}");
+    assert!(out.contains("PASS  error_rate < 1%"), "{out}");
+    // 13 users log in once each: on start runs once per user.
+    let login = out
+        .lines()
+        .find(|l| l.starts_with("POST     login"))
+        .unwrap();
+    assert_eq!(login.split_whitespace().nth(2), Some("13"), "{login}");
+}
+
+#[test]
+fn smoke_lists_each_request_with_its_status() {
+    let (_rt, server) = demo();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/kibray.kload");
+    let o = kload(&[
+        "smoke",
+        scenario.to_str().unwrap(),
+        "-H",
+        &server.base_url(),
+    ]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("/api/v1/site-photos/"), "{out}");
+    assert!(out.contains(" 201 "), "{out}");
+}
+
+#[test]
+fn failed_threshold_exits_1_and_unreachable_host_exits_3() {
+    let (_rt, server) = demo();
+    let (_d, path) = scratch(
+        "t.kload",
+        "user A {\n  task t {\n    GET \"/api/v1/health/\"\n  }\n}\nthresholds {\n  requests < 1\n}\n",
+    );
+    let o = kload(&[
+        "run",
+        path.to_str().unwrap(),
+        "-H",
+        &server.base_url(),
+        "-u",
+        "2",
+        "-r",
+        "10",
+        "-t",
+        "1s",
+        "--headless",
+        "--only-summary",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("FAIL  requests < 1"), "{}", text(&o));
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let o = kload(&[
+        "run",
+        path.to_str().unwrap(),
+        "-H",
+        &format!("http://127.0.0.1:{port}"),
+        "-u",
+        "1",
+        "-r",
+        "10",
+        "-t",
+        "1s",
+        "--headless",
+        "--only-summary",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("connection refused"), "{}", text(&o));
+}
+
+#[test]
+fn a_template_error_at_run_time_points_at_the_request() {
+    let (_rt, server) = demo();
+    let (_d, path) = scratch(
+        "t.kload",
+        "user A {\n  task t {\n    GET \"/api/v1/health/\" {\n      capture id = jsonpath \"$.missing\"\n    }\n    GET \"/api/v1/projects/{{ id }}/\"\n  }\n}\n",
+    );
+    let o = kload(&[
+        "run",
+        path.to_str().unwrap(),
+        "-H",
+        &server.base_url(),
+        "-u",
+        "1",
+        "-r",
+        "10",
+        "-t",
+        "1s",
+        "--headless",
+        "--only-summary",
+    ]);
+    let out = text(&o);
+    assert!(out.contains("kload::runtime_template"), "{out}");
+    assert!(out.contains("variable `id` is not set"), "{out}");
+    assert!(out.contains("t.kload:6:5"), "{out}");
+}
+
+#[test]
+fn bad_flags_get_clap_errors() {
+    let o = kload(&["run", "x.kload", "--users", "many"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("invalid value 'many'"), "{}", text(&o));
+}
