@@ -68,12 +68,23 @@ function tokenize(vsctm, grammar, text) {
   return tokens;
 }
 
-/** The golden text: one line per non-blank token, `line:column "text" scopes`. */
-function render(tokens) {
-  return tokens
-    .filter((t) => t.text.trim() !== '')
-    .map((t) => `${t.line + 1}:${t.start + 1} ${JSON.stringify(t.text)} ${t.scopes.join(' ') || '-'}`)
-    .join('\n') + '\n';
+/**
+ * The golden text: each non-blank source line (`> line`), then its non-blank tokens as
+ * `column "text" scopes`. No line numbers, so adding a line to a file changes only its part.
+ */
+function render(text, tokens) {
+  const lines = text.split('\n');
+  const out = [];
+  let current = -1;
+  for (const t of tokens) {
+    if (t.text.trim() === '') continue;
+    if (t.line !== current) {
+      current = t.line;
+      out.push(`> ${lines[t.line].replace(/\r$/, '')}`);
+    }
+    out.push(`  ${t.start + 1} ${JSON.stringify(t.text)} ${t.scopes.join(' ') || '-'}`);
+  }
+  return out.join('\n') + '\n';
 }
 
 /** Scopes of each UTF-16 index of the file (null for line breaks). */
@@ -118,7 +129,7 @@ async function run(report, oracle) {
     const tokens = tokenize(vsctm, grammar, text);
     const goldenPath = path.join(GOLDEN_DIR, path.basename(file) === 'sample.kload' && file.startsWith('editors') ? 'sample.kload.scopes' : `${file}.scopes`);
     goldens.push(goldenPath);
-    report.check(`textmate golden scopes: ${file}`, compareGolden(goldenPath, render(tokens), file));
+    report.check(`textmate golden scopes: ${file}`, compareGolden(goldenPath, render(text, tokens), file));
     const o = oracle.byFile[file];
     if (!o) {
       report.check(`textmate scopes match the pest grammar's tokens: ${file}`, ['the file does not parse with grammar/kload.pest']);

@@ -81,11 +81,15 @@ function parseDump(text) {
   return at;
 }
 
-/** The golden text: runs of bytes under the same syntax item, `line:col 'text' item -> Link`. */
+/**
+ * The golden text: each non-blank source line (`> line`), then the runs of bytes under one
+ * syntax item as `column "text" item -> Link`. No line numbers, so diffs stay local.
+ */
 function render(source, at) {
-  const lines = source.split('\n');
   const out = [];
-  lines.forEach((line, i) => {
+  source.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    out.push(`> ${line}`);
     const bytes = Buffer.from(line);
     let c = 0;
     while (c < bytes.length) {
@@ -93,7 +97,7 @@ function render(source, at) {
       let e = c + 1;
       while (e < bytes.length && (at.get(`${i + 1}:${e + 1}`) || { item: '' }).item === p.item) e += 1;
       const text = bytes.subarray(c, e).toString('utf8');
-      if (text.trim() !== '') out.push(`${i + 1}:${c + 1} ${JSON.stringify(text)} ${p.item || '-'} -> ${p.link || '-'}`);
+      if (text.trim() !== '') out.push(`  ${c + 1} ${JSON.stringify(text)} ${p.item || '-'} -> ${p.link || '-'}`);
       c = e;
     }
   });

@@ -1,7 +1,9 @@
 // Golden files: compare actual text with a committed file, or rewrite it when KLOAD_BLESS=1.
 'use strict';
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
+const { spawnSync } = require('child_process');
 
 const BLESS = process.env.KLOAD_BLESS === '1';
 
@@ -20,18 +22,17 @@ function compareGolden(goldenPath, actual, label) {
   return [`${label} differs from ${path.basename(goldenPath)} (re-bless with KLOAD_BLESS=1 bash editors/test.sh if intended):`, ...lineDiff(expected, actual)];
 }
 
-/** A short line diff: the first differing lines, with line numbers. */
+/** A unified diff of the two texts (from `diff -u`), cut to its first 40 lines. */
 function lineDiff(expected, actual) {
-  const e = expected.split('\n');
-  const a = actual.split('\n');
-  const out = [];
-  for (let i = 0; i < Math.max(e.length, a.length) && out.length < 20; i++) {
-    if (e[i] !== a[i]) {
-      if (e[i] !== undefined) out.push(`- ${i + 1}: ${e[i]}`);
-      if (a[i] !== undefined) out.push(`+ ${i + 1}: ${a[i]}`);
-    }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kload-golden-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'expected'), expected);
+    fs.writeFileSync(path.join(dir, 'actual'), actual);
+    const r = spawnSync('diff', ['-u', 'expected', 'actual'], { cwd: dir, encoding: 'utf8' });
+    return (r.stdout || String(r.error)).split('\n').slice(2, 42);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  return out;
 }
 
 /** Golden files in `dir` that no longer belong to any input (removed or renamed files). */

@@ -42,7 +42,13 @@ fn main() -> ExitCode {
             Ok(pairs) => {
                 for pair in pairs.flatten() {
                     let span = pair.as_span();
-                    let _ = writeln!(out, "{file}\t{}\t{}\t{}", pair.as_rule(), span.start(), span.end());
+                    let _ = writeln!(
+                        out,
+                        "{file}\t{}\t{}\t{}",
+                        pair.as_rule(),
+                        span.start(),
+                        span.end()
+                    );
                 }
             }
             Err(e) => {
