@@ -50,7 +50,7 @@ async function loadGrammar() {
       ? vsctm.parseRawGrammar(fs.readFileSync(GRAMMAR_FILE, 'utf8'), GRAMMAR_FILE)
       : null),
   });
-  return { vsctm, grammar: await registry.loadGrammar('source.kload') };
+  return { vsctm, registry, grammar: await registry.loadGrammar('source.kload') };
 }
 
 /** Tokenizes `text`; returns tokens {line, start, end, text, scopes} (UTF-16 columns within the line). */

@@ -14,6 +14,7 @@ const { expectations } = require('./lib/oracle');
 const { pestRules } = require('./drift');
 
 const TS = process.env.KLOAD_TREE_SITTER || 'tree-sitter';
+const ABI = 14;
 const DIR = path.join(EDITORS, 'tree-sitter-kload');
 const QUERY = path.join(DIR, 'queries', 'highlights.scm');
 const OUT_DIR = path.join(__dirname, 'out');
@@ -110,6 +111,11 @@ function capturesByByte(output, source) {
   return at;
 }
 
+function nvimVersion() {
+  const r = spawnSync('nvim', ['--version'], { encoding: 'utf8' });
+  return ((r.stdout || '').match(/NVIM v(\S+)/) || [])[1] || '?';
+}
+
 function lineColOf(source, offset) {
   const before = source.subarray(0, offset).toString('utf8').split('\n');
   return `${before.length}:${Buffer.byteLength(before[before.length - 1]) + 1}`;
@@ -123,7 +129,8 @@ async function run(report, oracle) {
   const gen = fs.mkdtempSync(path.join(os.tmpdir(), 'kload-ts-'));
   try {
     for (const f of ['grammar.js', 'tree-sitter.json']) fs.copyFileSync(path.join(DIR, f), path.join(gen, f));
-    const r = ts(['generate'], { cwd: gen });
+    // ABI 14: loads in Neovim 0.9+, Helix and Zed releases still on tree-sitter < 0.25.
+    const r = ts(['generate', '--abi', String(ABI)], { cwd: gen });
     if (r.status !== 0) {
       report.check('tree-sitter generate succeeds', [r.stderr || r.stdout]);
       return {};
@@ -139,7 +146,7 @@ async function run(report, oracle) {
         problems.push(`${path.relative(ROOT, committed)} is not what grammar.js generates (${version.stdout.trim()}): re-bless with KLOAD_BLESS=1 bash editors/test.sh`);
       }
     }
-    report.check(`tree-sitter: committed src/ matches grammar.js (${version.stdout.trim()})`, problems);
+    report.check(`tree-sitter: committed src/ matches grammar.js (${version.stdout.trim()}, ABI ${ABI})`, problems);
   } finally {
     fs.rmSync(gen, { recursive: true, force: true });
   }
@@ -241,6 +248,25 @@ async function run(report, oracle) {
   for (const q of [path.join(DIR, 'queries', 'folds.scm'), DERIVED[0].file]) {
     const r = ts(['query', '-q', '-p', DIR, q, SAMPLE]);
     report.check(`tree-sitter: ${path.relative(ROOT, q)} compiles against the grammar`, r.status === 0 ? [] : [r.stderr]);
+  }
+
+  // 8. Neovim's own tree-sitter loads the parser `tree-sitter test` compiled and the queries.
+  const lib = path.join(process.env.TREE_SITTER_LIBDIR || path.join(os.homedir(), '.cache', 'tree-sitter', 'lib'), 'kload.so');
+  if (spawnSync('sh', ['-c', 'command -v nvim'], { stdio: 'ignore' }).status === 0 && fs.existsSync(lib)) {
+    const out = path.join(OUT_DIR, 'nvim-tree-sitter.txt');
+    fs.rmSync(out, { force: true });
+    spawnSync('nvim', ['--headless', '-u', 'NONE', '-i', 'NONE', '-n', '-c', `luafile ${path.join(__dirname, 'tree-sitter', 'nvim-check.lua')}`, '-c', 'qa!'], {
+      env: { ...process.env, KLOAD_PARSER: lib, KLOAD_QUERY: QUERY, KLOAD_FILE: SAMPLE, KLOAD_OUT: out }, timeout: 60000, stdio: 'ignore',
+    });
+    const got = fs.existsSync(out) ? Object.fromEntries(fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => l.split('='))) : { failed: 'no output' };
+    const wanted = [...new Set([...query.matchAll(/@([\w.]+)/g)].map((m) => m[1]))];
+    const problems = got.failed ? [got.failed] : [
+      ...(got.error !== 'false' ? ['the sample parses with errors in Neovim'] : []),
+      ...wanted.filter((c) => !got[c]).map((c) => `@${c} never captured`),
+    ];
+    report.check(`neovim ${nvimVersion()} loads the parser and highlights.scm; the sample parses and uses all ${wanted.length} captures`, problems);
+  } else {
+    report.check('neovim loads the tree-sitter parser', ['nvim or the compiled parser is missing']);
   }
 
   return { corpusCases: corpus, highlightTests: highlight, tokensChecked: checked };
