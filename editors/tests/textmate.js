@@ -139,6 +139,18 @@ async function run(report, oracle) {
     checked += n;
     report.check(`textmate scopes match the pest grammar's ${n} tokens: ${file}`, problems);
   }
+  const corpusProblems = [];
+  let corpusTokens = 0;
+  for (const c of oracle.corpus) {
+    const o = oracle.byFile[c.path];
+    if (!o) continue;
+    const text = fs.readFileSync(path.join(ROOT, c.path), 'utf8');
+    const [problems, n] = checkAgainstOracle(text, tokenize(vsctm, grammar, text), o.tokens);
+    corpusTokens += n;
+    corpusProblems.push(...problems.map((p) => `${c.file} "${c.name}": ${p}`));
+  }
+  checked += corpusTokens;
+  report.check(`textmate scopes match the pest grammar's ${corpusTokens} tokens in the ${oracle.corpus.length} tree-sitter corpus inputs`, corpusProblems);
   report.check('textmate: no stale golden files', staleGoldens(GOLDEN_DIR, goldens).map((f) => `stale golden ${f}: its .kload file is gone (re-bless to remove)`));
   return { tokensChecked: checked };
 }

@@ -8,9 +8,8 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { EDITORS, GRAMMAR, ROOT, SAMPLE, allFiles } = require('./lib/files');
+const { EDITORS, GRAMMAR, ROOT, SAMPLE, allFiles, corpusCases } = require('./lib/files');
 const { BLESS } = require('./lib/golden');
-const { expectations } = require('./lib/oracle');
 const { pestRules } = require('./drift');
 
 const TS = process.env.KLOAD_TREE_SITTER || 'tree-sitter';
@@ -86,18 +85,6 @@ function ts(args, opts = {}) {
   return { ...r, stdout: clean(r.stdout), stderr: clean(r.stderr) };
 }
 
-/** Corpus cases: [{file, name, input, expected}]. */
-function corpusCases() {
-  const dir = path.join(DIR, 'test', 'corpus');
-  const cases = [];
-  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.txt')).sort()) {
-    const text = fs.readFileSync(path.join(dir, f), 'utf8');
-    const re = /^={3,}\n(.*)\n={3,}\n([\s\S]*?)\n-{3,}\n([\s\S]*?)(?=\n={3,}\n|(?![\s\S]))/gm;
-    for (const m of text.matchAll(re)) cases.push({ file: f, name: m[1].trim(), input: m[2].replace(/^\n/, ''), expected: m[3] });
-  }
-  return cases;
-}
-
 /** Parses `tree-sitter query` output into capture names per byte offset of `source`. */
 function capturesByByte(output, source) {
   const lineStarts = [0];
@@ -109,6 +96,26 @@ function capturesByByte(output, source) {
     for (let b = start; b < end; b++) at[b].push(m[1]);
   }
   return at;
+}
+
+/** Problems of `tree-sitter query` with highlights.scm on a file, against the pest tokens. */
+function highlightProblems(abs, tokens) {
+  const q = ts(['query', '-p', DIR, QUERY, abs]);
+  if (q.status !== 0) return [q.stderr];
+  const source = fs.readFileSync(abs);
+  const at = capturesByByte(q.stdout, source);
+  const problems = [];
+  for (const t of tokens) {
+    const want = EXPECTED_CAPTURE[t.kind];
+    for (let b = t.start; b < t.end; b++) {
+      if (source[b] === 10 || source[b] === 13) continue;
+      if (!at[b].some((c) => want.test(c))) {
+        problems.push(`${lineColOf(source, t.start)} ${t.kind} ${JSON.stringify(t.text.slice(0, 40))} (${t.rule}): byte ${lineColOf(source, b)} has captures [${at[b].join(' ') || 'none'}], wanted ${want}`);
+        break;
+      }
+    }
+  }
+  return problems;
 }
 
 function nvimVersion() {
@@ -195,17 +202,8 @@ async function run(report, oracle) {
     .filter((t) => t.named).map((t) => t.type);
   const seen = new Set(cases.flatMap((c) => [...c.expected.matchAll(/\((\w+)/g)].map((m) => m[1])));
   report.check(`tree-sitter: the ${cases.length} corpus cases use all ${nodeTypes.length} node types`, nodeTypes.filter((t) => !seen.has(t)).map((t) => `node type ${t} appears in no corpus case`));
-  fs.mkdirSync(OUT_DIR, { recursive: true });
-  const inputs = cases.map((c, i) => {
-    const f = path.join(OUT_DIR, `corpus-${i}.kload`);
-    fs.writeFileSync(f, c.input);
-    return path.relative(ROOT, f);
-  });
-  const pestCorpus = expectations(inputs);
-  report.check('tree-sitter: every corpus input parses with grammar/kload.pest', pestCorpus.errors.map((e) => {
-    const i = inputs.findIndex((f) => e.startsWith(f));
-    return i >= 0 ? `${cases[i].file}: "${cases[i].name}": ${e.slice(inputs[i].length)}` : e;
-  }));
+  report.check('tree-sitter: every corpus input parses with grammar/kload.pest', oracle.corpus
+    .filter((c) => !oracle.byFile[c.path]).map((c) => `${c.file}: "${c.name}" does not parse with grammar/kload.pest`));
 
   // 5. Every pest rule has a node of its own (structure drift).
   const pestOnly = pestRules(fs.readFileSync(GRAMMAR, 'utf8')).filter((r) => r !== 'threshold_line')
@@ -222,27 +220,19 @@ async function run(report, oracle) {
     report.check(`tree-sitter parse: ${file} has no ERROR or MISSING node`, parsed.status === 0 && bad.length === 0 && tree.includes('(source_file') ? [] : [`exit ${parsed.status}`, ...bad.slice(0, 10), (parsed.stderr || '').trim()].filter(Boolean));
     const o = oracle.byFile[file];
     if (!o) continue;
-    const q = ts(['query', '-p', DIR, QUERY, abs]);
-    if (q.status !== 0) {
-      report.check(`tree-sitter highlights match the pest grammar's tokens: ${file}`, [q.stderr]);
-      continue;
-    }
-    const source = fs.readFileSync(abs);
-    const at = capturesByByte(q.stdout, source);
-    const problems = [];
-    for (const t of o.tokens) {
-      const want = EXPECTED_CAPTURE[t.kind];
-      for (let b = t.start; b < t.end; b++) {
-        if (source[b] === 10 || source[b] === 13) continue;
-        if (!at[b].some((c) => want.test(c))) {
-          problems.push(`${lineColOf(source, t.start)} ${t.kind} ${JSON.stringify(t.text.slice(0, 40))} (${t.rule}): byte ${lineColOf(source, b)} has captures [${at[b].join(' ') || 'none'}], wanted ${want}`);
-          break;
-        }
-      }
-    }
     checked += o.tokens.length;
-    report.check(`tree-sitter highlights match the pest grammar's ${o.tokens.length} tokens: ${file}`, problems);
+    report.check(`tree-sitter highlights match the pest grammar's ${o.tokens.length} tokens: ${file}`, highlightProblems(abs, o.tokens));
   }
+  const corpusProblems = [];
+  let corpusTokens = 0;
+  for (const c of oracle.corpus) {
+    const o = oracle.byFile[c.path];
+    if (!o) continue;
+    corpusTokens += o.tokens.length;
+    corpusProblems.push(...highlightProblems(path.join(ROOT, c.path), o.tokens).map((p) => `${c.file} "${c.name}": ${p}`));
+  }
+  checked += corpusTokens;
+  report.check(`tree-sitter highlights match the pest grammar's ${corpusTokens} tokens in the ${oracle.corpus.length} corpus inputs`, corpusProblems);
 
   // 7. The other queries (folds, the Helix copy) are valid for this grammar too.
   for (const q of [path.join(DIR, 'queries', 'folds.scm'), DERIVED[0].file]) {

@@ -31,7 +31,7 @@ const EXPECTED = {
   comment: (p) => p.stack.includes('kloadComment'),
   constant: (p) => p.item === 'kloadBoolean' || p.item === 'kloadNull',
   header_name: (p) => p.item === 'kloadHeaderName',
-  parameter: (p) => p.item === 'kloadParamName',
+  parameter: (p) => p.item === 'kloadParamName' || p.item === 'kloadFormField',
   metric: (p) => p.item === 'kloadMetric',
   operator: (p) => p.item === 'kloadOperator',
   selector: (p) => p.item === 'kloadBareSelector',
@@ -148,6 +148,22 @@ async function run(report, oracle) {
       report.check(`vim groups match the pest grammar's ${o.tokens.length} tokens: ${file}`, checkAgainstOracle(source, at, o.tokens));
     }
   }
+
+  const corpusProblems = [];
+  let corpusTokens = 0;
+  for (const c of oracle.corpus) {
+    const o = oracle.byFile[c.path];
+    if (!o) continue;
+    try {
+      const at = parseDump(runEditor('vim', c.path, 'KloadSynDump'));
+      corpusTokens += o.tokens.length;
+      corpusProblems.push(...checkAgainstOracle(fs.readFileSync(path.join(ROOT, c.path)), at, o.tokens).map((p) => `${c.file} "${c.name}": ${p}`));
+    } catch (e) {
+      corpusProblems.push(`${c.file} "${c.name}": ${e.message}`);
+    }
+  }
+  checked += corpusTokens;
+  report.check(`vim groups match the pest grammar's ${corpusTokens} tokens in the ${oracle.corpus.length} tree-sitter corpus inputs`, corpusProblems);
 
   // The indent file puts every line of the sample back where it was, from no indentation.
   try {

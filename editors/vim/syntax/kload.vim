@@ -72,7 +72,8 @@ syn keyword kloadSetting tag nextgroup=kloadTagName skipwhite skipnl
 syn keyword kloadSetting host timeout wait between constant pacing throughput from
 syn keyword kloadSetting users spawn_rate run_time stop_timeout arrival_rate max_users
 syn keyword kloadSetting ramp to over hold weight count on start stop name redirects off
-syn keyword kloadSetting json form multipart named body type status jsonpath duration regex
+syn keyword kloadSetting form nextgroup=kloadFormBody skipwhite skipnl
+syn keyword kloadSetting json multipart named body type status jsonpath duration regex
 syn keyword kloadSetting warn after
 
 " Names that follow a keyword.
@@ -86,8 +87,9 @@ syn match   kloadHeaderName contained "[[:alnum:]_-]\+"
 syn match   kloadParamName  contained "[[:alnum:]_.\[\]-]\+"
 syn match   kloadTagName    contained "\h\w*" nextgroup=kloadTagComma skipwhite
 syn match   kloadTagComma   contained "," nextgroup=kloadTagName skipwhite skipnl
-" form { name: value }: a bare word before a colon.
-syn match   kloadParamName "[[:alnum:]_.\[\]-]\+\ze\s*:"
+" form { name: value, ... }: field names may be keywords (`type: "x"`).
+syn region  kloadFormBody   contained transparent start="{" end="}" contains=kloadFormField,kloadJsonKey,kloadString,kloadInterp,kloadBoolean,kloadNull,kloadNumber,kloadDuration,kloadComment
+syn match   kloadFormField  contained "[[:alnum:]_.\[\]-]\+\ze\s*:"
 
 " GET "/path": any upper-case word is a method; its string is the path.
 syn match   kloadMethod "\<\u\+\>" nextgroup=kloadPath skipwhite
@@ -133,6 +135,7 @@ hi def link kloadVarDecl      Identifier
 hi def link kloadLetName      Identifier
 hi def link kloadHeaderName   Identifier
 hi def link kloadParamName    Identifier
+hi def link kloadFormField    Identifier
 hi def link kloadTagName      Label
 hi def link kloadMethod       Function
 hi def link kloadMetric       Identifier
