@@ -44,6 +44,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Rewrite files to the canonical layout (comments kept); `--check` only reports.
+    Fmt {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Exit 1 and list the files that are not formatted, without writing.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print the compiled plan: classes and their users, tasks and their odds, requests, thresholds.
     Inspect {
         file: PathBuf,
@@ -150,6 +158,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 pub fn main(cli: Cli) -> i32 {
     match cli.command {
         Command::Check { files, format } => check(&files, format),
+        Command::Fmt { files, check } => fmt(&files, check),
         Command::Inspect { file, users } => inspect(&file, users),
         Command::Run(args) => run(args),
         Command::Demo {
@@ -253,6 +262,45 @@ fn check(files: &[PathBuf], format: Format) -> i32 {
     if failed { exit::USAGE } else { exit::OK }
 }
 
+fn fmt(files: &[PathBuf], check: bool) -> i32 {
+    let mut code = exit::OK;
+    for path in files {
+        let name = path.display().to_string();
+        let source = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot read {name}: {e}");
+                code = exit::USAGE;
+                continue;
+            }
+        };
+        let file = match crate::syntax::parse(&source) {
+            Ok(f) => f,
+            Err(d) => {
+                print_diagnostics(&[d], &name, &source, Format::Human);
+                code = exit::USAGE;
+                continue;
+            }
+        };
+        let formatted = crate::syntax::format::format(&file, &source);
+        if formatted == source {
+            continue;
+        }
+        if check {
+            eprintln!("{name}: not formatted (run `kload fmt {name}`)");
+            if code == exit::OK {
+                code = exit::FAILED;
+            }
+        } else if let Err(e) = std::fs::write(path, formatted) {
+            eprintln!("error: cannot write {name}: {e}");
+            code = exit::USAGE;
+        } else {
+            eprintln!("{name}: formatted");
+        }
+    }
+    code
+}
+
 fn inspect(path: &Path, users: u32) -> i32 {
     let Some((plan, _)) = load(path, Format::Human) else {
         return exit::USAGE;
@@ -278,11 +326,11 @@ fn run(args: RunArgs) -> i32 {
             }
         }
     }
-    if let Some(h) = &args.host {
-        if let Err(reason) = compile::check_host(h) {
-            eprintln!("error: invalid --host `{h}`: {reason}");
-            return exit::USAGE;
-        }
+    if let Some(h) = &args.host
+        && let Err(reason) = compile::check_host(h)
+    {
+        eprintln!("error: invalid --host `{h}`: {reason}");
+        return exit::USAGE;
     }
     if plan.host.is_none() && args.host.is_none() && plan.classes.iter().all(|c| c.host.is_none()) {
         eprintln!(
@@ -359,27 +407,34 @@ async fn load_test(plan: Arc<Plan>, args: RunArgs) -> i32 {
     )
     .await;
     signals.abort();
-    let snapshot = metrics.snapshot();
+    let info = run_info(&plan, &args, &metrics);
+    let mut summary = metrics.summary(info);
+    summary.apply_thresholds(&plan.thresholds);
     let mut out = std::io::stdout().lock();
-    let _ = write!(out, "\n{}", report::text::render_final(&snapshot));
-    let results = crate::metrics::threshold::evaluate(&plan.thresholds, &snapshot);
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = write!(out, "{}", report::text::render_thresholds(&results, color));
+    let _ = writeln!(out);
+    let _ = report::text::render(&summary, &mut out, color);
     for (message, n) in &outcome.problems.not_started {
         let _ = writeln!(out, "\nwarning: {message} ({n}×)");
     }
-    if let Some((span, message)) = &outcome.problems.first_template_error {
-        if let Some(span) = span {
-            if let Ok(source) = std::fs::read_to_string(&args.file) {
-                let d = Diagnostic::error("kload::runtime_template", format!("template error at run time: {message}"), *span, "in this request")
-                    .with_help("the request was counted as failed; check the capture that should set the variable");
-                let _ = write!(
-                    out,
-                    "\n{}",
-                    diagnostic::render(&d, &args.file.display().to_string(), &source, color, 100)
-                );
-            }
-        }
+    if let Some((span, message)) = &outcome.problems.first_template_error
+        && let Some(span) = span
+        && let Ok(source) = std::fs::read_to_string(&args.file)
+    {
+        let d = Diagnostic::error(
+            "kload::runtime_template",
+            format!("template error at run time: {message}"),
+            *span,
+            "in this request",
+        )
+        .with_help(
+            "the request was counted as failed; check the capture that should set the variable",
+        );
+        let _ = write!(
+            out,
+            "\n{}",
+            diagnostic::render(&d, &args.file.display().to_string(), &source, color, 100)
+        );
     }
     if let Some(source) = &outcome.aborted {
         let _ = writeln!(out, "\nrun aborted early: threshold `{source}` failed");
@@ -389,11 +444,11 @@ async fn load_test(plan: Arc<Plan>, args: RunArgs) -> i32 {
     }
     let _ = out.flush();
 
-    let failed_threshold = results.iter().any(|r| !r.passed && !r.threshold.warn_only);
-    let total = &snapshot.total;
+    let failed_threshold = !summary.thresholds_passed();
+    let total = &summary.aggregated;
     let unreachable = total.requests > 0
-        && total.statuses.get(&0).copied().unwrap_or(0) == total.requests
-        && snapshot.by_kind.keys().all(|k| {
+        && total.status_codes.get(&0).copied().unwrap_or(0) == total.requests
+        && summary.errors_by_kind.keys().all(|k| {
             matches!(
                 k,
                 crate::metrics::sample::FailureKind::ConnectionRefused
@@ -412,6 +467,29 @@ async fn load_test(plan: Arc<Plan>, args: RunArgs) -> i32 {
         return args.exit_code_on_error;
     }
     exit::OK
+}
+
+/// What the result document says about the run (`metrics::RunInfo`).
+fn run_info(plan: &Plan, args: &RunArgs, metrics: &Metrics) -> crate::metrics::RunInfo {
+    let config = config(plan, args);
+    crate::metrics::RunInfo {
+        scenario_path: args.file.display().to_string(),
+        scenario_source: std::fs::read_to_string(&args.file).unwrap_or_default(),
+        host: config
+            .host
+            .or_else(|| plan.host.clone())
+            .unwrap_or_default(),
+        users: config.users as usize,
+        spawn_rate: config.spawn_rate,
+        run_time_ms: config.run_time.map(|d| d.as_millis() as u64),
+        seed: config.seed,
+        kload_version: env!("CARGO_PKG_VERSION").to_owned(),
+        command_line: std::env::args().collect(),
+        started_at: metrics.started_at(),
+        ended_at: chrono::Utc::now(),
+        classes: Vec::new(),
+        thresholds: Vec::new(),
+    }
 }
 
 /// First Ctrl-C or SIGTERM: graceful stop. Second: stop at once.

@@ -238,3 +238,31 @@ fn bad_flags_get_clap_errors() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("invalid value 'many'"), "{}", text(&o));
 }
+
+#[test]
+fn every_shipped_file_is_formatted() {
+    for f in shipped_files() {
+        let o = kload(&["fmt", "--check", f.to_str().unwrap()]);
+        assert!(o.status.success(), "{}: {}", f.display(), text(&o));
+    }
+}
+
+#[test]
+fn fmt_rewrites_to_the_canonical_layout() {
+    let (_d, path) = scratch(
+        "messy.kload",
+        "user A   weight 2{\n# why\n  task t {GET \"/x\"}}\n",
+    );
+    let o = kload(&["fmt", "--check", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = kload(&["fmt", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert!(after.contains("# why"), "{after}");
+    assert!(
+        kload(&["fmt", "--check", path.to_str().unwrap()])
+            .status
+            .success(),
+        "{after}"
+    );
+}

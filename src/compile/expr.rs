@@ -198,19 +198,18 @@ impl Compiler<'_> {
                         ));
                     }
                 }
-                if spec.function == Function::Now {
-                    if let Some(ast::Expr::Str(t)) = args.first() {
-                        if let Some(fmt) = t.literal() {
-                            let bad = chrono::format::StrftimeItems::new(&fmt)
-                                .any(|i| matches!(i, chrono::format::Item::Error));
-                            if bad {
-                                self.error(error::wrong_argument_type(
-                                    spec.name,
-                                    t.span,
-                                    "a strftime format like \"%Y-%m-%d\"",
-                                ));
-                            }
-                        }
+                if spec.function == Function::Now
+                    && let Some(ast::Expr::Str(t)) = args.first()
+                    && let Some(fmt) = t.literal()
+                {
+                    let bad = chrono::format::StrftimeItems::new(&fmt)
+                        .any(|i| matches!(i, chrono::format::Item::Error));
+                    if bad {
+                        self.error(error::wrong_argument_type(
+                            spec.name,
+                            t.span,
+                            "a strftime format like \"%Y-%m-%d\"",
+                        ));
                     }
                 }
             }
@@ -224,16 +223,15 @@ impl Compiler<'_> {
                         ));
                     }
                 }
-                if let [ast::Expr::Number(a), ast::Expr::Number(b)] = args {
-                    if let (Ok(x), Ok(y)) = (a.text.parse::<i64>(), b.text.parse::<i64>()) {
-                        if x > y {
-                            self.error(error::wrong_argument_type(
-                                spec.name,
-                                span,
-                                "the smaller bound first",
-                            ));
-                        }
-                    }
+                if let [ast::Expr::Number(a), ast::Expr::Number(b)] = args
+                    && let (Ok(x), Ok(y)) = (a.text.parse::<i64>(), b.text.parse::<i64>())
+                    && x > y
+                {
+                    self.error(error::wrong_argument_type(
+                        spec.name,
+                        span,
+                        "the smaller bound first",
+                    ));
                 }
             }
             Function::RandomString => {
@@ -265,14 +263,14 @@ impl Compiler<'_> {
                             "a list, or two values or more",
                         ));
                     }
-                    if let ast::Expr::List { items, .. } = single {
-                        if items.is_empty() {
-                            self.error(error::wrong_argument_type(
-                                spec.name,
-                                single.span(),
-                                "a list that is not empty",
-                            ));
-                        }
+                    if let ast::Expr::List { items, .. } = single
+                        && items.is_empty()
+                    {
+                        self.error(error::wrong_argument_type(
+                            spec.name,
+                            single.span(),
+                            "a list that is not empty",
+                        ));
                     }
                 }
             }

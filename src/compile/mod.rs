@@ -431,10 +431,9 @@ impl<'a> Compiler<'a> {
             u.options
                 .iter()
                 .find(|o| matches!(o, ast::ClassOption::Count { .. })),
-        ) {
-            if span.start < ws.start {
-                self.error(error::weight_and_count(ws, *span));
-            }
+        ) && span.start < ws.start
+        {
+            self.error(error::weight_and_count(ws, *span));
         }
 
         // Everything any task or on start can set is visible in tasks (a capture in one

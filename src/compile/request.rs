@@ -26,17 +26,16 @@ impl Compiler<'_> {
         let url = self.template(&r.url);
         if let Some(lit) = url.as_literal() {
             self.check_target(lit, r.url.span);
-        } else if let Some(ir::Segment::Text(first)) = url.segments.first() {
-            if !(first.starts_with('/')
+        } else if let Some(ir::Segment::Text(first)) = url.segments.first()
+            && !(first.starts_with('/')
                 || first.starts_with("http://")
                 || first.starts_with("https://"))
-            {
-                self.error(error::invalid_url(
-                    &url.source,
-                    r.url.span,
-                    "must start with `/` or `http(s)://`",
-                ));
-            }
+        {
+            self.error(error::invalid_url(
+                &url.source,
+                r.url.span,
+                "must start with `/` or `http(s)://`",
+            ));
         }
 
         let mut name = None;

@@ -73,20 +73,11 @@ impl App {
     ) -> Result<Call, ApiError> {
         let mut rng = self.request_rng();
         let account = if endpoint.needs_login() {
-            let refused = self.authenticate(headers).and_then(|account| {
-                self.throttle
-                    .as_ref()
-                    .map_or(Ok(()), |t| t.check(account, tokio::time::Instant::now()))
-                    .map_err(|wait| ApiError::Throttled {
-                        wait_secs: whole_seconds(wait),
-                    })
-                    .map(|()| account)
-            });
-            match refused {
+            match self.authenticate(headers).and_then(|a| self.throttle(a)) {
                 Ok(account) => Some(account),
-                Err(error) => {
+                Err(refusal) => {
                     self.pause(REJECTION.sample(0, &mut rng)).await;
-                    return Err(error);
+                    return Err(refusal);
                 }
             }
         } else {
@@ -117,6 +108,19 @@ impl App {
         self.signer
             .verify_access(token, unix_now())
             .ok_or(ApiError::TokenNotValid)
+    }
+
+    /// DRF's `UserRateThrottle`: counts the request against `account`'s minute, if throttling is on.
+    fn throttle(&self, account: Account) -> Result<Account, ApiError> {
+        let Some(throttle) = &self.throttle else {
+            return Ok(account);
+        };
+        match throttle.check(account, tokio::time::Instant::now()) {
+            Ok(()) => Ok(account),
+            Err(wait) => Err(ApiError::Throttled {
+                wait_secs: whole_seconds(wait),
+            }),
+        }
     }
 
     /// A fresh RNG: the seed mixed with this request's number, so no lock is shared.

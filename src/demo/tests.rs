@@ -495,6 +495,22 @@ async fn photo_upload_echoes_the_bytes_received() {
     assert_eq!(body["uploaded_by"], "loaduser007");
     assert!(body["image"].as_str().unwrap().ends_with(".jpg"));
 
+    // Above axum's default 2 MB body limit, which this route raises.
+    let big = reqwest::multipart::Part::bytes(vec![0_u8; 3 << 20]).file_name("roof.png");
+    let form = reqwest::multipart::Form::new().part("image", big);
+    let (status, body) = h
+        .send(
+            h.client
+                .post(h.url("site-photos/"))
+                .bearer_auth(&token)
+                .multipart(form),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["size"]),
+        (StatusCode::CREATED, &json!(3 << 20))
+    );
+
     let form = reqwest::multipart::Form::new().text("caption", "no file");
     let (status, body) = h
         .send(
@@ -656,6 +672,12 @@ async fn wrong_methods_are_405_with_allow() {
 #[tokio::test]
 async fn shutdown_stops_serving_and_bad_configs_are_refused() {
     let h = Harness::start(config(|_| {})).await;
+    let addr = h.server.addr();
+    assert!(addr.ip().is_loopback() && addr.port() != 0);
+    assert_eq!(
+        h.server.base_url(),
+        format!("http://127.0.0.1:{}", addr.port())
+    );
     let url = h.url("health/");
     assert!(h.client.get(&url).send().await.is_ok());
     h.server.shutdown().await;

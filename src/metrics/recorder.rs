@@ -1,306 +1,255 @@
-//! Per-user recorders and the aggregator. A user pushes samples into its own buffer (no
-//! lock, no channel per request) and hands the buffer to a sharded sink about once a
-//! second; `tick` drains the sink into HDR histograms.
+//! Collection during a run: one [`Recorder`] per virtual user buffers its samples locally and
+//! hands them to a sharded sink about once a second; [`Metrics::tick`] drains the sink into
+//! the aggregator. No lock, channel or allocation per request.
 
-use std::collections::BTreeMap;
+use std::mem;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
-use hdrhistogram::Histogram;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 
-use super::sample::{FailureKind, Sample, StatKey};
+use super::aggregate::Aggregator;
+use super::entry::EntrySummary;
+use super::sample::{Sample, StatKey};
+use super::summary::{RunInfo, SCHEMA_VERSION, Summary};
 
+/// Number of sink shards; a recorder uses shard `user_index % SHARDS`, so hand-overs of
+/// different users rarely meet on one lock.
 const SHARDS: usize = 16;
 
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 3)
-        .unwrap_or_else(|_| unreachable!("static bounds are valid"))
-}
+/// A recorder hands its buffer over once this much run time passed since its last hand-over.
+const HAND_OVER_MS: u32 = 1_000;
 
-/// Cumulative statistics of one (method, name), or of everything.
-#[derive(Clone)]
-pub struct Entry {
-    pub latency: Histogram<u64>,
-    pub ttfb: Histogram<u64>,
-    pub requests: u64,
-    pub failures: u64,
-    pub bytes: u64,
-    pub sum_us: u64,
-    pub statuses: BTreeMap<u16, u64>,
-}
-
-impl Default for Entry {
-    fn default() -> Self {
-        Entry {
-            latency: histogram(),
-            ttfb: histogram(),
-            requests: 0,
-            failures: 0,
-            bytes: 0,
-            sum_us: 0,
-            statuses: BTreeMap::new(),
-        }
-    }
-}
-
-impl Entry {
-    fn record(&mut self, s: &Sample) {
-        let _ = self.latency.record(u64::from(s.latency_us.max(1)));
-        if s.ttfb_us > 0 {
-            let _ = self.ttfb.record(u64::from(s.ttfb_us));
-        }
-        self.requests += 1;
-        self.failures += u64::from(s.failure.is_some());
-        self.bytes += u64::from(s.bytes);
-        self.sum_us += u64::from(s.latency_us);
-        *self.statuses.entry(s.status).or_default() += 1;
-    }
-
-    pub fn merge(&mut self, other: &Entry) {
-        let _ = self.latency.add(&other.latency);
-        let _ = self.ttfb.add(&other.ttfb);
-        self.requests += other.requests;
-        self.failures += other.failures;
-        self.bytes += other.bytes;
-        self.sum_us += other.sum_us;
-        for (k, v) in &other.statuses {
-            *self.statuses.entry(*k).or_default() += v;
-        }
-    }
-
-    pub fn avg_ms(&self) -> f64 {
-        if self.requests == 0 {
-            0.0
-        } else {
-            self.sum_us as f64 / self.requests as f64 / 1000.0
-        }
-    }
-
-    pub fn percentile_ms(&self, p: f64) -> f64 {
-        if self.latency.is_empty() {
-            0.0
-        } else {
-            self.latency.value_at_quantile(p / 100.0) as f64 / 1000.0
-        }
-    }
-}
-
-/// One second of the run.
-#[derive(Clone, Debug)]
-pub struct Point {
-    pub second: u64,
-    pub users: usize,
-    pub requests: u64,
-    pub failures: u64,
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-}
-
-/// A failure message with its occurrences.
-#[derive(Clone, Debug)]
-pub struct FailureCount {
-    pub stat: u32,
-    pub kind: FailureKind,
-    pub message: String,
-    pub count: u64,
-}
-
-#[derive(Default)]
-struct Aggregate {
-    entries: Vec<Entry>,
-    total: Entry,
-    window: Entry,
-    series: Vec<Point>,
-    failures: BTreeMap<(u32, String), (FailureKind, u64)>,
-    by_kind: BTreeMap<FailureKind, u64>,
-}
-
+/// The statistics of one run, shared (in an `Arc`) by the runtime, its virtual users and the
+/// console. Created with the compiled `StatKey` table before the first user starts.
 pub struct Metrics {
     keys: Vec<StatKey>,
-    started: Instant,
-    started_wall: SystemTime,
+    start: Instant,
+    started_at: DateTime<Utc>,
     shards: Vec<Mutex<Vec<Sample>>>,
-    agg: Mutex<Aggregate>,
+    state: Mutex<Aggregator>,
+    live: Mutex<LiveStats>,
     dropped: AtomicU64,
 }
 
-/// The numbers of the live view.
-#[derive(Clone, Debug)]
+/// A cheap snapshot for the console and for CI logs, refreshed by every tick.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveStats {
-    pub elapsed: Duration,
+    /// Run time so far, ms.
+    pub elapsed_ms: u64,
+    /// Running virtual users at the last tick.
     pub users: usize,
+    /// Requests so far (as of the last tick).
     pub requests: u64,
+    /// Failed requests so far.
     pub failures: u64,
+    /// Current requests per second (Locust's 10 s window ending 2 s before the newest request).
     pub rps: f64,
-    pub p50_ms: f64,
-    pub p95_ms: f64,
+    /// Current failures per second, same window.
+    pub fps: f64,
+    /// Locust-bucketed p50 of the last 10 s, ms.
+    pub p50_ms: Option<u32>,
+    /// Locust-bucketed p95 of the last 10 s, ms.
+    pub p95_ms: Option<u32>,
+    /// Iterations dropped by the arrival-rate model so far.
+    pub dropped_iterations: u64,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere while holding the lock leaves counts that are still usable.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Metrics {
+    /// Statistics for a run whose requests are counted under `keys` (`StatId` = index).
+    /// Records the start: a monotonic instant (tokio's, so paused test time applies) and the
+    /// UTC wall clock. Keys should be unique by (method, name).
     pub fn new(keys: Vec<StatKey>) -> Arc<Metrics> {
-        let entries = keys.iter().map(|_| Entry::default()).collect();
+        Metrics::starting_at(keys, Utc::now())
+    }
+
+    /// Like [`new`](Self::new) with a given wall-clock start (for reproducible reports).
+    pub(crate) fn starting_at(keys: Vec<StatKey>, started_at: DateTime<Utc>) -> Arc<Metrics> {
+        let state = Aggregator::new(&keys);
         Arc::new(Metrics {
             keys,
-            started: Instant::now(),
-            started_wall: SystemTime::now(),
+            start: Instant::now(),
+            started_at,
             shards: (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect(),
-            agg: Mutex::new(Aggregate {
-                entries,
-                ..Aggregate::default()
+            state: Mutex::new(state),
+            live: Mutex::new(LiveStats {
+                elapsed_ms: 0,
+                users: 0,
+                requests: 0,
+                failures: 0,
+                rps: 0.0,
+                fps: 0.0,
+                p50_ms: None,
+                p95_ms: None,
+                dropped_iterations: 0,
             }),
             dropped: AtomicU64::new(0),
         })
     }
 
+    /// The recorder of virtual user `user_index`; one per user, owned by it.
+    pub fn recorder(self: &Arc<Self>, user_index: usize) -> Recorder {
+        Recorder {
+            metrics: Arc::clone(self),
+            shard: user_index % SHARDS,
+            buffer: Vec::new(),
+            last_hand_over_ms: 0,
+        }
+    }
+
+    /// The `StatKey` table, indexed by `StatId`.
     pub fn keys(&self) -> &[StatKey] {
         &self.keys
     }
 
-    pub fn started_wall(&self) -> SystemTime {
-        self.started_wall
+    /// Wall-clock start of the run (UTC), for `RunInfo::started_at`.
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
     }
 
-    pub fn recorder(self: &Arc<Self>, user_index: usize) -> Recorder {
-        Recorder {
-            metrics: self.clone(),
-            shard: user_index % SHARDS,
-            buffer: Vec::new(),
-            last_flush_ms: 0,
-        }
+    /// Run time so far.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
     }
 
-    fn hand_over(&self, shard: usize, mut samples: Vec<Sample>) {
-        let mut slot = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_empty() {
-            *slot = samples;
-        } else {
-            slot.append(&mut samples);
-        }
-    }
-
-    fn drain(&self, agg: &mut Aggregate) {
-        for shard in &self.shards {
-            let samples = std::mem::take(&mut *shard.lock().unwrap_or_else(|e| e.into_inner()));
-            for s in &samples {
-                if let Some(e) = agg.entries.get_mut(s.stat as usize) {
-                    e.record(s);
-                }
-                agg.total.record(s);
-                agg.window.record(s);
-                if let Some(f) = &s.failure {
-                    let slot = agg
-                        .failures
-                        .entry((s.stat, f.to_string()))
-                        .or_insert((f.kind, 0));
-                    slot.1 += 1;
-                    *agg.by_kind.entry(f.kind).or_default() += 1;
-                }
-            }
-        }
-    }
-
-    /// Drains the recorders' hand-overs and appends one time-series point.
+    /// Called about once a second by the runtime: aggregates what the recorders handed over
+    /// and appends a time point with `users` running.
     pub fn tick(&self, users: usize) {
-        let mut agg = self.agg.lock().unwrap_or_else(|e| e.into_inner());
-        self.drain(&mut agg);
-        let window = std::mem::take(&mut agg.window);
-        let point = Point {
-            second: self.started.elapsed().as_secs(),
-            users,
-            requests: window.requests,
-            failures: window.failures,
-            p50_ms: window.percentile_ms(50.0),
-            p95_ms: window.percentile_ms(95.0),
-        };
-        agg.series.push(point);
+        self.tick_at(self.elapsed(), users);
     }
 
+    /// [`tick`](Self::tick) at a given run time instead of the clock's (replays, tests).
+    pub fn tick_at(&self, elapsed: Duration, users: usize) {
+        let elapsed_ms = elapsed.as_millis() as u64;
+        let mut state = lock(&self.state);
+        self.drain(&mut state);
+        state.push_point(elapsed_ms, users, self.started_at);
+        let point = state.series.last().map(|p| &p.total);
+        let mut live = lock(&self.live);
+        live.elapsed_ms = elapsed_ms;
+        live.users = users;
+        live.requests = state.total.requests;
+        live.failures = state.total.failures;
+        live.rps = point.map_or(0.0, |p| p.rps);
+        live.fps = point.map_or(0.0, |p| p.fps);
+        live.p50_ms = point.and_then(|p| p.p50_ms());
+        live.p95_ms = point.and_then(|p| p.p95_ms());
+    }
+
+    /// The latest snapshot (counts as of the last tick, elapsed time as of now).
+    pub fn live(&self) -> LiveStats {
+        let mut live = lock(&self.live).clone();
+        live.elapsed_ms = self.elapsed().as_millis() as u64;
+        live.dropped_iterations = self.dropped.load(Ordering::Relaxed);
+        live
+    }
+
+    /// Counts `n` iterations the arrival-rate model could not start (user cap reached).
     pub fn add_dropped_iterations(&self, n: u64) {
         self.dropped.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub fn dropped_iterations(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+    /// The final result. Aggregates everything handed over first, and appends a last time
+    /// point if samples arrived since the last tick. Recorders must be flushed (or dropped)
+    /// before, or their buffered samples are missing.
+    pub fn summary(&self, info: RunInfo) -> Summary {
+        self.summary_at(info, self.elapsed())
     }
 
-    pub fn live(&self) -> LiveStats {
-        let agg = self.agg.lock().unwrap_or_else(|e| e.into_inner());
-        let recent: Vec<&Point> = agg.series.iter().rev().take(10).collect();
-        let secs = recent.len().max(1) as f64;
-        LiveStats {
-            elapsed: self.started.elapsed(),
-            users: agg.series.last().map_or(0, |p| p.users),
-            requests: agg.total.requests,
-            failures: agg.total.failures,
-            rps: recent.iter().map(|p| p.requests).sum::<u64>() as f64 / secs,
-            p50_ms: recent.first().map_or(0.0, |p| p.p50_ms),
-            p95_ms: recent.first().map_or(0.0, |p| p.p95_ms),
+    /// [`summary`](Self::summary) at a given run time instead of the clock's.
+    pub fn summary_at(&self, info: RunInfo, elapsed: Duration) -> Summary {
+        let elapsed_ms = elapsed.as_millis() as u64;
+        let mut state = lock(&self.state);
+        self.drain(&mut state);
+        if state.has_new_data() {
+            let users = state.users;
+            state.push_point(elapsed_ms, users, self.started_at);
+        }
+        Summary {
+            schema_version: SCHEMA_VERSION,
+            info,
+            elapsed_ms,
+            last_request_ms: state.last_request_ms.unwrap_or(0),
+            entries: state.entries.clone(),
+            aggregated: state.total.clone(),
+            time_series: state.series.clone(),
+            failures: state.failures(&self.keys, self.started_at),
+            errors_by_kind: state.errors_by_kind.clone(),
+            dropped_iterations: self.dropped.load(Ordering::Relaxed),
         }
     }
 
-    /// Everything recorded so far, after a final drain.
-    pub fn snapshot(&self) -> Snapshot {
-        let mut agg = self.agg.lock().unwrap_or_else(|e| e.into_inner());
-        self.drain(&mut agg);
-        Snapshot {
-            keys: self.keys.clone(),
-            entries: agg.entries.clone(),
-            total: agg.total.clone(),
-            series: agg.series.clone(),
-            failures: agg
-                .failures
-                .iter()
-                .map(|((stat, message), (kind, count))| FailureCount {
-                    stat: *stat,
-                    kind: *kind,
-                    message: message.clone(),
-                    count: *count,
-                })
-                .collect(),
-            by_kind: agg.by_kind.clone(),
-            duration: self.started.elapsed(),
-            dropped_iterations: self.dropped_iterations(),
+    /// Runs `f` on the keys, the per-key entries and the total as of the last tick.
+    pub(crate) fn with_entries<R>(
+        &self,
+        f: impl FnOnce(&[StatKey], &[EntrySummary], &EntrySummary) -> R,
+    ) -> R {
+        let state = lock(&self.state);
+        f(&self.keys, &state.entries, &state.total)
+    }
+
+    fn drain(&self, state: &mut Aggregator) {
+        for shard in &self.shards {
+            // Take the batch and release the shard before aggregating it. The shard keeps a
+            // Vec of the batch's size: the next recorder to hand over swaps it in as its
+            // buffer, so users rarely grow a buffer from nothing.
+            let batch = {
+                let mut sink = lock(shard);
+                let size = sink.len();
+                mem::replace(&mut *sink, Vec::with_capacity(size))
+            };
+            for sample in &batch {
+                state.add(sample);
+            }
         }
     }
 }
 
-/// The statistics at one moment: what reports render.
-#[derive(Clone)]
-pub struct Snapshot {
-    pub keys: Vec<StatKey>,
-    pub entries: Vec<Entry>,
-    pub total: Entry,
-    pub series: Vec<Point>,
-    pub failures: Vec<FailureCount>,
-    pub by_kind: BTreeMap<FailureKind, u64>,
-    pub duration: Duration,
-    pub dropped_iterations: u64,
-}
-
-/// Owned by one virtual user.
+/// Collects the samples of one virtual user. `record` only pushes onto a local buffer; the
+/// buffer goes to the shared sink (one lock) when a second of run time passed since the last
+/// hand-over, on `flush`, and on drop.
 pub struct Recorder {
     metrics: Arc<Metrics>,
     shard: usize,
     buffer: Vec<Sample>,
-    last_flush_ms: u32,
+    last_hand_over_ms: u32,
 }
 
 impl Recorder {
+    /// Records one measured request.
     pub fn record(&mut self, sample: Sample) {
-        let at = sample.elapsed_ms;
+        let elapsed_ms = sample.elapsed_ms;
         self.buffer.push(sample);
-        if at.saturating_sub(self.last_flush_ms) >= 1000 {
-            self.last_flush_ms = at;
-            self.flush();
+        if elapsed_ms.saturating_sub(self.last_hand_over_ms) >= HAND_OVER_MS {
+            self.hand_over(elapsed_ms);
         }
     }
 
+    /// Hands the buffer over now: before a long think time, and when the user stops.
     pub fn flush(&mut self) {
-        if !self.buffer.is_empty() {
-            self.metrics
-                .hand_over(self.shard, std::mem::take(&mut self.buffer));
+        if let Some(last) = self.buffer.last() {
+            let elapsed_ms = last.elapsed_ms;
+            self.hand_over(elapsed_ms);
         }
+    }
+
+    fn hand_over(&mut self, elapsed_ms: u32) {
+        let mut sink = lock(&self.metrics.shards[self.shard]);
+        if sink.is_empty() {
+            // Give the sink our buffer and keep its (empty) allocation.
+            mem::swap(&mut *sink, &mut self.buffer);
+        } else {
+            sink.append(&mut self.buffer);
+        }
+        self.last_hand_over_ms = elapsed_ms;
     }
 }
 
@@ -310,38 +259,250 @@ impl Drop for Recorder {
     }
 }
 
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("keys", &self.keys.len())
+            .field("started_at", &self.started_at)
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::thread;
+
     use super::*;
+    use crate::metrics::sample::{Failure, FailureKind, StatId};
+
+    fn keys() -> Vec<StatKey> {
+        vec![StatKey::new("GET", "/a"), StatKey::new("POST", "/b")]
+    }
+
+    fn ok(stat: StatId, elapsed_ms: u32, latency_ms: u32) -> Sample {
+        Sample {
+            stat,
+            elapsed_ms,
+            latency_us: latency_ms * 1000,
+            ttfb_us: latency_ms * 1000 / 2,
+            bytes: 10,
+            status: 200,
+            failure: None,
+        }
+    }
+
+    fn failed(stat: StatId, elapsed_ms: u32, latency_ms: u32, failure: Failure) -> Sample {
+        Sample {
+            status: 500,
+            failure: Some(Box::new(failure)),
+            ..ok(stat, elapsed_ms, latency_ms)
+        }
+    }
+
+    fn start() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-27T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn metrics_is_shared_and_recorder_is_sendable() {
+        fn shared<T: Send + Sync>() {}
+        fn sendable<T: Send>() {}
+        shared::<Metrics>();
+        sendable::<Recorder>();
+    }
+
+    #[test]
+    fn recorder_hands_over_after_a_second_of_run_time() {
+        let metrics = Metrics::starting_at(keys(), start());
+        let mut rec = metrics.recorder(3);
+        for t in (0..1000).step_by(100) {
+            rec.record(ok(0, t, 5));
+        }
+        metrics.tick_at(Duration::from_millis(1000), 1);
+        assert_eq!(metrics.live().requests, 0, "nothing handed over before 1 s");
+        rec.record(ok(0, 1000, 5));
+        metrics.tick_at(Duration::from_millis(1100), 1);
+        assert_eq!(metrics.live().requests, 11);
+        rec.record(ok(0, 1500, 5));
+        metrics.tick_at(Duration::from_millis(1600), 1);
+        assert_eq!(
+            metrics.live().requests,
+            11,
+            "next hand-over only at 2000 ms"
+        );
+        rec.flush();
+        metrics.tick_at(Duration::from_millis(1700), 1);
+        assert_eq!(metrics.live().requests, 12);
+        rec.record(ok(1, 1800, 5));
+        drop(rec);
+        let summary = metrics.summary_at(RunInfo::default(), Duration::from_millis(2000));
+        assert_eq!(summary.aggregated.requests, 13);
+        assert_eq!(summary.entries[1].requests, 1);
+    }
 
     #[test]
     fn no_sample_is_lost_across_threads() {
-        let m = Metrics::new(vec![StatKey::new("GET", "/")]);
-        let threads: Vec<_> = (0..8)
-            .map(|i| {
-                let m = m.clone();
-                std::thread::spawn(move || {
-                    let mut r = m.recorder(i);
-                    for n in 0..10_000u32 {
-                        r.record(Sample {
-                            stat: 0,
-                            elapsed_ms: n / 10,
-                            latency_us: 100 + n,
-                            ttfb_us: 50,
-                            bytes: 10,
-                            status: 200,
-                            failure: None,
-                        });
+        const THREADS: usize = 6;
+        const USERS_PER_THREAD: usize = 7;
+        const SAMPLES: u32 = 5_000;
+        let metrics = Metrics::new(keys());
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ticker = {
+            let metrics = Arc::clone(&metrics);
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || {
+                let mut ticks = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    metrics.tick(THREADS * USERS_PER_THREAD);
+                    ticks += 1;
+                    thread::yield_now();
+                }
+                ticks
+            })
+        };
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let metrics = Arc::clone(&metrics);
+                thread::spawn(move || {
+                    let mut recorders: Vec<Recorder> = (0..USERS_PER_THREAD)
+                        .map(|u| metrics.recorder(t * USERS_PER_THREAD + u))
+                        .collect();
+                    for i in 0..SAMPLES {
+                        for (u, rec) in recorders.iter_mut().enumerate() {
+                            // 3 ms apart per user: about 15 s of run time, many hand-overs.
+                            let sample = if (i + u as u32).is_multiple_of(10) {
+                                failed((i % 2) as StatId, i * 3, 20, Failure::http(500))
+                            } else {
+                                ok((i % 2) as StatId, i * 3, 10)
+                            };
+                            rec.record(sample);
+                        }
                     }
+                    // Recorders drop here and flush what is left.
                 })
             })
             .collect();
-        for t in threads {
-            t.join().unwrap();
+        for w in workers {
+            w.join().unwrap();
         }
-        let s = m.snapshot();
-        assert_eq!(s.total.requests, 80_000);
-        assert_eq!(s.entries[0].requests, 80_000);
-        assert_eq!(s.total.bytes, 800_000);
+        stop.store(true, Ordering::Relaxed);
+        assert!(ticker.join().unwrap() > 0);
+        let summary = metrics.summary(RunInfo::default());
+        let total = (THREADS * USERS_PER_THREAD) as u64 * u64::from(SAMPLES);
+        assert_eq!(summary.aggregated.requests, total);
+        assert_eq!(summary.aggregated.latency.len(), total);
+        assert_eq!(summary.entries[0].requests, total / 2);
+        assert_eq!(summary.entries[1].requests, total / 2);
+        assert_eq!(summary.aggregated.failures, total / 10);
+        assert_eq!(summary.failures.len(), 2);
+        assert_eq!(
+            summary.failures.iter().map(|f| f.occurrences).sum::<u64>(),
+            total / 10
+        );
+        assert_eq!(
+            summary.errors_by_kind,
+            BTreeMap::from([(FailureKind::Http5xx, total / 10)])
+        );
+        assert_eq!(summary.last_request_ms, u64::from(SAMPLES - 1) * 3);
+    }
+
+    #[test]
+    fn time_series_has_a_point_per_tick() {
+        let metrics = Metrics::starting_at(keys(), start());
+        let mut rec = metrics.recorder(0);
+        // Seconds 0..=14: 10 requests a second of /a at 10 ms; second 14 also has
+        // one failed /b at 900 ms.
+        for sec in 0..15u32 {
+            for i in 0..10 {
+                rec.record(ok(0, sec * 1000 + i * 100, 10));
+            }
+            if sec == 14 {
+                rec.record(failed(
+                    1,
+                    sec * 1000 + 950,
+                    900,
+                    Failure::check("status 201 expected, got 400"),
+                ));
+            }
+            rec.flush();
+            metrics.tick_at(
+                Duration::from_millis(u64::from(sec) * 1000 + 999),
+                5 + sec as usize,
+            );
+        }
+        let summary = metrics.summary_at(RunInfo::default(), Duration::from_millis(15_000));
+        assert_eq!(
+            summary.time_series.len(),
+            15,
+            "no new data: no extra final point"
+        );
+        let p0 = &summary.time_series[0];
+        assert_eq!(p0.elapsed_ms, 999);
+        assert_eq!(p0.timestamp, start().timestamp());
+        assert_eq!(p0.users, 5);
+        assert_eq!(p0.total.requests, 10);
+        assert_eq!(
+            p0.total.rps, 0.0,
+            "window of Locust's rule is empty at the start"
+        );
+        assert_eq!(p0.entries[0].as_ref().unwrap().current_ms, Some([10; 11]));
+        assert_eq!(p0.entries[1], None);
+
+        let p = &summary.time_series[14];
+        assert_eq!(p.elapsed_ms, 14_999);
+        assert_eq!(p.timestamp, start().timestamp() + 14);
+        assert_eq!(p.users, 19);
+        assert_eq!(p.total.requests, 151);
+        assert_eq!(p.total.failures, 1);
+        // Newest request in second 14: window seconds 2..=11, 10 requests each.
+        assert_eq!(p.total.rps, 10.0);
+        assert_eq!(p.total.fps, 0.0);
+        // Last 10 s (seconds 5..=14): 100 requests at 10 ms and one at 900 ms.
+        assert_eq!(
+            p.total.current_ms,
+            Some([10, 10, 10, 10, 10, 10, 10, 10, 900, 900, 900])
+        );
+        assert_eq!(p.total.cumulative_ms.unwrap()[10], 900);
+        let b = p.entries[1].as_ref().unwrap();
+        assert_eq!((b.requests, b.failures, b.max_ms), (1, 1, 900.0));
+        assert_eq!(b.cumulative_ms, None);
+        assert_eq!(p.total.avg_content_size, 10.0);
+
+        assert_eq!(summary.failures.len(), 1);
+        let f = &summary.failures[0];
+        assert_eq!((f.method.as_str(), f.name.as_str()), ("POST", "/b"));
+        assert_eq!(f.message, "check failed: status 201 expected, got 400");
+        assert_eq!(f.first_seen.to_rfc3339(), "2026-11-27T08:00:14.950+00:00");
+    }
+
+    #[test]
+    fn summary_appends_a_final_point_for_late_data() {
+        let metrics = Metrics::starting_at(keys(), start());
+        metrics.tick_at(Duration::from_millis(1000), 2);
+        let mut rec = metrics.recorder(0);
+        rec.record(ok(0, 1500, 1));
+        drop(rec);
+        metrics.add_dropped_iterations(3);
+        metrics.add_dropped_iterations(4);
+        let s = metrics.summary_at(RunInfo::default(), Duration::from_millis(1600));
+        assert_eq!(s.time_series.len(), 2);
+        assert_eq!(s.time_series[1].total.requests, 1);
+        assert_eq!(s.time_series[1].users, 2);
+        assert_eq!(s.elapsed_ms, 1600);
+        assert_eq!(s.last_request_ms, 1500);
+        assert_eq!(s.dropped_iterations, 7);
+        assert_eq!(metrics.live().dropped_iterations, 7);
+    }
+
+    #[test]
+    fn empty_run_has_one_point() {
+        let metrics = Metrics::starting_at(keys(), start());
+        let s = metrics.summary_at(RunInfo::default(), Duration::from_millis(10));
+        assert_eq!(s.time_series.len(), 1);
+        assert_eq!(s.aggregated.requests, 0);
+        assert_eq!(s.last_request_ms, 0);
     }
 }

@@ -1,209 +1,363 @@
-//! Terminal output in Locust's layout: the request table, the percentile table and the
-//! error report, then the thresholds. ANSI colour only when asked (on a terminal).
+//! The console report, in Locust's layout (`locust/stats.py`): the request table, the
+//! "Response time percentiles (approximated)" table and the error report, then kload's
+//! threshold block. Plus [`live_line`], one compact progress line for CI logs.
+//!
+//! Columns, order and number formats are Locust's: Avg/Min/Max/Med as truncated ints, req/s
+//! with two decimals, `# fails` as `N(x.xx%)`, bucketed percentiles, total (not current) rates
+//! in the final table. Two differences: the name column is as wide as the longest name
+//! instead of the terminal, and trailing spaces are trimmed.
 
-use std::fmt::Write as _;
+use std::io::Write;
+use std::time::Duration;
 
-use crate::metrics::threshold::{Metric, ThresholdResult};
-use crate::metrics::{LiveStats, Snapshot};
+use crate::metrics::entry::EntrySummary;
+use crate::metrics::locust::PERCENTILE_LABELS;
+use crate::metrics::{LiveStats, Metric, Selector, Summary, ThresholdResult};
 
-const PERCENTILES: [f64; 11] = [
-    50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 99.99, 100.0,
-];
+use super::ReportError;
+use super::format::{Paint, py_int};
+use crate::metrics::threshold::trim_decimals;
 
-fn fails(requests: u64, failures: u64) -> String {
-    let pct = if requests == 0 {
-        0.0
-    } else {
-        failures as f64 * 100.0 / requests as f64
-    };
-    format!("{failures}({pct:.2}%)")
+/// Locust's `STATS_TYPE_WIDTH`.
+const TYPE_WIDTH: usize = 8;
+
+/// Writes the final console report: request table, percentiles, error report, dropped
+/// iterations and thresholds. `color` adds ANSI colours.
+pub fn render(summary: &Summary, out: &mut dyn Write, color: bool) -> Result<(), ReportError> {
+    let paint = Paint { enabled: color };
+    let mut lines = Vec::new();
+    let rows = summary.sorted_entries();
+    let width = name_width(&rows);
+    request_table(summary, &rows, width, paint, &mut lines);
+    lines.push(String::new());
+    percentile_table(summary, &rows, width, paint, &mut lines);
+    lines.push(String::new());
+    error_report(summary, width, paint, &mut lines);
+    if summary.dropped_iterations > 0 {
+        lines.push(format!(
+            "Dropped iterations: {} (the arrival rate needed more users than allowed)",
+            summary.dropped_iterations
+        ));
+        lines.push(String::new());
+    }
+    write_lines(out, &lines)?;
+    if !summary.thresholds().is_empty() {
+        render_thresholds(summary.thresholds(), out, color)?;
+    }
+    Ok(())
 }
 
-/// The final request and percentile tables and the error report.
-pub fn render_final(s: &Snapshot) -> String {
-    let secs = s.duration.as_secs_f64().max(1e-9);
-    let mut out = String::new();
-    let name_width = s
-        .keys
-        .iter()
-        .map(|k| k.name.chars().count())
-        .max()
-        .unwrap_or(10)
-        .clamp(10, 60);
-    let _ = writeln!(
-        out,
-        "{:<8} {:<nw$} {:>8} {:>14} {:>7} {:>7} {:>7} {:>7} {:>8} {:>10}",
-        "Type",
-        "Name",
-        "# reqs",
-        "# fails",
-        "Avg",
-        "Min",
-        "Max",
-        "Med",
-        "req/s",
-        "failures/s",
-        nw = name_width
+/// Writes the threshold block: one line per threshold with ✓/✗/! and PASS/FAIL/WARN,
+/// the threshold as written and the measured value, then a count line.
+pub fn render_thresholds(
+    results: &[ThresholdResult],
+    out: &mut dyn Write,
+    color: bool,
+) -> Result<(), ReportError> {
+    let paint = Paint { enabled: color };
+    let sources: Vec<String> = results.iter().map(source).collect();
+    let width = sources.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    let mut lines = vec![paint.bold("Thresholds")];
+    lines.push("-".repeat(width + 30));
+    for (r, src) in results.iter().zip(&sources) {
+        let (mark, word) = if r.is_skipped() {
+            ("-".to_owned(), "SKIP".to_owned())
+        } else if r.passed {
+            (paint.green("✓"), paint.green("PASS"))
+        } else if r.is_warning() {
+            (paint.yellow("!"), paint.yellow("WARN"))
+        } else {
+            (paint.red("✗"), paint.red("FAIL"))
+        };
+        let mut line = if r.is_skipped() {
+            format!("{mark} {word}  {src:<width$}  no requests")
+        } else {
+            format!(
+                "{mark} {word}  {src:<width$}  measured {}",
+                r.measured_text()
+            )
+        };
+        if !r.passed {
+            line.push_str(&format!(" (expected {})", r.expected_text()));
+        }
+        lines.push(line);
+    }
+    lines.push("-".repeat(width + 30));
+    let count = |f: fn(&ThresholdResult) -> bool| results.iter().filter(|r| f(r)).count();
+    let passed = count(|r| r.passed && !r.is_skipped());
+    let failed = count(ThresholdResult::is_failure);
+    let warned = count(ThresholdResult::is_warning);
+    let skipped = count(ThresholdResult::is_skipped);
+    let verdict = if failed > 0 {
+        paint.red("FAILED")
+    } else {
+        paint.green("PASSED")
+    };
+    let mut tally = format!(
+        "Thresholds {verdict}: {passed} passed, {failed} failed, {warned} {}",
+        if warned == 1 { "warning" } else { "warnings" }
     );
-    let rule = "-".repeat(name_width + 86);
-    let _ = writeln!(out, "{rule}");
-    let row = |out: &mut String, method: &str, name: &str, e: &crate::metrics::recorder::Entry| {
-        let (min, max) = if e.requests == 0 {
-            (0, 0)
-        } else {
-            (e.latency.min() / 1000, e.latency.max() / 1000)
-        };
-        let _ = writeln!(
-            out,
-            "{:<8} {:<nw$} {:>8} {:>14} {:>7.0} {:>7} {:>7} {:>7.0} {:>8.2} {:>10.2}",
-            method,
-            truncate(name, name_width),
-            e.requests,
-            fails(e.requests, e.failures),
-            e.avg_ms(),
-            min,
-            max,
-            e.percentile_ms(50.0),
-            e.requests as f64 / secs,
-            e.failures as f64 / secs,
-            nw = name_width
-        );
+    if skipped > 0 {
+        tally.push_str(&format!(", {skipped} skipped (no requests)"));
+    }
+    lines.push(tally);
+    lines.push(String::new());
+    write_lines(out, &lines)
+}
+
+/// One progress line for CI logs, `run_time` being the planned duration, if any:
+/// `[00:12/00:30] users 50 | 1234.5 req/s | fails 3 (0.2%) | p50 12 ms p95 48 ms`.
+pub fn live_line(live: &LiveStats, run_time: Option<Duration>) -> String {
+    let time = match run_time {
+        Some(total) => format!(
+            "[{}/{}]",
+            clock(live.elapsed_ms),
+            clock(total.as_millis() as u64)
+        ),
+        None => format!("[{}]", clock(live.elapsed_ms)),
     };
-    for (k, e) in s
-        .keys
-        .iter()
-        .zip(&s.entries)
-        .filter(|(_, e)| e.requests > 0)
-    {
-        row(&mut out, &k.method, &k.name, e);
-    }
-    let _ = writeln!(out, "{rule}");
-    row(&mut out, "", "Aggregated", &s.total);
-
-    let _ = writeln!(out, "\nResponse time percentiles (approximated)");
-    let mut header = format!("{:<8} {:<nw$}", "Type", "Name", nw = name_width);
-    for p in PERCENTILES {
-        let label = format!("{p}%");
-        let _ = write!(header, " {label:>7}");
-    }
-    let _ = writeln!(out, "{header} {:>8}", "# reqs");
-    let _ = writeln!(out, "{}", "-".repeat(name_width + 107));
-    let prow = |out: &mut String, method: &str, name: &str, e: &crate::metrics::recorder::Entry| {
-        let mut line = format!(
-            "{:<8} {:<nw$}",
-            method,
-            truncate(name, name_width),
-            nw = name_width
-        );
-        for p in PERCENTILES {
-            let _ = write!(line, " {:>7.0}", e.percentile_ms(p));
-        }
-        let _ = writeln!(out, "{line} {:>8}", e.requests);
-    };
-    for (k, e) in s
-        .keys
-        .iter()
-        .zip(&s.entries)
-        .filter(|(_, e)| e.requests > 0)
-    {
-        prow(&mut out, &k.method, &k.name, e);
-    }
-    let _ = writeln!(out, "{}", "-".repeat(name_width + 107));
-    prow(&mut out, "", "Aggregated", &s.total);
-
-    if !s.failures.is_empty() {
-        let _ = writeln!(out, "\nError report");
-        let _ = writeln!(out, "{:>13}  {}", "# occurrences", "Error");
-        let _ = writeln!(out, "{}", "-".repeat(80));
-        let mut failures = s.failures.clone();
-        failures.sort_by(|a, b| b.count.cmp(&a.count).then(a.message.cmp(&b.message)));
-        for f in failures {
-            let key = &s.keys[f.stat as usize];
-            let _ = writeln!(
-                out,
-                "{:>13}  {} {}: {}",
-                f.count, key.method, key.name, f.message
-            );
-        }
-    }
-    if s.dropped_iterations > 0 {
-        let _ = writeln!(
-            out,
-            "\n{} iterations could not start: every user allowed by max_users was busy",
-            s.dropped_iterations
-        );
-    }
-    out
-}
-
-fn truncate(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(width - 1).collect();
-        t.push('…');
-        t
-    }
-}
-
-/// Formats a threshold's measured value in its unit.
-pub fn format_measured(metric: &Metric, v: f64) -> String {
-    match metric {
-        Metric::ErrorRate => format!("{:.2}%", v * 100.0),
-        Metric::Rps => format!("{v:.1} req/s"),
-        Metric::Requests => format!("{v:.0}"),
-        _ => format!("{:.1} ms", v / 1000.0),
-    }
-}
-
-/// The thresholds with their measured values: PASS, FAIL, or WARN for `warn` ones.
-pub fn render_thresholds(results: &[ThresholdResult], color: bool) -> String {
-    if results.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from("\nThresholds\n");
-    for r in results {
-        let (word, code) = match (r.passed, r.threshold.warn_only) {
-            (true, _) if r.measured.is_none() => ("SKIP", "2"),
-            (true, _) => ("PASS", "32"),
-            (false, true) => ("WARN", "33"),
-            (false, false) => ("FAIL", "31"),
-        };
-        let word = if color {
-            format!("\x1b[{code}m{word}\x1b[0m")
-        } else {
-            word.to_string()
-        };
-        let measured = r.measured.map_or("no requests".to_string(), |v| {
-            format_measured(&r.threshold.metric, v)
-        });
-        let _ = writeln!(
-            out,
-            "  {word}  {:<40} measured {measured}",
-            r.threshold.source
-        );
-    }
-    out
-}
-
-/// One compact line for the live view, fit for CI logs.
-pub fn live_line(l: &LiveStats, run_time: Option<std::time::Duration>) -> String {
-    let clock = |d: std::time::Duration| format!("{:02}:{:02}", d.as_secs() / 60, d.as_secs() % 60);
-    let total = run_time.map_or_else(|| "--:--".to_string(), clock);
-    let pct = if l.requests == 0 {
+    let fail_pct = if live.requests == 0 {
         0.0
     } else {
-        l.failures as f64 * 100.0 / l.requests as f64
+        live.failures as f64 * 100.0 / live.requests as f64
+    };
+    let ms = |v: Option<u32>| v.map_or_else(|| "-".to_owned(), |v| format!("{v} ms"));
+    let mut line = format!(
+        "{time} users {} | {:.1} req/s | fails {} ({fail_pct:.1}%) | p50 {} p95 {}",
+        live.users,
+        live.rps,
+        live.failures,
+        ms(live.p50_ms),
+        ms(live.p95_ms)
+    );
+    if live.dropped_iterations > 0 {
+        line.push_str(&format!(" | dropped {}", live.dropped_iterations));
+    }
+    line
+}
+
+/// `mm:ss`, or `h:mm:ss` from an hour on.
+fn clock(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m:02}:{s:02}")
+    }
+}
+
+/// Locust's `STATS_NAME_WIDTH`, sized to the longest name: the request table's name column is
+/// this minus 4, the percentile table's this.
+fn name_width(rows: &[&EntrySummary]) -> usize {
+    let longest = rows
+        .iter()
+        .map(|e| e.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    longest.max(crate::metrics::AGGREGATED.len()) + 4
+}
+
+fn request_table(
+    summary: &Summary,
+    rows: &[&EntrySummary],
+    width: usize,
+    paint: Paint,
+    lines: &mut Vec<String>,
+) {
+    let name_col = width - 4;
+    lines.push(paint.bold(&format!(
+        "{:<TYPE_WIDTH$} {:<name_col$} {:>7} {:>12} |{:>7} {:>7} {:>7}{:>7} | {:>7} {:>11}",
+        "Type", "Name", "# reqs", "# fails", "Avg", "Min", "Max", "Med", "req/s", "failures/s"
+    )));
+    let separator = format!(
+        "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
+        "-".repeat(TYPE_WIDTH),
+        "-".repeat(name_col),
+        "-".repeat(7),
+        "-".repeat(13),
+        "-".repeat(7),
+        "-".repeat(7),
+        "-".repeat(7),
+        "-".repeat(7),
+        "-".repeat(8),
+        "-".repeat(11)
+    );
+    lines.push(separator.clone());
+    for e in rows {
+        lines.push(request_row(summary, e, name_col, paint));
+    }
+    lines.push(separator);
+    lines.push(request_row(summary, &summary.aggregated, name_col, paint));
+}
+
+fn request_row(summary: &Summary, e: &EntrySummary, name_col: usize, paint: Paint) -> String {
+    // Locust prints `method + " "` into the type column.
+    let method = if e.method.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", e.method)
+    };
+    let fails = format!(
+        "{:>12}",
+        format!("{}({:.2}%)", e.failures, e.fail_ratio() * 100.0)
+    );
+    let fails = if e.failures > 0 {
+        paint.red(&fails)
+    } else {
+        fails
+    };
+    let median = e.locust_median().map_or(0, |m| py_int(m.ms));
+    format!(
+        "{method:<TYPE_WIDTH$} {:<name_col$} {:>7} {fails} |{:>7} {:>7} {:>7}{:>7} | {:>7.2} {:>11.2}",
+        e.name,
+        e.requests,
+        py_int(e.avg_ms()),
+        py_int(e.min_ms()),
+        py_int(e.max_ms()),
+        median,
+        summary.total_rps(e),
+        summary.total_fail_per_sec(e),
+    )
+}
+
+fn percentile_table(
+    summary: &Summary,
+    rows: &[&EntrySummary],
+    width: usize,
+    paint: Paint,
+    lines: &mut Vec<String>,
+) {
+    lines.push(paint.bold("Response time percentiles (approximated)"));
+    // Locust's header puts "50%" under the 8-wide column and "# reqs" under the last 6-wide
+    // one; the rows print the percentiles first and the count last, so they line up.
+    let mut header = format!(
+        "{:<TYPE_WIDTH$} {:<width$} {:>8}",
+        "Type", "Name", PERCENTILE_LABELS[0]
+    );
+    for label in &PERCENTILE_LABELS[1..] {
+        header.push_str(&format!(" {label:>6}"));
+    }
+    header.push_str(&format!(" {:>6}", "# reqs"));
+    lines.push(paint.bold(&header));
+    let mut separator = format!(
+        "{}|{}|{}",
+        "-".repeat(TYPE_WIDTH),
+        "-".repeat(width),
+        "-".repeat(8)
+    );
+    for _ in &PERCENTILE_LABELS {
+        separator.push('|');
+        separator.push_str(&"-".repeat(6));
+    }
+    lines.push(separator.clone());
+    for e in rows {
+        lines.push(percentile_row(e, width));
+    }
+    lines.push(separator);
+    if summary.aggregated.requests > 0 {
+        lines.push(percentile_row(&summary.aggregated, width));
+    }
+}
+
+fn percentile_row(e: &EntrySummary, width: usize) -> String {
+    let p = e.locust_percentiles().unwrap_or([0; 11]);
+    let mut row = format!("{:<TYPE_WIDTH$} {:<width$} {:>8}", e.method, e.name, p[0]);
+    for v in &p[1..] {
+        row.push_str(&format!(" {v:>6}"));
+    }
+    row.push_str(&format!(" {:>6}", e.requests));
+    row
+}
+
+fn error_report(summary: &Summary, width: usize, paint: Paint, lines: &mut Vec<String>) {
+    if summary.failures.is_empty() {
+        return;
+    }
+    lines.push(paint.bold("Error report"));
+    lines.push(format!("{:<18} {:<100}", "# occurrences", "Error"));
+    let separator = format!("{}|{}", "-".repeat(18), "-".repeat(80 + width - 19));
+    lines.push(separator.clone());
+    for f in &summary.failures {
+        lines.push(format!(
+            "{:<18} {:<100}",
+            f.occurrences,
+            format!("{} {}: {}", f.method, f.name, f.message)
+        ));
+    }
+    lines.push(separator);
+    lines.push(String::new());
+}
+
+/// The threshold as written, or a description when the compiler left `source` empty.
+fn source(r: &ThresholdResult) -> String {
+    let t = &r.threshold;
+    if !t.source.is_empty() {
+        return t.source.clone();
+    }
+    let metric = match t.metric {
+        Metric::Percentile(p) => format!("p{}", trim_decimals(p, 4)),
+        Metric::Avg => "avg".into(),
+        Metric::Min => "min".into(),
+        Metric::Max => "max".into(),
+        Metric::Med => "med".into(),
+        Metric::ErrorRate => "error_rate".into(),
+        Metric::Rps => "rps".into(),
+        Metric::Requests => "requests".into(),
+    };
+    let selector = match &t.selector {
+        Selector::All => String::new(),
+        Selector::Name(n) => format!("(\"{n}\")"),
+        Selector::Tag(tag) => format!("(tag {tag})"),
     };
     format!(
-        "[{}/{}] users {} | {:.1} req/s | fails {} ({:.1}%) | p50 {:.0} ms p95 {:.0} ms",
-        clock(l.elapsed),
-        total,
-        l.users,
-        l.rps,
-        l.failures,
-        pct,
-        l.p50_ms,
-        l.p95_ms
+        "{metric}{selector} {} {}",
+        t.cmp.symbol(),
+        t.metric.format_value(t.value)
     )
+}
+
+fn write_lines(out: &mut dyn Write, lines: &[String]) -> Result<(), ReportError> {
+    for line in lines {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_line_format() {
+        let live = LiveStats {
+            elapsed_ms: 12_400,
+            users: 50,
+            requests: 1500,
+            failures: 3,
+            rps: 1234.54,
+            fps: 0.2,
+            p50_ms: Some(12),
+            p95_ms: Some(48),
+            dropped_iterations: 0,
+        };
+        assert_eq!(
+            live_line(&live, Some(Duration::from_secs(30))),
+            "[00:12/00:30] users 50 | 1234.5 req/s | fails 3 (0.2%) | p50 12 ms p95 48 ms"
+        );
+        let idle = LiveStats {
+            elapsed_ms: 3_725_000,
+            requests: 0,
+            failures: 0,
+            p50_ms: None,
+            p95_ms: None,
+            dropped_iterations: 7,
+            rps: 0.0,
+            ..live
+        };
+        assert_eq!(
+            live_line(&idle, None),
+            "[1:02:05] users 50 | 0.0 req/s | fails 0 (0.0%) | p50 - p95 - | dropped 7"
+        );
+    }
 }

@@ -48,7 +48,7 @@ impl Dispatcher {
     /// and all of them are spawned.
     pub fn next_class(&mut self) -> Option<usize> {
         // Fixed-count classes take turns until each has its count.
-        while !self.fixed.is_empty() {
+        if !self.fixed.is_empty() {
             let slot = self.fixed_cursor % self.fixed.len();
             let (class, remaining) = &mut self.fixed[slot];
             let class = *class;

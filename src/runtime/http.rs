@@ -212,10 +212,10 @@ pub async fn execute(
         }
         let resend = match body.take() {
             Some(Prepared::Bytes(b, ct)) => {
-                if let Some(ct) = &ct {
-                    if !headers.contains_key(CONTENT_TYPE) {
-                        builder = builder.header(CONTENT_TYPE, ct.as_str());
-                    }
+                if let Some(ct) = &ct
+                    && !headers.contains_key(CONTENT_TYPE)
+                {
+                    builder = builder.header(CONTENT_TYPE, ct.as_str());
                 }
                 builder = builder.body(b.clone());
                 Some(Prepared::Bytes(b, ct))
@@ -243,32 +243,33 @@ pub async fn execute(
             }
         };
         let status = response.status();
-        if follow && status.is_redirection() && redirects < 10 {
-            if let Some(next) = response
+        if follow
+            && status.is_redirection()
+            && redirects < 10
+            && let Some(next) = response
                 .headers()
                 .get(LOCATION)
                 .and_then(|l| l.to_str().ok())
                 .and_then(|l| url.join(l).ok())
+        {
+            let keep = matches!(status.as_u16(), 307 | 308);
+            if keep
+                && resend.is_none()
+                && !matches!(method, reqwest::Method::GET | reqwest::Method::HEAD)
             {
-                let keep = matches!(status.as_u16(), 307 | 308);
-                if keep
-                    && resend.is_none()
-                    && !matches!(method, reqwest::Method::GET | reqwest::Method::HEAD)
-                {
-                    break response; // a streamed body cannot be sent twice
-                }
-                redirects += 1;
-                url = next;
-                if keep {
-                    body = resend;
-                } else {
-                    if method != reqwest::Method::HEAD {
-                        method = reqwest::Method::GET;
-                    }
-                    body = None;
-                }
-                continue;
+                break response; // a streamed body cannot be sent twice
             }
+            redirects += 1;
+            url = next;
+            if keep {
+                body = resend;
+            } else {
+                if method != reqwest::Method::HEAD {
+                    method = reqwest::Method::GET;
+                }
+                body = None;
+            }
+            continue;
         }
         break response;
     };

@@ -146,14 +146,14 @@ pub fn syntax_error(err: Error<Rule>, source: &str) -> Diagnostic {
             }
         }
     }
-    if expected.is_empty() {
-        if let pest::error::ErrorVariant::ParsingError { positives, .. } = &err.variant {
-            for rule in positives {
-                if let Some(k) = keyword(*rule) {
-                    expected.insert(k);
-                } else if let Some(d) = describe(*rule) {
-                    expected.insert(d.to_string());
-                }
+    if expected.is_empty()
+        && let pest::error::ErrorVariant::ParsingError { positives, .. } = &err.variant
+    {
+        for rule in positives {
+            if let Some(k) = keyword(*rule) {
+                expected.insert(k);
+            } else if let Some(d) = describe(*rule) {
+                expected.insert(d.to_string());
             }
         }
     }
