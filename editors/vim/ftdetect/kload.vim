@@ -1,0 +1,2 @@
+" kload load-test scenarios
+autocmd BufRead,BufNewFile *.kload setfiletype kload
