@@ -29,3 +29,19 @@ mod tests {
         assert!(out.contains("capitals"), "{out}");
     }
 }
+
+#[cfg(test)]
+mod span_tests {
+    use super::ast::Item;
+
+    #[test]
+    fn spans_stop_before_trailing_comments() {
+        let src = "thresholds {\n  error_rate < 1%   # budget\n  # next\n  rps > 1\n}\n";
+        let file = super::parse(src).unwrap();
+        let Item::Thresholds(t) = &file.items[0] else {
+            panic!("thresholds")
+        };
+        let first = t.thresholds[0].span;
+        assert_eq!(&src[first.start..first.end], "error_rate < 1%");
+    }
+}

@@ -54,9 +54,30 @@ fn collect_comments(pair: Pair<Rule>, out: &mut Vec<Comment>) {
     }
 }
 
+/// The pair's byte range, without the whitespace and comments pest folds into the end of
+/// a rule whose last part is optional (`capture x = jsonpath "$.a"   # note`).
 fn span(pair: &Pair<Rule>) -> Span {
     let s = pair.as_span();
-    Span::new(s.start(), s.end())
+    let (start, end) = (s.start(), s.end());
+    let Some(last) = pair
+        .clone()
+        .into_inner()
+        .filter(|p| p.as_rule() != Rule::COMMENT)
+        .last()
+    else {
+        return Span::new(start, end);
+    };
+    let cut = last.as_span().end();
+    let rest = &s.get_input()[cut..end];
+    let only_trivia = rest.lines().all(|l| {
+        let l = l.trim_start();
+        l.is_empty() || l.starts_with('#')
+    });
+    if only_trivia {
+        Span::new(start, cut)
+    } else {
+        Span::new(start, end)
+    }
 }
 
 /// The pairs that carry meaning: comments, keywords and end of input are skipped.
