@@ -61,6 +61,20 @@ pub enum Command {
     },
     /// Run a scenario (Locust's flags and meanings).
     Run(RunArgs),
+    /// Re-render reports from a result saved with `--json`.
+    Report {
+        result: PathBuf,
+        #[command(flatten)]
+        outputs: Outputs,
+    },
+    /// Compare two results saved with `--json`: exit 1 when a request regressed beyond the limit.
+    Compare {
+        baseline: PathBuf,
+        current: PathBuf,
+        /// Largest accepted regression, e.g. `20%`.
+        #[arg(long, default_value = "20%", value_parser = parse_percent)]
+        max_regression: f64,
+    },
     /// Start the built-in Kibray-like target on 127.0.0.1 and load test it with scenarios/kibray.kload.
     Demo {
         /// Only serve the target (for trying other scenarios) until Ctrl-C.
@@ -147,6 +161,67 @@ pub struct RunArgs {
     /// Run every request once and list its status instead of a load test.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub outputs: Outputs,
+    /// Compare the result with a saved `--json` result at the end of the run.
+    #[arg(long, env = "KLOAD_BASELINE")]
+    pub baseline: Option<PathBuf>,
+    /// Largest accepted slowdown against the baseline, e.g. `20%`.
+    #[arg(long, env = "KLOAD_MAX_REGRESSION", default_value = "20%", value_parser = parse_percent)]
+    pub max_regression: f64,
+}
+
+/// Report files to write (at the end of a run, or from a saved result).
+#[derive(Args, Debug, Default, Clone)]
+pub struct Outputs {
+    /// Write Locust-compatible PREFIX_stats.csv, PREFIX_stats_history.csv,
+    /// PREFIX_failures.csv and PREFIX_exceptions.csv.
+    #[arg(long, env = "KLOAD_CSV", value_name = "PREFIX")]
+    pub csv: Option<PathBuf>,
+    /// Also write one history row per request name each second (Locust's flag).
+    #[arg(long, env = "KLOAD_CSV_FULL_HISTORY")]
+    pub csv_full_history: bool,
+    /// Write the complete result as JSON (docs/result.schema.json).
+    #[arg(long, env = "KLOAD_JSON", value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write thresholds and checks as JUnit XML.
+    #[arg(long, env = "KLOAD_JUNIT", value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let n = s.strip_suffix('%').unwrap_or(s);
+    let v: f64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage like 20%"))?;
+    if !(0.0..=1000.0).contains(&v) {
+        return Err(format!("`{s}` is out of range"));
+    }
+    Ok(v / 100.0)
+}
+
+/// Writes every requested report; the first error is returned as a message.
+fn write_outputs(
+    summary: &crate::metrics::Summary,
+    outputs: &Outputs,
+) -> Result<Vec<String>, String> {
+    let mut written = Vec::new();
+    if let Some(prefix) = &outputs.csv {
+        let files = report::csv::write_files(summary, prefix, outputs.csv_full_history)
+            .map_err(|e| e.to_string())?;
+        written.extend(files.iter().map(|f| f.display().to_string()));
+    }
+    if let Some(path) = &outputs.json {
+        report::write_file(path, |w| report::json::render(summary, w))
+            .map_err(|e| e.to_string())?;
+        written.push(path.display().to_string());
+    }
+    if let Some(path) = &outputs.junit {
+        report::write_file(path, |w| report::junit::render(summary, w))
+            .map_err(|e| e.to_string())?;
+        written.push(path.display().to_string());
+    }
+    Ok(written)
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -158,6 +233,12 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 pub fn main(cli: Cli) -> i32 {
     match cli.command {
         Command::Check { files, format } => check(&files, format),
+        Command::Report { result, outputs } => report_command(&result, &outputs),
+        Command::Compare {
+            baseline,
+            current,
+            max_regression,
+        } => compare_command(&baseline, &current, max_regression),
         Command::Fmt { files, check } => fmt(&files, check),
         Command::Inspect { file, users } => inspect(&file, users),
         Command::Run(args) => run(args),
@@ -202,6 +283,9 @@ pub fn main(cli: Cli) -> i32 {
                 insecure,
                 thresholds: vec![],
                 dry_run: true,
+                outputs: Outputs::default(),
+                baseline: None,
+                max_regression: 0.2,
             };
             run(args)
         }
@@ -407,7 +491,7 @@ async fn load_test(plan: Arc<Plan>, args: RunArgs) -> i32 {
     )
     .await;
     signals.abort();
-    let info = run_info(&plan, &args, &metrics);
+    let info = run_info(&plan, &args, &metrics, outcome.peak_users);
     let mut summary = metrics.summary(info);
     summary.apply_thresholds(&plan.thresholds);
     let mut out = std::io::stdout().lock();
@@ -443,8 +527,28 @@ async fn load_test(plan: Arc<Plan>, args: RunArgs) -> i32 {
         let _ = writeln!(out, "\nrun killed: in-flight requests were abandoned");
     }
     let _ = out.flush();
+    drop(out);
+    // Reports are written whatever happened: a killed run keeps what it recorded.
+    match write_outputs(&summary, &args.outputs) {
+        Ok(files) => {
+            for f in files {
+                eprintln!("wrote {f}");
+            }
+        }
+        Err(e) => eprintln!("error: {e}"),
+    }
+    let mut regressed = false;
+    if let Some(path) = &args.baseline {
+        match report::json::load(path) {
+            Ok(base) => {
+                println!();
+                regressed = print_comparison(&base, &summary, args.max_regression) != exit::OK;
+            }
+            Err(e) => eprintln!("error: baseline: {e}"),
+        }
+    }
 
-    let failed_threshold = !summary.thresholds_passed();
+    let failed_threshold = !summary.thresholds_passed() || regressed;
     let total = &summary.aggregated;
     let unreachable = total.requests > 0
         && total.status_codes.get(&0).copied().unwrap_or(0) == total.requests
@@ -470,7 +574,12 @@ async fn load_test(plan: Arc<Plan>, args: RunArgs) -> i32 {
 }
 
 /// What the result document says about the run (`metrics::RunInfo`).
-fn run_info(plan: &Plan, args: &RunArgs, metrics: &Metrics) -> crate::metrics::RunInfo {
+fn run_info(
+    plan: &Plan,
+    args: &RunArgs,
+    metrics: &Metrics,
+    peak_users: usize,
+) -> crate::metrics::RunInfo {
     let config = config(plan, args);
     crate::metrics::RunInfo {
         scenario_path: args.file.display().to_string(),
@@ -478,17 +587,43 @@ fn run_info(plan: &Plan, args: &RunArgs, metrics: &Metrics) -> crate::metrics::R
         host: config
             .host
             .or_else(|| plan.host.clone())
+            .map(|h| redact_url(&h))
             .unwrap_or_default(),
         users: config.users as usize,
         spawn_rate: config.spawn_rate,
         run_time_ms: config.run_time.map(|d| d.as_millis() as u64),
         seed: config.seed,
         kload_version: env!("CARGO_PKG_VERSION").to_owned(),
-        command_line: std::env::args().collect(),
+        command_line: std::env::args().map(|a| redact_url(&a)).collect(),
         started_at: metrics.started_at(),
         ended_at: chrono::Utc::now(),
-        classes: Vec::new(),
+        classes: plan
+            .classes
+            .iter()
+            .zip(crate::runtime::dispatch::counts(
+                &plan.classes,
+                peak_users as u32,
+            ))
+            .map(|(c, users)| crate::metrics::summary::ClassInfo {
+                name: c.name.clone(),
+                weight: c.weight,
+                fixed_count: c.fixed_count,
+                users: users as usize,
+            })
+            .collect(),
         thresholds: Vec::new(),
+    }
+}
+
+/// A URL with any `user:password@` removed, for reports and logs.
+fn redact_url(text: &str) -> String {
+    match reqwest::Url::parse(text) {
+        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        _ => text.to_string(),
     }
 }
 
@@ -639,6 +774,9 @@ fn demo(
         insecure: false,
         thresholds: vec![],
         dry_run: false,
+        outputs: Outputs::default(),
+        baseline: None,
+        max_regression: 0.2,
     };
     let code = match load(&file, Format::Human) {
         Some((plan, _)) => runtime.block_on(load_test(Arc::new(plan), args)),
@@ -647,4 +785,53 @@ fn demo(
     runtime.block_on(server.shutdown());
     let _ = std::fs::remove_dir_all(&dir);
     code
+}
+
+fn report_command(result: &Path, outputs: &Outputs) -> i32 {
+    let summary = match report::json::load(result) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut out = std::io::stdout().lock();
+    let _ = report::text::render(&summary, &mut out, color);
+    match write_outputs(&summary, outputs) {
+        Ok(files) => {
+            for f in files {
+                eprintln!("wrote {f}");
+            }
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::COULD_NOT_RUN
+        }
+    }
+}
+
+fn compare_command(baseline: &Path, current: &Path, max_regression: f64) -> i32 {
+    let load = |p: &Path| report::json::load(p).map_err(|e| eprintln!("error: {e}"));
+    let (Ok(base), Ok(cur)) = (load(baseline), load(current)) else {
+        return exit::USAGE;
+    };
+    print_comparison(&base, &cur, max_regression)
+}
+
+fn print_comparison(
+    base: &crate::metrics::Summary,
+    cur: &crate::metrics::Summary,
+    max_regression: f64,
+) -> i32 {
+    let cmp = report::compare::compare(base, cur, max_regression);
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut out = std::io::stdout().lock();
+    let _ = report::compare::render(&cmp, &mut out, color);
+    if cmp.regressed() {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
 }

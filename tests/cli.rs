@@ -266,3 +266,76 @@ fn fmt_rewrites_to_the_canonical_layout() {
         "{after}"
     );
 }
+
+#[test]
+fn reports_are_written_and_rerendered() {
+    let (_rt, server) = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/01-hello.kload");
+    let prefix = dir.path().join("out/run");
+    let json = dir.path().join("run.json");
+    let junit = dir.path().join("junit.xml");
+    let o = kload(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "-H",
+        &server.base_url(),
+        "-u",
+        "2",
+        "-r",
+        "10",
+        "-t",
+        "2s",
+        "--headless",
+        "--only-summary",
+        "--csv",
+        prefix.to_str().unwrap(),
+        "--csv-full-history",
+        "--json",
+        json.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    let stats = std::fs::read_to_string(dir.path().join("out/run_stats.csv")).unwrap();
+    assert!(stats.starts_with("Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\r\n"), "{stats}");
+    assert!(stats.contains(",Aggregated,"), "{stats}");
+    for f in [
+        "run_stats_history.csv",
+        "run_failures.csv",
+        "run_exceptions.csv",
+    ] {
+        assert!(dir.path().join("out").join(f).exists(), "{f}");
+    }
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["info"]["classes"][0]["users"], 2);
+    assert!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .contains("<testsuites")
+    );
+
+    let again = dir.path().join("again");
+    let o = kload(&[
+        "report",
+        json.to_str().unwrap(),
+        "--csv",
+        again.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("again_stats.csv")).unwrap(),
+        stats
+    );
+
+    let o = kload(&["compare", json.to_str().unwrap(), json.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = kload(&[
+        "compare",
+        json.to_str().unwrap(),
+        dir.path().join("missing.json").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
