@@ -60,7 +60,7 @@ pub enum Command {
         users: u32,
     },
     /// Run a scenario (Locust's flags and meanings).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Re-render reports from a result saved with `--json`.
     Report {
         result: PathBuf,
@@ -241,7 +241,7 @@ pub fn main(cli: Cli) -> i32 {
         } => compare_command(&baseline, &current, max_regression),
         Command::Fmt { files, check } => fmt(&files, check),
         Command::Inspect { file, users } => inspect(&file, users),
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Demo {
             serve,
             port,
