@@ -106,7 +106,8 @@ run_kload() {
     elif [[ "$M_NGINX_REQ" -lt 1 ]]; then
         skip kload "ran but no request reached nginx"
     else
-        record kload "" ok "$bin"
+        # kload prints a Locust-style summary; its "Aggregated" line is optional here
+        record kload "$(awk '$1=="Aggregated" {print $2; exit}' "$WORK/kload.out")" ok "$bin"
     fi
 }
 
