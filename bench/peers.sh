@@ -33,7 +33,7 @@ while getopts "d:c:t:o:r:h" opt; do
 done
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="${OUT:-$BENCH_DIR/results/peers-$STAMP.json}"
-WORK="$(mktemp -d /tmp/kload-peers.XXXXXX)"
+bench_setup peers   # sets WORK and BENCH_NGINX_PREFIX, takes the bench lock
 MEASURE_TIMEOUT=$((DURATION + 60))
 cd "$REPO_DIR"
 
