@@ -784,7 +784,7 @@ fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -895,8 +895,8 @@ tr.total td{font-weight:650;background:var(--soft);border-top:2px solid #cbd5e1;
 .code.s2{background:#dcfce7;color:#166534}.code.s3{background:#e0f2fe;color:#075985}.code.s4{background:#fef3c7;color:#92400e}.code.s5{background:#fee2e2;color:#991b1b}.code.s0,.code.s1{background:#f1f5f9;color:#475569}
 .bar-cell{width:160px}
 .bar{display:block;height:8px;margin-top:6px;border-radius:4px;background:#f87171;min-width:2px}
-.charts{display:grid;gap:16px}
-.chart-card{margin:0;border:1px solid var(--line);border-radius:10px;padding:12px 12px 4px}
+.charts{display:grid;grid-template-columns:minmax(0,1fr);gap:16px}
+.chart-card{min-width:0;margin:0;border:1px solid var(--line);border-radius:10px;padding:12px 12px 4px}
 .chart-card figcaption{font-weight:600;font-size:13.5px;margin:0 0 2px 4px}
 .chart-scroll{overflow-x:auto}
 svg.chart{display:block;width:100%;min-width:600px;height:auto}
