@@ -917,6 +917,11 @@ nav,footer{display:none}
 .page-head,.panel,.card{box-shadow:none;border-color:#d1d5db}
 .panel,.chart-card,tr{break-inside:avoid}
 .table-wrap{overflow:visible}
+table{font-size:10px}
+th,td{padding:4px 5px}
+thead th,th.num{white-space:normal}
+td.name,td.message{min-width:0}
+svg.chart{min-width:0}
 pre.source .ln{white-space:pre-wrap}
 }
 "#;

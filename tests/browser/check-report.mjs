@@ -2,7 +2,8 @@
 // checks what a person would: the page loads without console or page errors, fetches nothing
 // (only file: and data: URLs), every section is there, each chart is an SVG of nonzero size
 // with drawn lines whose colours really appear on screen, a phone-width viewport does not
-// scroll sideways, and a full-page screenshot is written beside each report (NAME.png).
+// scroll sideways, printing on A4 cuts no table and opens the source (NAME.pdf), and a
+// full-page screenshot is written beside each report (NAME.png).
 //
 // Usage: node check-report.mjs REPORT.html[:CHARTS] ...
 //   CHARTS is how many drawn charts the report must have (default 3); 0 means the three
@@ -40,11 +41,12 @@ function result(name, ok, detail = '') {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? `: ${detail}` : ''}`);
 }
 async function check(name, fn) {
+  const t0 = Date.now();
   try {
     const detail = await fn();
-    result(name, true, typeof detail === 'string' ? detail : '');
+    result(`${name} [${Date.now() - t0} ms]`, true, typeof detail === 'string' ? detail : '');
   } catch (e) {
-    result(name, false, e && e.message ? e.message.split('\n')[0] : String(e));
+    result(`${name} [${Date.now() - t0} ms]`, false, e && e.message ? e.message.split('\n')[0] : String(e));
   }
 }
 function assert(cond, message) {
@@ -157,6 +159,24 @@ try {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       await page.setViewportSize({ width: 1280, height: 900 });
       assert(overflow <= 0, `page scrolls sideways by ${overflow}px`);
+    });
+
+    // A4 with the page's 12 mm margins is about 700 CSS px wide: no table may be cut off,
+    // and printing opens the scenario source (the page's beforeprint handler).
+    await check(`${name} prints on A4`, async () => {
+      await page.emulateMedia({ media: 'print' });
+      await page.setViewportSize({ width: 700, height: 900 });
+      const cut = await page.evaluate(() => [...document.querySelectorAll('.table-wrap')]
+        .filter((w) => w.scrollWidth > w.clientWidth + 1)
+        .map((w) => w.closest('section').id));
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.emulateMedia({ media: 'screen' });
+      assert(cut.length === 0, `tables wider than the paper in ${cut.join(', ')}`);
+      const pdf = file.replace(/\.html?$/, '') + '.pdf';
+      await page.pdf({ path: pdf, format: 'A4' });
+      const closed = await page.locator('details:not([open])').count();
+      assert(closed === 0, `${closed} <details> still closed when printing`);
+      return `${path.relative(process.cwd(), pdf)} (${fs.statSync(pdf).size} bytes)`;
     });
 
     await check(`${name} screenshot`, async () => {
