@@ -12,6 +12,7 @@
 //! - The output depends only on the summary (no "generated at" time), so it has a golden file.
 
 mod chart;
+mod tables;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -19,23 +20,10 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use crate::metrics::entry::EntrySummary;
-use crate::metrics::{FailureKind, RunInfo, Summary, ThresholdResult};
+use crate::metrics::{RunInfo, Summary, ThresholdResult};
 use crate::syntax::ast::Item;
 
-use chart::{Chart, Series, clock};
-
-/// Locust's `PERCENTILES_FOR_HTML_REPORT`: the columns of the response time table.
-const HTML_PERCENTILES: [(f64, &str); 8] = [
-    (0.50, "50%"),
-    (0.60, "60%"),
-    (0.70, "70%"),
-    (0.80, "80%"),
-    (0.90, "90%"),
-    (0.95, "95%"),
-    (0.99, "99%"),
-    (1.00, "100%"),
-];
+use chart::{Chart, Series};
 
 /// Chart colours: distinct for the common kinds of colour blindness, readable on white.
 const BLUE: &str = "#2563eb";
@@ -85,7 +73,8 @@ fn document(s: &Summary, page: &mut String) {
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
 <meta name="generator" content="kload {version}">
 <title>{title} · kload report</title>
-<style>{STYLE}</style>
+<style>
+{STYLE}</style>
 </head>
 <body>
 <main>
@@ -98,12 +87,12 @@ fn document(s: &Summary, page: &mut String) {
     key_numbers(s, page);
     thresholds(s, page);
     charts(s, page);
-    request_table(s, page);
-    percentile_table(s, page);
-    status_codes(s, page);
-    failures(s, page);
-    errors_by_kind(s, page);
-    run_details(s, page);
+    tables::request_table(s, page);
+    tables::percentile_table(s, page);
+    tables::status_codes(s, page);
+    tables::failures(s, page);
+    tables::errors_by_kind(s, page);
+    tables::run_details(s, page);
     scenario_source(&s.info, page);
     let _ = write!(
         page,
@@ -440,294 +429,6 @@ fn charts(s: &Summary, page: &mut String) {
     page.push_str("</div>\n</section>\n");
 }
 
-fn request_table(s: &Summary, page: &mut String) {
-    section_start(
-        page,
-        "requests",
-        "Request statistics",
-        "Locust's columns; rates are totals over the time of the last request. Average, min and max are exact.",
-    );
-    let rows = s.sorted_entries();
-    if rows.is_empty() {
-        empty_note(page, "No request completed.");
-        page.push_str("</section>\n");
-        return;
-    }
-    page.push_str(
-        r#"<div class="table-wrap"><table>
-<thead><tr><th>Type</th><th>Name</th><th class="num"># Requests</th><th class="num"># Fails</th><th class="num">Average (ms)</th><th class="num">Min (ms)</th><th class="num">Max (ms)</th><th class="num">Average size (bytes)</th><th class="num">RPS</th><th class="num">Failures/s</th></tr></thead>
-<tbody>
-"#,
-    );
-    for e in rows {
-        request_row(s, e, page, "");
-    }
-    page.push_str("</tbody><tfoot>");
-    request_row(s, &s.aggregated, page, "total");
-    page.push_str("</tfoot></table></div>\n</section>\n");
-}
-
-fn request_row(s: &Summary, e: &EntrySummary, page: &mut String, class: &str) {
-    let fails = if e.failures > 0 {
-        format!(
-            r#"<span class="bad">{}</span> <small>{}</small>"#,
-            count(e.failures),
-            percent(e.fail_ratio())
-        )
-    } else {
-        "0".to_owned()
-    };
-    let _ = writeln!(
-        page,
-        r#"<tr class="{class}">{}<td class="num">{}</td><td class="num">{fails}</td><td class="num">{:.2}</td><td class="num">{:.2}</td><td class="num">{:.2}</td><td class="num">{:.2}</td><td class="num">{:.2}</td><td class="num">{:.2}</td></tr>"#,
-        name_cells(e),
-        count(e.requests),
-        e.avg_ms(),
-        e.min_ms(),
-        e.max_ms(),
-        e.avg_content_size(),
-        s.total_rps(e),
-        s.total_fail_per_sec(e),
-    );
-}
-
-/// The Type and Name cells of a row.
-fn name_cells(e: &EntrySummary) -> String {
-    format!(
-        r#"<td class="method">{}</td><td class="name">{}</td>"#,
-        escape(&e.method),
-        escape(&e.name)
-    )
-}
-
-fn percentile_table(s: &Summary, page: &mut String) {
-    section_start(
-        page,
-        "percentiles",
-        "Response time percentiles (approximated)",
-        "In ms, from Locust's buckets (1 ms below 100 ms, 10 ms below 1 s, 100 ms below 10 s), so they match Locust's report.",
-    );
-    let rows = s.sorted_entries();
-    if rows.is_empty() {
-        empty_note(page, "No request completed.");
-        page.push_str("</section>\n");
-        return;
-    }
-    page.push_str(r#"<div class="table-wrap"><table><thead><tr><th>Type</th><th>Name</th>"#);
-    for (_, label) in HTML_PERCENTILES {
-        let _ = write!(page, r#"<th class="num">{label}</th>"#);
-    }
-    page.push_str("</tr></thead>\n<tbody>\n");
-    let row = |e: &EntrySummary, page: &mut String, class: &str| {
-        let _ = write!(page, r#"<tr class="{class}">{}"#, name_cells(e));
-        for (p, _) in HTML_PERCENTILES {
-            let v = e
-                .locust_percentile(p)
-                .map_or_else(|| "–".to_owned(), |v| count(u64::from(v)));
-            let _ = write!(page, r#"<td class="num">{v}</td>"#);
-        }
-        page.push_str("</tr>\n");
-    };
-    for e in rows {
-        row(e, page, "");
-    }
-    page.push_str("</tbody><tfoot>");
-    row(&s.aggregated, page, "total");
-    page.push_str("</tfoot></table></div>\n</section>\n");
-}
-
-fn status_codes(s: &Summary, page: &mut String) {
-    section_start(
-        page,
-        "status-codes",
-        "Status codes",
-        "Responses per HTTP status for each request; “none” counts requests that got no response.",
-    );
-    let rows = s.sorted_entries();
-    let mut codes: Vec<u16> = s.aggregated.status_codes.keys().copied().collect();
-    for e in &rows {
-        codes.extend(e.status_codes.keys());
-    }
-    codes.sort_unstable();
-    codes.dedup();
-    if rows.is_empty() || codes.is_empty() {
-        empty_note(page, "No request completed.");
-        page.push_str("</section>\n");
-        return;
-    }
-    page.push_str(r#"<div class="table-wrap"><table><thead><tr><th>Type</th><th>Name</th>"#);
-    for &code in &codes {
-        let (class, label) = match code {
-            0 => ("s0", "none".to_owned()),
-            c => (
-                match c / 100 {
-                    2 => "s2",
-                    3 => "s3",
-                    4 => "s4",
-                    5 => "s5",
-                    _ => "s1",
-                },
-                c.to_string(),
-            ),
-        };
-        let _ = write!(
-            page,
-            r#"<th class="num"><span class="code {class}">{label}</span></th>"#
-        );
-    }
-    page.push_str("</tr></thead>\n<tbody>\n");
-    let row = |e: &EntrySummary, page: &mut String, class: &str| {
-        let _ = write!(page, r#"<tr class="{class}">{}"#, name_cells(e));
-        for code in &codes {
-            match e.status_codes.get(code) {
-                Some(&n) if n > 0 => {
-                    let _ = write!(page, r#"<td class="num">{}</td>"#, count(n));
-                }
-                _ => page.push_str(r#"<td class="num muted">–</td>"#),
-            }
-        }
-        page.push_str("</tr>\n");
-    };
-    for e in rows {
-        row(e, page, "");
-    }
-    page.push_str("</tbody><tfoot>");
-    row(&s.aggregated, page, "total");
-    page.push_str("</tfoot></table></div>\n</section>\n");
-}
-
-fn failures(s: &Summary, page: &mut String) {
-    section_start(
-        page,
-        "failures",
-        "Failures",
-        "Failed requests grouped by request and message, most frequent first. Times are UTC.",
-    );
-    if s.failures.is_empty() {
-        empty_note(page, "No request failed.");
-        page.push_str("</section>\n");
-        return;
-    }
-    page.push_str(
-        r#"<div class="table-wrap"><table>
-<thead><tr><th>Type</th><th>Name</th><th>Error</th><th>Kind</th><th class="num">Occurrences</th><th class="num">First seen</th><th class="num">Last seen</th></tr></thead>
-<tbody>
-"#,
-    );
-    for f in &s.failures {
-        let _ = writeln!(
-            page,
-            r#"<tr><td class="method">{}</td><td class="name">{}</td><td class="message">{}</td><td><span class="kind">{}</span></td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
-            escape(&f.method),
-            escape(&f.name),
-            escape(&f.message),
-            f.kind.as_str(),
-            count(f.occurrences),
-            time_html(f.first_seen, false),
-            time_html(f.last_seen, false),
-        );
-    }
-    page.push_str("</tbody></table></div>\n</section>\n");
-}
-
-fn errors_by_kind(s: &Summary, page: &mut String) {
-    section_start(
-        page,
-        "errors",
-        "Errors by kind",
-        "Every failed request counts under one kind.",
-    );
-    let mut kinds: Vec<(FailureKind, u64)> = s
-        .errors_by_kind
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(k, n)| (*k, *n))
-        .collect();
-    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    if kinds.is_empty() {
-        empty_note(page, "No errors.");
-    } else {
-        let all: u64 = kinds.iter().map(|(_, n)| n).sum();
-        let most = kinds[0].1;
-        page.push_str(
-            r#"<div class="table-wrap"><table class="narrow">
-<thead><tr><th>Kind</th><th>Meaning</th><th class="num">Failures</th><th class="num">Share</th><th class="bar-cell"></th></tr></thead>
-<tbody>
-"#,
-        );
-        for (kind, n) in kinds {
-            let share = n as f64 / all as f64;
-            let _ = writeln!(
-                page,
-                r#"<tr><td><span class="kind">{}</span></td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="bar-cell"><span class="bar" style="width:{:.1}%"></span></td></tr>"#,
-                kind.as_str(),
-                escape(&kind.to_string()),
-                count(n),
-                percent(share),
-                n as f64 * 100.0 / most as f64
-            );
-        }
-        page.push_str("</tbody></table></div>\n");
-    }
-    let _ = writeln!(
-        page,
-        r#"<p class="after">Dropped iterations: <strong>{}</strong>{}</p>"#,
-        count(s.dropped_iterations),
-        if s.dropped_iterations > 0 {
-            " (the arrival rate needed more users than allowed)"
-        } else {
-            ""
-        }
-    );
-    page.push_str("</section>\n");
-}
-
-fn run_details(s: &Summary, page: &mut String) {
-    let info = &s.info;
-    section_start(page, "details", "Run details", "");
-    let command = if info.command_line.is_empty() {
-        "–".to_owned()
-    } else {
-        format!("<code>{}</code>", escape(&shell_words(&info.command_line)))
-    };
-    let _ = writeln!(
-        page,
-        r#"<dl class="meta wide"><div><dt>Scenario file</dt><dd><code>{}</code></dd></div><div><dt>Command line</dt><dd>{command}</dd></div><div><dt>Last request at</dt><dd>{}</dd></div></dl>"#,
-        escape(or_dash(&info.scenario_path)),
-        clock(s.last_request_ms),
-    );
-    if info.classes.is_empty() {
-        page.push_str("</section>\n");
-        return;
-    }
-    page.push_str(
-        r#"<h3>User classes</h3>
-<div class="table-wrap"><table class="narrow">
-<thead><tr><th>Class</th><th class="num">Weight</th><th class="num">Fixed count</th><th class="num">Users at peak</th><th class="num">Share</th></tr></thead>
-<tbody>
-"#,
-    );
-    let total: usize = info.classes.iter().map(|c| c.users).sum();
-    for c in &info.classes {
-        let share = if total == 0 {
-            0.0
-        } else {
-            c.users as f64 / total as f64
-        };
-        let _ = writeln!(
-            page,
-            r#"<tr><td class="name">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
-            escape(&c.name),
-            c.weight,
-            c.fixed_count
-                .map_or_else(|| "–".to_owned(), |n| n.to_string()),
-            count(c.users as u64),
-            percent(share),
-        );
-    }
-    page.push_str("</tbody></table></div>\n</section>\n");
-}
-
 fn scenario_source(info: &RunInfo, page: &mut String) {
     section_start(page, "source", "Scenario source", "");
     if info.scenario_source.is_empty() {
@@ -834,97 +535,7 @@ fn shell_words(args: &[String]) -> String {
 }
 
 /// The page's style: light, responsive, and printable.
-const STYLE: &str = r#"
-:root{--bg:#f5f6f8;--panel:#fff;--ink:#1f2937;--muted:#6b7280;--line:#e5e7eb;--soft:#f8fafc;--accent:#2563eb;--good:#15803d;--bad:#b91c1c;--warn:#b45309}
-*{box-sizing:border-box}
-html{-webkit-text-size-adjust:100%}
-body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-main{max-width:1240px;margin:0 auto;padding:28px 24px 40px}
-code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono","DejaVu Sans Mono",monospace;font-size:12.5px}
-h1{margin:0;font-size:26px;line-height:1.2;letter-spacing:-.01em;overflow-wrap:anywhere}
-h2{margin:0 0 4px;font-size:17px}
-h3{margin:20px 0 8px;font-size:14px}
-small{color:var(--muted);font-size:.8em;font-weight:400}
-.page-head{background:var(--panel);border:1px solid var(--line);border-radius:12px;padding:22px 24px;box-shadow:0 1px 2px rgba(15,23,42,.04)}
-.title-row{display:flex;justify-content:space-between;align-items:flex-start;gap:16px;flex-wrap:wrap}
-.eyebrow{margin:0 0 4px;color:var(--accent);font-size:12px;font-weight:600;letter-spacing:.06em;text-transform:uppercase}
-.verdict{margin:0;padding:8px 14px;border-radius:10px;font-weight:700;font-size:15px;text-align:right}
-.verdict span{display:block;font-size:12px;font-weight:500}
-.verdict.pass{background:#dcfce7;color:#166534}
-.verdict.fail{background:#fee2e2;color:#991b1b}
-.meta{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:12px 24px;margin:18px 0 0}
-.meta.wide{grid-template-columns:1fr;margin:8px 0 0}
-.meta div{min-width:0}
-.meta div.wide{grid-column:span 2}
-.meta dt{color:var(--muted);font-size:12px}
-.meta dd{margin:0;font-weight:500;overflow-wrap:anywhere}
-nav{display:flex;flex-wrap:wrap;gap:4px 16px;margin:14px 4px 0;font-size:13px}
-nav a{color:var(--muted);text-decoration:none}
-nav a:hover{color:var(--accent);text-decoration:underline}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;margin:16px 0}
-.card{background:var(--panel);border:1px solid var(--line);border-radius:12px;padding:12px 16px}
-.card .label{margin:0;color:var(--muted);font-size:12px}
-.card .value{margin:2px 0 0;font-size:22px;font-weight:650;font-variant-numeric:tabular-nums;white-space:nowrap}
-.card.alert .value{color:var(--bad)}
-.callout{margin:0 0 16px;padding:10px 14px;border-radius:10px;border:1px solid}
-.callout.warn{background:#fffbeb;border-color:#fde68a;color:#78350f}
-.panel{background:var(--panel);border:1px solid var(--line);border-radius:12px;padding:18px 20px;margin:16px 0;box-shadow:0 1px 2px rgba(15,23,42,.04)}
-.sub{margin:0 0 12px;color:var(--muted);font-size:12.5px}
-.after{margin:12px 0 0;color:var(--muted);font-size:12.5px}
-.empty{margin:8px 0 0;color:var(--muted);font-style:italic}
-.table-wrap{overflow-x:auto}
-table{width:100%;border-collapse:collapse;font-size:13px}
-table.narrow{width:auto;min-width:50%}
-th,td{padding:7px 10px;text-align:left;vertical-align:top;border-bottom:1px solid #eef0f3}
-thead th{background:var(--soft);color:#475569;font-size:12px;font-weight:600;border-bottom:1px solid var(--line);white-space:nowrap}
-tbody tr:hover{background:#f9fafb}
-.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.method{font-weight:600;color:#475569;white-space:nowrap}
-td.name{overflow-wrap:anywhere;min-width:12em}
-td.message{overflow-wrap:anywhere;min-width:16em}
-tr.total td{font-weight:650;background:var(--soft);border-top:2px solid #cbd5e1;border-bottom:0}
-.muted{color:#c0c6cf}
-.bad{color:var(--bad);font-weight:600}
-.badge{display:inline-block;min-width:48px;padding:2px 8px;border-radius:999px;font-size:11.5px;font-weight:700;letter-spacing:.04em;text-align:center}
-.badge.pass{background:#dcfce7;color:#166534}
-.badge.fail{background:#fee2e2;color:#991b1b}
-.badge.warn{background:#fef3c7;color:#92400e}
-.badge.skip{background:#f1f5f9;color:#475569}
-.kind{display:inline-block;padding:1px 7px;border-radius:6px;background:#f1f5f9;color:#334155;font-family:ui-monospace,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:11.5px}
-.code{display:inline-block;padding:1px 7px;border-radius:6px;font-size:11.5px}
-.code.s2{background:#dcfce7;color:#166534}.code.s3{background:#e0f2fe;color:#075985}.code.s4{background:#fef3c7;color:#92400e}.code.s5{background:#fee2e2;color:#991b1b}.code.s0,.code.s1{background:#f1f5f9;color:#475569}
-.bar-cell{width:160px}
-.bar{display:block;height:8px;margin-top:6px;border-radius:4px;background:#f87171;min-width:2px}
-.charts{display:grid;grid-template-columns:minmax(0,1fr);gap:16px}
-.chart-card{min-width:0;margin:0;border:1px solid var(--line);border-radius:10px;padding:12px 12px 4px}
-.chart-card figcaption{font-weight:600;font-size:13.5px;margin:0 0 2px 4px}
-.chart-scroll{overflow-x:auto}
-svg.chart{display:block;width:100%;min-width:600px;height:auto}
-svg.chart .hover rect:hover{fill:rgba(37,99,235,.07)}
-.chart-note{margin:8px 4px 12px;padding:24px;border:1px dashed var(--line);border-radius:8px;color:var(--muted);text-align:center}
-details{border:1px solid var(--line);border-radius:10px;background:var(--soft)}
-summary{cursor:pointer;padding:10px 14px;font-weight:500}
-pre.source{margin:0;padding:12px 0;overflow-x:auto;background:var(--panel);border-top:1px solid var(--line);border-radius:0 0 10px 10px;counter-reset:line;line-height:1.55}
-pre.source .ln{display:block;padding:0 16px 0 0;white-space:pre}
-pre.source .ln::before{counter-increment:line;content:counter(line);display:inline-block;width:3.5em;padding-right:1em;margin-right:1em;text-align:right;color:#9ca3af;border-right:1px solid var(--line);user-select:none}
-footer{margin:24px 4px 0;color:var(--muted);font-size:12px}
-@media (max-width:700px){main{padding:12px 10px 24px}.meta{grid-template-columns:repeat(2,minmax(0,1fr))}.page-head,.panel{padding:14px}h1{font-size:21px}.card .value{font-size:18px}}
-@media print{
-@page{margin:12mm}
-body{background:#fff;font-size:11px}
-main{max-width:none;padding:0}
-nav,footer{display:none}
-.page-head,.panel,.card{box-shadow:none;border-color:#d1d5db}
-.panel,.chart-card,tr{break-inside:avoid}
-.table-wrap{overflow:visible}
-table{font-size:10px}
-th,td{padding:4px 5px}
-thead th,th.num{white-space:normal}
-td.name,td.message{min-width:0}
-svg.chart{min-width:0}
-pre.source .ln{white-space:pre-wrap}
-}
-"#;
+const STYLE: &str = include_str!("html/style.css");
 
 #[cfg(test)]
 mod tests {
