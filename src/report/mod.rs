@@ -9,6 +9,7 @@ pub mod csv;
 mod format;
 #[cfg(test)]
 mod golden;
+pub mod html;
 pub mod inspect;
 pub mod json;
 pub mod junit;
