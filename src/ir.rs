@@ -30,6 +30,8 @@ pub struct Plan {
     pub feeds: Vec<Feed>,
     /// Names of the per-user variable slots (for messages).
     pub variables: Vec<String>,
+    /// How many requests the plan has (see `Request::index`).
+    pub request_count: usize,
     /// The statistics table: one entry per (method, name).
     pub stats: Vec<StatKey>,
     pub thresholds: Vec<Threshold>,
@@ -142,6 +144,8 @@ pub struct HeaderTemplate {
 
 #[derive(Debug)]
 pub struct Request {
+    /// Position among the plan's requests (indexes per-user caches).
+    pub index: usize,
     pub method: reqwest::Method,
     pub url: Template,
     pub stat: StatId,

@@ -81,6 +81,7 @@ pub(crate) struct Compiler<'a> {
     feeds: Vec<ir::Feed>,
     feed_info: Vec<FeedInfo>,
     stats: Vec<StatKey>,
+    request_count: usize,
     stat_ids: HashMap<(String, String), StatId>,
     /// Variables read anywhere (for the unused-capture warning).
     used_vars: BTreeSet<String>,
@@ -102,6 +103,7 @@ impl<'a> Compiler<'a> {
             feeds: Vec::new(),
             feed_info: Vec::new(),
             stats: Vec::new(),
+            request_count: 0,
             stat_ids: HashMap::new(),
             used_vars: BTreeSet::new(),
             captures: Vec::new(),
@@ -243,6 +245,7 @@ impl<'a> Compiler<'a> {
             classes,
             feeds: std::mem::take(&mut self.feeds),
             variables: self.var_names.clone(),
+            request_count: self.request_count,
             stats: std::mem::take(&mut self.stats),
             thresholds,
             load,

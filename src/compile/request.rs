@@ -139,7 +139,9 @@ impl Compiler<'_> {
         let method = method?;
         let stat_name = name.unwrap_or_else(|| url.source.clone());
         let stat = self.stat(method.as_str(), &stat_name, &tags);
+        self.request_count += 1;
         Some(ir::Request {
+            index: self.request_count - 1,
             method,
             url,
             stat,

@@ -30,6 +30,8 @@ pub struct Outcome {
 pub struct Session {
     pub transport: Transport,
     pub base: Option<String>,
+    /// Resolved URLs of requests whose URL has no interpolation, by request index.
+    urls: Vec<Option<reqwest::Url>>,
 }
 
 impl Session {
@@ -37,6 +39,7 @@ impl Session {
         Session {
             transport: Transport::new(options.clone()),
             base,
+            urls: Vec::new(),
         }
     }
 
@@ -168,8 +171,25 @@ pub async fn execute(
         failure: Some(Failure::new(FailureKind::Template, e.0)),
     };
     let prepared = (|| -> Result<_, EvalError> {
-        let raw = eval::render(&req.url, user, globals)?;
-        let mut url = resolve_url(&raw, session.base.as_deref())?;
+        let mut url = match req.url.as_literal() {
+            Some(lit) => {
+                if session.urls.len() <= req.index {
+                    session.urls.resize(req.index + 1, None);
+                }
+                match &session.urls[req.index] {
+                    Some(u) => u.clone(),
+                    None => {
+                        let u = resolve_url(lit, session.base.as_deref())?;
+                        session.urls[req.index] = Some(u.clone());
+                        u
+                    }
+                }
+            }
+            None => resolve_url(
+                &eval::render(&req.url, user, globals)?,
+                session.base.as_deref(),
+            )?,
+        };
         if !req.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in &req.query {

@@ -54,6 +54,8 @@ struct H1 {
     sender: SendRequest<Full<Bytes>>,
     host: String,
     port: u16,
+    /// The headers every request on this connection starts from (Host, User-Agent, ...).
+    base_headers: HeaderMap,
 }
 
 /// One user's connections and cookie jar, like a browser session.
@@ -108,7 +110,7 @@ impl Transport {
         }
     }
 
-    async fn connect(&mut self, host: &str, port: u16) -> Result<(), Failure> {
+    async fn connect(&mut self, url: &Url, host: &str, port: u16) -> Result<(), Failure> {
         let stream = tokio::net::TcpStream::connect((host, port))
             .await
             .map_err(|e| io_failure(&e, host))?;
@@ -121,10 +123,22 @@ impl Transport {
             // The connection ends when the user drops its sender or the server closes it.
             let _ = conn.await;
         });
+        let mut base_headers = HeaderMap::with_capacity(4);
+        let authority = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        };
+        if let Ok(v) = HeaderValue::from_str(&authority) {
+            base_headers.insert(HOST, v);
+        }
+        base_headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
+        base_headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        base_headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
         self.h1 = Some(H1 {
             sender,
             host: host.to_string(),
             port,
+            base_headers,
         });
         Ok(())
     }
@@ -133,45 +147,29 @@ impl Transport {
         &mut self,
         method: Method,
         url: &Url,
-        mut headers: HeaderMap,
+        headers: HeaderMap,
         body: Bytes,
     ) -> Result<Head, Failure> {
-        let host = url.host_str().unwrap_or_default().to_string();
+        let host = url.host_str().unwrap_or_default();
         let port = url.port_or_known_default().unwrap_or(80);
-        if !headers.contains_key(HOST) {
-            let value = match url.port() {
-                Some(p) => format!("{host}:{p}"),
-                None => host.clone(),
-            };
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                headers.insert(HOST, v);
-            }
+        let target: hyper::Uri = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()).parse(),
+            None => url.path().parse(),
         }
-        if !headers.contains_key(USER_AGENT) {
-            headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
-        }
-        if !headers.contains_key(ACCEPT) {
-            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
-        }
-        if !headers.contains_key(ACCEPT_ENCODING) {
-            headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-        if !headers.contains_key(COOKIE)
-            && let Some(c) = self.jar.cookies(url)
-        {
-            headers.insert(COOKIE, c);
-        }
-        let target = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_string(),
-        };
+        .map_err(|_| {
+            Failure::new(
+                FailureKind::Other,
+                format!("invalid request target in `{url}`"),
+            )
+        })?;
+        let cookie = self.jar.cookies(url);
         // A kept-alive connection the server has closed fails on first use; one new
         // connection is tried before the request counts as failed.
         for attempt in 0..2 {
             let reused = matches!(&self.h1, Some(h) if h.host == host && h.port == port);
             if !reused {
                 self.h1 = None;
-                self.connect(&host, port).await?;
+                self.connect(url, host, port).await?;
             }
             let Some(h1) = self.h1.as_mut() else {
                 unreachable!("connected above")
@@ -186,23 +184,26 @@ impl Transport {
                     "connection reset",
                 ));
             }
+            let mut all = h1.base_headers.clone();
+            for (name, value) in &headers {
+                all.insert(name, value.clone());
+            }
+            if let Some(c) = &cookie
+                && !headers.contains_key(COOKIE)
+            {
+                all.insert(COOKIE, c.clone());
+            }
             let mut request = hyper::Request::new(Full::new(body.clone()));
             *request.method_mut() = method.clone();
-            *request.uri_mut() = match target.parse() {
-                Ok(u) => u,
-                Err(_) => {
-                    return Err(Failure::new(
-                        FailureKind::Other,
-                        format!("invalid request target `{target}`"),
-                    ));
-                }
-            };
-            *request.headers_mut() = headers.clone();
+            *request.uri_mut() = target.clone();
+            *request.headers_mut() = all;
             match h1.sender.send_request(request).await {
                 Ok(response) => {
                     let (parts, body) = response.into_parts();
-                    self.jar
-                        .set_cookies(&mut parts.headers.get_all(SET_COOKIE).iter(), url);
+                    if parts.headers.contains_key(SET_COOKIE) {
+                        self.jar
+                            .set_cookies(&mut parts.headers.get_all(SET_COOKIE).iter(), url);
+                    }
                     return Ok(Head {
                         status: parts.status,
                         headers: parts.headers,
