@@ -243,6 +243,12 @@ pub async fn run(
     }
     timer.abort();
     pool.abort_all();
+    // An aborted user hands its samples over when it is dropped, on a worker thread: wait
+    // for every one, or a killed run loses what its busy users had measured.
+    while pool.join_next().await {}
+    if let Some(a) = arrival.as_mut() {
+        a.abort_all().await;
+    }
     metrics.tick(0);
     let problems = std::mem::take(&mut *shared.problems.lock().unwrap_or_else(|e| e.into_inner()));
     RunOutcome {
@@ -554,6 +560,12 @@ impl Arrival {
 
     fn stop(&mut self) {
         self.stop.cancel();
+    }
+
+    /// Abandons running iterations and waits until their users are dropped.
+    async fn abort_all(&mut self) {
+        self.busy.abort_all();
+        while self.busy.join_next().await.is_some() {}
     }
 
     /// Waits for running iterations, then runs `on stop` for every user of the pool.

@@ -169,6 +169,9 @@ user Breaker {
       name "timeout"
       timeout 100ms
     }
+    GET "https://127.0.0.1:PLAIN/" {
+      name "tls"
+    }
     GET "/status/404" {
       name "404"
     }
@@ -202,7 +205,8 @@ user Breaker {
 "#
         .replace("REFUSED", &refused_port().to_string())
         .replace("CLOSING", &closing_port().to_string())
-        .replace("TRUNCATING", &truncating_port().to_string()),
+        .replace("TRUNCATING", &truncating_port().to_string())
+        .replace("PLAIN", &server.port().to_string()),
     );
     let mut run = scenario.spawn(&["-H", &server.url(), "-u", "1", "-r", "10"]);
     run.wait_for(&server, "three iterations", |log| {
@@ -215,6 +219,7 @@ user Breaker {
         ("closed", "connection_reset"),
         ("truncated", "connection_reset"),
         ("timeout", "timeout"),
+        ("tls", "tls"),
         ("404", "http4xx"),
         ("429", "rate_limited"),
         ("500", "http5xx"),
