@@ -41,7 +41,7 @@ fn ctrl_c_lets_running_requests_finish_within_the_stop_timeout() {
     // Every request the server saw was answered and counted; no user started another
     // task after the stop.
     let hits = server.hits("/sleep/1000");
-    assert!(hits.iter().all(|h| h.done), "{hits:?}");
+    assert!(hits.iter().all(|h| h.done()), "{hits:?}");
     assert_eq!(finished.requests("/sleep/1000") as usize, hits.len());
     assert_eq!(finished.failures("/sleep/1000"), 0);
 }
@@ -64,9 +64,57 @@ fn requests_still_running_when_the_stop_timeout_ends_are_abandoned() {
         );
         // kload ended while the server was still sleeping, and counted nothing for the
         // abandoned requests.
-        assert!(server.log().iter().all(|h| !h.done), "-s {stop_timeout}");
+        assert!(server.log().iter().all(|h| !h.done()), "-s {stop_timeout}");
         assert_eq!(finished.requests("/sleep/20000"), 0, "{}", finished.text());
     }
+}
+
+#[test]
+fn a_second_ctrl_c_stops_at_once_and_keeps_what_was_measured() {
+    let server = TestServer::start();
+    let scenario = Scenario::new(
+        r#"
+user Sleeper {
+  task quick_then_slow {
+    GET "/quick"
+    GET "/sleep/20000"
+  }
+}
+"#,
+    );
+    let mut run = scenario.spawn(&["-H", &server.url(), "-u", "3", "-r", "100", "-s", "60s"]);
+    run.wait_for(&server, "three slow requests in flight", |log| {
+        log.iter().filter(|h| h.path == "/sleep/20000").count() >= 3
+    });
+    run.interrupt();
+    run.wait_for_stderr("Ctrl-C again to stop at once");
+    run.interrupt();
+    let finished = run.wait();
+    // The stop timeout (60 s) and the server's sleep (20 s) were both cut short.
+    assert!(server.hits("/sleep/20000").iter().all(|h| !h.done()));
+    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    assert!(
+        finished.stderr.contains("stopping now"),
+        "{}",
+        finished.text()
+    );
+    assert!(
+        finished.stdout.contains("Aggregated"),
+        "{}",
+        finished.text()
+    );
+    assert!(
+        finished
+            .stdout
+            .contains("run killed: in-flight requests were abandoned"),
+        "{}",
+        finished.text()
+    );
+    // The quick requests were answered before the kill: each is in the result, although
+    // the users that made them were still busy when the run was killed.
+    assert_eq!(finished.requests("/quick") as usize, server.count("/quick"));
+    assert_eq!(finished.requests("/sleep/20000"), 0);
+    assert_eq!(finished.json()["schema_version"], 1);
 }
 
 #[test]

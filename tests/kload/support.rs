@@ -326,9 +326,11 @@ pub struct Hit {
     pub query: Vec<(String, String)>,
     pub headers: HeaderMap,
     pub body: String,
-    /// Whether the server sent its whole answer (false while a `/sleep` is still sleeping,
-    /// or when the client went away first).
-    pub done: bool,
+    /// When the request came, as a count of the server's events (arrivals and answers).
+    pub arrived: u64,
+    /// When the server had its answer ready, on the same count; `None` while a `/sleep`
+    /// is still sleeping, or when the client went away first.
+    pub answered: Option<u64>,
 }
 
 impl Hit {
@@ -338,6 +340,11 @@ impl Hit {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the server answered.
+    pub fn done(&self) -> bool {
+        self.answered.is_some()
     }
 
     /// A request header as text.
@@ -350,6 +357,7 @@ impl Hit {
 struct Log {
     hits: Mutex<Vec<Hit>>,
     cookies: AtomicU64,
+    events: AtomicU64,
 }
 
 /// An HTTP/1 server on 127.0.0.1:0 that records every request (see [`Hit`]) and answers by
@@ -443,7 +451,8 @@ async fn answer(State(log): State<Arc<Log>>, request: axum::extract::Request) ->
             query,
             headers: parts.headers.clone(),
             body: String::from_utf8_lossy(&body).into_owned(),
-            done: false,
+            arrived: log.events.fetch_add(1, Ordering::SeqCst),
+            answered: None,
         });
         hits.len() - 1
     };
@@ -475,7 +484,7 @@ async fn answer(State(log): State<Arc<Log>>, request: axum::extract::Request) ->
     } else {
         response.body(Body::from("ok"))
     };
-    log.hits.lock().unwrap()[index].done = true;
+    log.hits.lock().unwrap()[index].answered = Some(log.events.fetch_add(1, Ordering::SeqCst));
     response.unwrap()
 }
 
