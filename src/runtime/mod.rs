@@ -514,17 +514,20 @@ impl Arrival {
                 Some(u) => u,
                 None if self.total < self.max_users => {
                     let Some(class) = dispatcher.next_class() else {
+                        // Every class has its fixed count of users.
+                        metrics.add_dropped_iterations(1);
                         continue;
                     };
                     let id = pool.next_id;
                     pool.next_id += 1;
+                    // A user that cannot start (no data-feed row left) still takes its
+                    // place: it is reported once, not again for every task that comes due.
+                    self.total += 1;
                     match VirtualUser::new(pool.shared.clone(), class, id) {
-                        Ok(u) => {
-                            self.total += 1;
-                            u
-                        }
+                        Ok(u) => u,
                         Err(StartError::FeedExhausted(m)) | Err(StartError::Client(m)) => {
                             pool.shared.note_not_started(m);
+                            metrics.add_dropped_iterations(1);
                             continue;
                         }
                     }

@@ -135,3 +135,57 @@ user Visitor {
     assert!(min("/first") >= 300_000, "{}", finished.entry("/first"));
     assert!(min("/second") < 300_000, "{}", finished.entry("/second"));
 }
+
+#[test]
+fn an_arrival_rate_with_a_unique_feed_creates_only_the_users_it_has_rows_for() {
+    let server = TestServer::start();
+    let scenario = Scenario::new(
+        r#"
+data accounts from "accounts.csv" unique
+
+load {
+  arrival_rate 20/s
+  max_users 5
+  run_time 2s
+}
+
+user Member {
+  on start {
+    GET "/login" {
+      query name: "{{ accounts.username }}"
+    }
+  }
+
+  task slow {
+    GET "/sleep/1000"
+  }
+}
+"#,
+    )
+    .with_file("accounts.csv", "username\nada\nbob\ncy\n");
+    let finished = scenario.run(&["-H", &server.url(), "-s", "5s"]);
+    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    let mut names: Vec<String> = server
+        .hits("/login")
+        .iter()
+        .map(|h| h.param("name").unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["ada", "bob", "cy"]);
+    // Of the five users allowed, the two without a row are reported once each...
+    assert!(
+        finished.stdout.contains(
+            "warning: data feed `accounts` has no rows left (3 rows, mode unique): a user of Member was not started (2×)"
+        ),
+        "{}",
+        finished.text()
+    );
+    // ...and every due task was started or counted as dropped (20/s × 2 s = 40, ±10% as
+    // above).
+    let started = finished.requests("/sleep/1000");
+    let dropped = finished.json()["dropped_iterations"].as_u64().unwrap();
+    assert!(
+        (36..=44).contains(&(started + dropped)),
+        "{started} started + {dropped} dropped"
+    );
+}
