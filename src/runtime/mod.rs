@@ -234,7 +234,9 @@ pub async fn run(
     let users_done = async {
         while pool.join_next().await {}
         if let Some(a) = arrival.as_mut() {
-            a.drain().await;
+            // `on stop` obeys only the kill token, like the closed model's.
+            let tokens = pool.tokens(a.stop.clone());
+            a.drain(tokens).await;
         }
     };
     tokio::select! {
@@ -571,20 +573,18 @@ impl Arrival {
         while self.busy.join_next().await.is_some() {}
     }
 
-    /// Waits for running iterations, then runs `on stop` for every user of the pool.
-    async fn drain(&mut self) {
+    /// Waits for running iterations, then runs `on stop` for every user of the pool, all at
+    /// once like the users of the closed model.
+    async fn drain(&mut self, tokens: StopTokens) {
         while self.busy.join_next().await.is_some() {}
         let users: Vec<VirtualUser> =
             std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
-        let kill = CancellationToken::new();
         for mut u in users {
-            let tokens = StopTokens {
-                stop: self.stop.clone(),
-                interrupt: kill.clone(),
-                kill: kill.clone(),
-            };
-            u.stop(&tokens).await;
+            let tokens = tokens.clone();
+            // In `busy`, so that a kill aborts them like running iterations.
+            self.busy.spawn(async move { u.stop(&tokens).await });
         }
+        while self.busy.join_next().await.is_some() {}
     }
 }
 

@@ -189,3 +189,41 @@ user Member {
         "{started} started + {dropped} dropped"
     );
 }
+
+#[test]
+fn arrival_rate_users_run_on_stop_together() {
+    let server = TestServer::start();
+    let scenario = Scenario::new(
+        r#"
+load {
+  arrival_rate 10/s
+  max_users 3
+  run_time 1s
+}
+
+user Visitor {
+  on stop {
+    GET "/sleep/1000" {
+      name "log out"
+      query user: "{{ user_id() }}"
+    }
+  }
+
+  task busy {
+    GET "/sleep/300"
+  }
+}
+"#,
+    );
+    let finished = scenario.run(&["-H", &server.url()]);
+    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    // A task a tenth of a second that lasts three tenths keeps three users busy.
+    let logouts = server.hits("/sleep/1000");
+    assert_eq!(logouts.len(), 3, "{logouts:?}");
+    assert_eq!(finished.requests("log out"), 3, "{}", finished.text());
+    // Every user's on stop was sent before any was answered: they stop together, as in
+    // the closed model, not one after the other.
+    let last_sent = logouts.iter().map(|h| h.arrived).max().unwrap();
+    let first_answered = logouts.iter().filter_map(|h| h.answered).min().unwrap();
+    assert!(last_sent < first_answered, "{logouts:?}");
+}
