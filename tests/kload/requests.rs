@@ -295,3 +295,49 @@ user Breaker {
         0
     );
 }
+
+#[test]
+fn a_request_timeout_wins_over_the_scenario_timeout() {
+    let server = TestServer::start();
+    let scenario = Scenario::new(
+        r#"
+scenario "Timeouts" {
+  timeout 200ms
+}
+
+user Waiter {
+  task wait {
+    GET "/sleep/2000" {
+      name "over the scenario's timeout"
+    }
+    GET "/sleep/500" {
+      name "within its own timeout"
+      timeout 20s
+    }
+  }
+}
+"#,
+    );
+    let mut run = scenario.spawn(&["-H", &server.url(), "-u", "1", "-r", "10", "-s", "30s"]);
+    run.wait_for(&server, "two answers within the own timeout", |log| {
+        log.iter()
+            .filter(|h| h.path == "/sleep/500" && h.done())
+            .count()
+            >= 2
+    });
+    run.interrupt();
+    let finished = run.wait();
+    let name = "over the scenario's timeout";
+    assert!(finished.requests(name) >= 2, "{}", finished.text());
+    assert_eq!(
+        finished.failure_rows(name),
+        [("timeout".to_string(), "timeout".to_string())]
+    );
+    assert!(finished.requests("within its own timeout") >= 2);
+    assert_eq!(
+        finished.failures("within its own timeout"),
+        0,
+        "{}",
+        finished.text()
+    );
+}
