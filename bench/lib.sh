@@ -24,6 +24,19 @@ prio_prefix() {   # the command words that set the priority of a process started
 
 say() { echo "==> $*" >&2; }
 
+# bench_setup KIND: one benchmark at a time on this machine (two would share CPUs 0 and 1 and spoil
+# each other's figures), and an nginx of our own in the work dir, so that nobody else's
+# `bench/nginx.sh` (default prefix /tmp/kload-bench-nginx) is touched and nobody touches ours.
+bench_setup() {
+    WORK="$(mktemp -d "/tmp/kload-$1.XXXXXX")"
+    export BENCH_NGINX_PREFIX="$WORK/nginx"
+    exec 9>/tmp/kload-bench.lock
+    if ! flock -n 9; then
+        say "another bench run holds /tmp/kload-bench.lock; waiting for it (up to 30 min)"
+        flock -w 1800 9 || { say "gave up waiting for /tmp/kload-bench.lock"; exit 1; }
+    fi
+}
+
 apt_install() {   # apt_install PKG... (once per script run: apt-get update first)
     if [[ -z "${_APT_UPDATED:-}" ]]; then
         say "apt-get update"
@@ -114,7 +127,7 @@ measure() {
     M_LOG_NON200=$((bad1 - bad0))
     # distinct nginx connection serial numbers among this run's log lines = TCP connections used
     M_LOG_CONNS=$(awk -v a="$l0" -v b="$l1" 'NR>a && NR<=b {c[$4]=1} END {print length(c)}' \
-        "${BENCH_NGINX_PREFIX:-/tmp/kload-bench-nginx}/access.log")
+        "$BENCH_NGINX_PREFIX/access.log")
     M_NGINX_CPU_PCT=$(python3 -c "print(round(100*($w1-$w0)/$CLK_TCK/max($M_WALL,0.001),1))")
     # CPU time spent on the generator's core by anything other than the generator (other engineers'
     # builds, kernel softirq for nginx, ...). High values mean the figure is noisy.

@@ -34,7 +34,7 @@ while getopts "n:H:t:o:h" opt; do
 done
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="${OUT:-$BENCH_DIR/results/memory-$STAMP.json}"
-WORK="$(mktemp -d /tmp/kload-memory.XXXXXX)"
+bench_setup memory   # sets WORK and BENCH_NGINX_PREFIX, takes the bench lock
 cd "$REPO_DIR"
 
 ensure_base

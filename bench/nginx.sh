@@ -8,6 +8,8 @@
 #   bench/nginx.sh logcount       flush the access log and print "lines non200"
 #   bench/nginx.sh worker-pid     pid of the single worker (for CPU accounting)
 #
+# peers.sh and memory.sh give each run its own prefix (BENCH_NGINX_PREFIX under their work dir); the
+# default prefix is for using this script by hand, and `start` replaces an nginx already running there.
 # Environment: BENCH_ACCESS_LOG=off (no access log), BENCH_NICE (e.g. -10), BENCH_RT=1 (SCHED_FIFO), BENCH_NGINX_PREFIX (default /tmp/kload-bench-nginx), NGINX_CPU (default 1),
 #              NGINX (default: nginx on PATH or /usr/sbin/nginx).
 set -euo pipefail
@@ -72,7 +74,7 @@ start() {
     local prio=(nice -n "${BENCH_NICE:-0}")
     [[ "${BENCH_RT:-0}" == 1 ]] && prio=(chrt -f 10)
     log "starting $NGINX -p $PREFIX on 127.0.0.1:$p, pinned to CPU $NGINX_CPU (taskset), 1 worker, ${prio[*]}"
-    "${prio[@]}" taskset -c "$NGINX_CPU" "$NGINX" -p "$PREFIX" -c "$PREFIX/nginx.conf" -e "$PREFIX/error.log"
+    "${prio[@]}" taskset -c "$NGINX_CPU" "$NGINX" -p "$PREFIX" -c "$PREFIX/nginx.conf" -e "$PREFIX/error.log" 9>&-   # not the bench lock
     for _ in $(seq 50); do
         curl -fsS -o /dev/null "http://127.0.0.1:$p/nginx_status" 2>/dev/null && break
         sleep 0.1
@@ -99,5 +101,5 @@ case "${1:-}" in
     requests) requests ;;
     logcount) logcount ;;
     worker-pid) worker_pid ;;
-    *) sed -n '2,12p' "$0"; exit 2 ;;
+    *) sed -n '2,15p' "$0"; exit 2 ;;
 esac

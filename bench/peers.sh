@@ -33,7 +33,7 @@ while getopts "d:c:t:o:r:h" opt; do
 done
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="${OUT:-$BENCH_DIR/results/peers-$STAMP.json}"
-WORK="$(mktemp -d /tmp/kload-peers.XXXXXX)"
+bench_setup peers   # sets WORK and BENCH_NGINX_PREFIX, takes the bench lock
 MEASURE_TIMEOUT=$((DURATION + 60))
 cd "$REPO_DIR"
 
@@ -106,7 +106,8 @@ run_kload() {
     elif [[ "$M_NGINX_REQ" -lt 1 ]]; then
         skip kload "ran but no request reached nginx"
     else
-        record kload "" ok "$bin"
+        # kload prints a Locust-style summary; its "Aggregated" line is optional here
+        record kload "$(awk '$1=="Aggregated" {print $2; exit}' "$WORK/kload.out")" ok "$bin"
     fi
 }
 

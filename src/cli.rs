@@ -187,6 +187,9 @@ pub struct Outputs {
     /// Write thresholds and checks as JUnit XML.
     #[arg(long, env = "KLOAD_JUNIT", value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write a self-contained HTML report (opens offline).
+    #[arg(long, env = "KLOAD_HTML", value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 fn parse_percent(s: &str) -> Result<f64, String> {
@@ -213,6 +216,11 @@ fn write_outputs(
     }
     if let Some(path) = &outputs.json {
         report::write_file(path, |w| report::json::render(summary, w))
+            .map_err(|e| e.to_string())?;
+        written.push(path.display().to_string());
+    }
+    if let Some(path) = &outputs.html {
+        report::write_file(path, |w| Ok(report::html::render(summary, w)?))
             .map_err(|e| e.to_string())?;
         written.push(path.display().to_string());
     }

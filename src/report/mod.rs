@@ -1,5 +1,5 @@
 //! Rendering results: terminal tables, CSV, JSON, JUnit and baseline comparison of a run's
-//! `Summary` (HTML later), and the plan review of `inspect`.
+//! `Summary` (text, CSV, JSON, JUnit, HTML, compare), and the plan review of `inspect`.
 //!
 //! Every summary renderer writes to a `&mut dyn Write` it is given; only [`write_file`] and
 //! `csv::write_files` open files.
@@ -9,6 +9,7 @@ pub mod csv;
 mod format;
 #[cfg(test)]
 mod golden;
+pub mod html;
 pub mod inspect;
 pub mod json;
 pub mod junit;

@@ -1,0 +1,207 @@
+// Opens kload HTML reports in headless Chromium (Debian's, driven by playwright-core) and
+// checks what a person would: the page loads without console or page errors, fetches nothing
+// (only file: and data: URLs), every section is there, each chart is an SVG of nonzero size
+// with drawn lines whose colours really appear on screen, a phone-width viewport does not
+// scroll sideways, printing on A4 cuts no table and opens the source (NAME.pdf), and a
+// full-page screenshot is written beside each report (NAME.png).
+//
+// Usage: node check-report.mjs REPORT.html[:CHARTS] ...
+//   CHARTS is how many drawn charts the report must have (default 3); 0 means the three
+//   chart places must hold a note instead (a run of 0 or 1 time points).
+// Prints one line per check and ends with `browser: N passed, M failed`; exits 1 on a failure.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = process.env.KLOAD_CHROMIUM || '/usr/bin/chromium';
+const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run',
+];
+const SECTIONS = ['thresholds', 'charts', 'requests', 'percentiles', 'status-codes', 'failures',
+  'errors', 'details', 'source'];
+const CHART_IDS = ['chart-rps', 'chart-latency', 'chart-users'];
+
+const targets = process.argv.slice(2).map((arg) => {
+  const m = /^(.*?)(?::(\d+))?$/.exec(arg);
+  return { file: path.resolve(m[1]), charts: m[2] === undefined ? 3 : Number(m[2]) };
+});
+if (targets.length === 0) {
+  console.error('usage: node check-report.mjs REPORT.html[:CHARTS] ...');
+  process.exit(2);
+}
+
+let passed = 0;
+let failed = 0;
+function result(name, ok, detail = '') {
+  if (ok) passed += 1; else failed += 1;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? `: ${detail}` : ''}`);
+}
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    const detail = await fn();
+    result(`${name} [${Date.now() - t0} ms]`, true, typeof detail === 'string' ? detail : '');
+  } catch (e) {
+    result(`${name} [${Date.now() - t0} ms]`, false, e && e.message ? e.message.split('\n')[0] : String(e));
+  }
+}
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+const started = Date.now();
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kload-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: CHROMIUM,
+  headless: true,
+  args: FLAGS,
+  viewport: { width: 1280, height: 900 },
+  deviceScaleFactor: 1,
+});
+
+try {
+  for (const { file, charts } of targets) {
+    const name = path.basename(file);
+    const page = await context.newPage();
+    const errors = [];
+    const requests = [];
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+    page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+    page.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+
+    await check(`${name} loads`, async () => {
+      assert(fs.existsSync(file), `no such file ${file}`);
+      const response = await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+      assert(response === null || response.ok(), 'navigation failed');
+      const title = await page.title();
+      assert(/kload report/.test(title), `title is "${title}"`);
+      return `"${title}"`;
+    });
+
+    await check(`${name} has every section`, async () => {
+      for (const id of SECTIONS) {
+        const box = await page.locator(`section#${id}`).boundingBox();
+        assert(box && box.width > 0 && box.height > 0, `section #${id} missing or empty`);
+      }
+      assert((await page.locator('h1').count()) === 1, 'no single <h1>');
+    });
+
+    if (charts > 0) {
+      await check(`${name} draws ${charts} charts`, async () => {
+        const found = await page.evaluate((ids) => ids.map((id) => {
+          const svg = document.getElementById(id);
+          if (!svg) return { id, missing: true };
+          const box = svg.getBoundingClientRect();
+          const lines = [...svg.querySelectorAll('path.line, polyline')];
+          const length = lines.reduce((sum, p) => sum + p.getTotalLength(), 0);
+          return { id, width: box.width, height: box.height, lines: lines.length, length };
+        }), CHART_IDS.slice(0, charts));
+        for (const c of found) {
+          assert(!c.missing, `#${c.id} missing`);
+          assert(c.width > 100 && c.height > 50, `#${c.id} is ${c.width}x${c.height}`);
+          assert(c.lines > 0 && c.length > 10, `#${c.id} has no drawn line`);
+        }
+        return found.map((c) => `${c.id} ${Math.round(c.width)}x${Math.round(c.height)}`).join(', ');
+      });
+
+      // What is on screen, not just in the DOM: each series' colour must show up in the
+      // chart's pixels.
+      await check(`${name} chart colours on screen`, async () => {
+        const report = [];
+        for (const id of CHART_IDS.slice(0, charts)) {
+          const chart = page.locator(`#${id}`);
+          const colors = await chart.evaluate((svg) =>
+            [...svg.querySelectorAll('.legend .swatch')].map((l) => l.getAttribute('stroke')));
+          assert(colors.length > 0, `#${id} has no legend`);
+          const png = await chart.screenshot();
+          const counts = await page.evaluate(async ({ data, colors }) => {
+            const img = new Image();
+            img.src = `data:image/png;base64,${data}`;
+            await img.decode();
+            const canvas = document.createElement('canvas');
+            canvas.width = img.width;
+            canvas.height = img.height;
+            const ctx = canvas.getContext('2d');
+            ctx.drawImage(img, 0, 0);
+            const px = ctx.getImageData(0, 0, img.width, img.height).data;
+            const want = colors.map((c) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)));
+            const n = want.map(() => 0);
+            for (let i = 0; i < px.length; i += 4) {
+              want.forEach((w, k) => {
+                if (Math.abs(px[i] - w[0]) + Math.abs(px[i + 1] - w[1]) + Math.abs(px[i + 2] - w[2]) < 40) n[k] += 1;
+              });
+            }
+            return n;
+          }, { data: png.toString('base64'), colors });
+          colors.forEach((c, k) => assert(counts[k] >= 30, `#${id}: colour ${c} on ${counts[k]} pixels`));
+          report.push(`${id} ${counts.join('/')}`);
+        }
+        return report.join(', ');
+      });
+    } else {
+      await check(`${name} shows notes instead of charts`, async () => {
+        const svgs = await page.locator('svg.chart').count();
+        const notes = await page.locator('#charts .chart-note').count();
+        assert(svgs === 0, `${svgs} chart(s) drawn`);
+        assert(notes === 3, `${notes} note(s)`);
+        return (await page.locator('#charts .chart-note').first().textContent()).slice(0, 60);
+      });
+    }
+
+    await check(`${name} fits a phone screen`, async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      await page.setViewportSize({ width: 1280, height: 900 });
+      assert(overflow <= 0, `page scrolls sideways by ${overflow}px`);
+    });
+
+    // A4 with the page's 12 mm margins is about 700 CSS px wide: no table may be cut off,
+    // and printing opens the scenario source (the page's beforeprint handler).
+    await check(`${name} prints on A4`, async () => {
+      await page.emulateMedia({ media: 'print' });
+      await page.setViewportSize({ width: 700, height: 900 });
+      const cut = await page.evaluate(() => [...document.querySelectorAll('.table-wrap')]
+        .filter((w) => w.scrollWidth > w.clientWidth + 1)
+        .map((w) => w.closest('section').id));
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.emulateMedia({ media: 'screen' });
+      assert(cut.length === 0, `tables wider than the paper in ${cut.join(', ')}`);
+      const pdf = file.replace(/\.html?$/, '') + '.pdf';
+      await page.pdf({ path: pdf, format: 'A4' });
+      const closed = await page.locator('details:not([open])').count();
+      assert(closed === 0, `${closed} <details> still closed when printing`);
+      return `${path.relative(process.cwd(), pdf)} (${fs.statSync(pdf).size} bytes)`;
+    });
+
+    await check(`${name} screenshot`, async () => {
+      await page.locator('details').evaluateAll((ds) => ds.forEach((d) => { d.open = true; }));
+      const shot = file.replace(/\.html?$/, '') + '.png';
+      await page.screenshot({ path: shot, fullPage: true });
+      const head = fs.readFileSync(shot).subarray(0, 8);
+      assert(head.equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), 'not a PNG');
+      return `${path.relative(process.cwd(), shot)} (${fs.statSync(shot).size} bytes)`;
+    });
+
+    // Last, so that it covers everything above.
+    await check(`${name} offline, no errors`, async () => {
+      const outside = requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'));
+      assert(outside.length === 0, `fetched ${outside.join(', ')}`);
+      assert(errors.length === 0, errors.join('; '));
+      return `${requests.length} request(s), all file:/data:`;
+    });
+    await page.close();
+  }
+} finally {
+  await context.close();
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
+
+console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

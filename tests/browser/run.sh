@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Browser test of the HTML report: renders fixture reports from Rust, opens each in headless
+# Chromium and checks it (see check-report.mjs). Installs what it needs on a fresh Debian
+# machine, once: the chromium package when /usr/bin/chromium is missing, node_modules when
+# missing (npm ci, from package-lock.json). Run from anywhere; ends with
+# `browser: N passed, M failed` and exits non-zero on a failure.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+out="$root/target/browser"
+
+if [ ! -x /usr/bin/chromium ]; then
+    echo "browser: installing chromium" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if ! command -v node >/dev/null; then
+    echo "browser: node is missing (apt-get install nodejs npm, Node 20 or newer)" >&2
+    exit 1
+fi
+if [ ! -d "$here/node_modules/playwright-core" ]; then
+    echo "browser: npm ci" >&2
+    (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The pages: the golden fixture run, one with markup in its names and messages, one with a
+# single time point and one without requests (notes instead of charts).
+rm -rf "$out"
+mkdir -p "$out"
+(cd "$root" && KLOAD_BROWSER_DIR="$out" cargo test --quiet --lib \
+    report::html::tests::write_browser_fixture -- --exact >/dev/null)
+for page in report hostile single-point empty; do
+    [ -s "$out/$page.html" ] || { echo "browser: $out/$page.html was not written" >&2; exit 1; }
+done
+
+cd "$root"
+node "$here/check-report.mjs" \
+    "$out/report.html" "$out/hostile.html" "$out/single-point.html:0" "$out/empty.html:0"
