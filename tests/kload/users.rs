@@ -135,8 +135,8 @@ fn tasks_are_picked_by_weight_and_the_seed_repeats_the_picks() {
     let picks = task_sequence("11", N);
     // Tolerance ±3 percentage points: with 3000 picks the standard deviation of a share
     // is at most √(0.25/3000) ≈ 0.9 points, so 3 points is more than 3 σ for every task
-    // (5 σ for the rare one), yet far smaller than the gap between any two weights
-    // (11 points), so a wrong weight table cannot pass.
+    // (5 σ for the rare one), yet a weight off by one fails: 4/3/1 would give 50%, 37.5%
+    // and 12.5% instead of 55.6%, 33.3% and 11.1%.
     for (path, weight) in [
         ("/task/often", 5.0),
         ("/task/sometimes", 3.0),
