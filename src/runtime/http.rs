@@ -1,7 +1,6 @@
 //! Sending one request of the plan for one virtual user: render, send, time, check,
 //! capture, classify. An error of the system under test is a measurement, never a panic.
 
-use std::error::Error as _;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -10,6 +9,8 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use serde_json::Value;
 
 use super::eval::{self, EvalError, Globals, UserState, to_text};
+pub use super::transport::ClientOptions;
+use super::transport::{SendBody, Transport};
 use crate::ir::{
     Body, CaptureSource, CheckKind, HeaderTemplate, Part, Predicate, PredicateKind, Request,
 };
@@ -25,32 +26,22 @@ pub struct Outcome {
     pub failure: Option<Failure>,
 }
 
-/// One user's HTTP session: its own connections and cookie jar, like a browser.
+/// One user's HTTP session: its own connection and cookie jar, like a browser.
 pub struct Session {
-    pub client: reqwest::Client,
-    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
+    pub transport: Transport,
     pub base: Option<String>,
 }
 
-/// Settings every user's client is built with.
-#[derive(Clone, Debug)]
-pub struct ClientOptions {
-    pub timeout: Duration,
-    pub insecure: bool,
-}
-
 impl Session {
-    pub fn new(options: &ClientOptions, base: Option<String>) -> Result<Session, reqwest::Error> {
-        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        let client = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(options.timeout)
-            .user_agent(concat!("kload/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(4)
-            .tls_danger_accept_invalid_certs(options.insecure)
-            .build()?;
-        Ok(Session { client, jar, base })
+    pub fn new(options: &ClientOptions, base: Option<String>) -> Session {
+        Session {
+            transport: Transport::new(options.clone()),
+            base,
+        }
+    }
+
+    fn transport_timeout(&self) -> Duration {
+        self.transport.timeout()
     }
 }
 
@@ -58,7 +49,6 @@ impl Session {
 enum Prepared {
     None,
     Bytes(Bytes, Option<String>),
-    Form(Vec<(String, String)>),
     Multipart(reqwest::multipart::Form),
 }
 
@@ -95,11 +85,14 @@ fn prepare_body(
             Prepared::Bytes(bytes.into(), Some("application/json".into()))
         }
         Body::Form(fields) => {
-            let mut out = Vec::with_capacity(fields.len());
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
             for (k, v) in fields {
-                out.push((k.clone(), eval::render(v, user, globals)?));
+                form.append_pair(k, &eval::render(v, user, globals)?);
             }
-            Prepared::Form(out)
+            Prepared::Bytes(
+                form.finish().into_bytes().into(),
+                Some("application/x-www-form-urlencoded".into()),
+            )
         }
         Body::Raw {
             content,
@@ -162,7 +155,7 @@ fn resolve_url(raw: &str, base: Option<&str>) -> Result<reqwest::Url, EvalError>
 pub async fn execute(
     req: &Request,
     class_headers: &[HeaderTemplate],
-    session: &Session,
+    session: &mut Session,
     user: &mut UserState,
     globals: &Globals,
 ) -> Outcome {
@@ -199,98 +192,98 @@ pub async fn execute(
     };
 
     let follow = req.redirects.unwrap_or(true);
-    let mut method = req.method.clone();
-    let mut body = Some(body);
-    let mut redirects = 0;
-    let response = loop {
-        let mut builder = session
-            .client
-            .request(method.clone(), url.clone())
-            .headers(headers.clone());
-        if let Some(t) = req.timeout {
-            builder = builder.timeout(t);
-        }
-        let resend = match body.take() {
-            Some(Prepared::Bytes(b, ct)) => {
-                if let Some(ct) = &ct
-                    && !headers.contains_key(CONTENT_TYPE)
-                {
-                    builder = builder.header(CONTENT_TYPE, ct.as_str());
+    let limit = req.timeout.unwrap_or(session.transport_timeout());
+    let exchange = async {
+        let mut method = req.method.clone();
+        let mut body = Some(body);
+        let mut redirects = 0;
+        loop {
+            let mut send_headers = headers.clone();
+            let (send, resend) = match body.take() {
+                Some(Prepared::Bytes(b, ct)) => {
+                    if let Some(ct) = &ct
+                        && !send_headers.contains_key(CONTENT_TYPE)
+                        && let Ok(v) = HeaderValue::from_str(ct)
+                    {
+                        send_headers.insert(CONTENT_TYPE, v);
+                    }
+                    (SendBody::Bytes(b.clone()), Some(Prepared::Bytes(b, ct)))
                 }
-                builder = builder.body(b.clone());
-                Some(Prepared::Bytes(b, ct))
+                Some(Prepared::Multipart(m)) => (SendBody::Multipart(m), None),
+                Some(Prepared::None) | None => (SendBody::Empty, None),
+            };
+            let head = session
+                .transport
+                .send(method.clone(), &url, send_headers, send)
+                .await?;
+            let status = head.status;
+            if follow
+                && status.is_redirection()
+                && redirects < 10
+                && let Some(next) = head
+                    .headers
+                    .get(LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| url.join(l).ok())
+            {
+                let keep = matches!(status.as_u16(), 307 | 308);
+                if !(keep
+                    && resend.is_none()
+                    && !matches!(method, reqwest::Method::GET | reqwest::Method::HEAD))
+                {
+                    // Drain the redirect's body so the connection can be reused.
+                    let _ = head.body.read(&head.headers).await;
+                    redirects += 1;
+                    url = next;
+                    if keep {
+                        body = resend;
+                    } else {
+                        if method != reqwest::Method::HEAD {
+                            method = reqwest::Method::GET;
+                        }
+                        body = None;
+                    }
+                    continue;
+                }
             }
-            Some(Prepared::Form(f)) => {
-                builder = builder.form(&f);
-                Some(Prepared::Form(f))
-            }
-            Some(Prepared::Multipart(m)) => {
-                builder = builder.multipart(m);
-                None
-            }
-            Some(Prepared::None) | None => None,
-        };
-        let response = match builder.send().await {
-            Ok(r) => r,
-            Err(e) => {
+            let ttfb = start.elapsed();
+            let bytes = head.body.read(&head.headers).await;
+            return Ok((head.status, head.headers, ttfb, bytes, url));
+        }
+    };
+    let (status, response_headers, ttfb, body, final_url) =
+        match tokio::time::timeout(limit, exchange).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(failure)) => {
                 return Outcome {
                     latency: start.elapsed(),
                     ttfb: Duration::ZERO,
                     bytes: 0,
                     status: 0,
-                    failure: Some(classify(&e)),
+                    failure: Some(failure),
+                };
+            }
+            Err(_) => {
+                session.transport.reset();
+                return Outcome {
+                    latency: start.elapsed(),
+                    ttfb: Duration::ZERO,
+                    bytes: 0,
+                    status: 0,
+                    failure: Some(Failure::new(FailureKind::Timeout, "timeout")),
                 };
             }
         };
-        let status = response.status();
-        if follow
-            && status.is_redirection()
-            && redirects < 10
-            && let Some(next) = response
-                .headers()
-                .get(LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| url.join(l).ok())
-        {
-            let keep = matches!(status.as_u16(), 307 | 308);
-            if keep
-                && resend.is_none()
-                && !matches!(method, reqwest::Method::GET | reqwest::Method::HEAD)
-            {
-                break response; // a streamed body cannot be sent twice
-            }
-            redirects += 1;
-            url = next;
-            if keep {
-                body = resend;
-            } else {
-                if method != reqwest::Method::HEAD {
-                    method = reqwest::Method::GET;
-                }
-                body = None;
-            }
-            continue;
-        }
-        break response;
-    };
-
-    let ttfb = start.elapsed();
-    let status = response.status().as_u16();
-    let response_headers = response.headers().clone();
-    let set_cookies: Vec<(String, String)> = response
-        .cookies()
-        .map(|c| (c.name().to_string(), c.value().to_string()))
-        .collect();
-    let final_url = response.url().clone();
-    let body = match response.bytes().await {
+    let status = status.as_u16();
+    let body = match body {
         Ok(b) => b,
-        Err(e) => {
+        Err(failure) => {
             return Outcome {
                 latency: start.elapsed(),
                 ttfb,
                 bytes: 0,
                 status,
-                failure: Some(classify(&e)),
+                failure: Some(failure),
             };
         }
     };
@@ -362,10 +355,7 @@ pub async fn execute(
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(|s| Value::String(s.to_string())),
-            CaptureSource::Cookie(name) => set_cookies
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone())
+            CaptureSource::Cookie(name) => set_cookie(&response_headers, name)
                 .or_else(|| jar_cookie(session, &final_url, name))
                 .map(Value::String),
             CaptureSource::Regex(re) => {
@@ -390,9 +380,21 @@ pub async fn execute(
     outcome
 }
 
+/// The value of cookie `name` set by this response.
+fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .find_map(|v| {
+            let first = v.to_str().ok()?.split(';').next()?;
+            let (k, value) = first.split_once('=')?;
+            (k.trim() == name).then(|| value.trim().to_string())
+        })
+}
+
 fn jar_cookie(session: &Session, url: &reqwest::Url, name: &str) -> Option<String> {
     use reqwest::cookie::CookieStore;
-    let header = session.jar.cookies(url)?;
+    let header = session.transport.jar.cookies(url)?;
     let text = header.to_str().ok()?;
     text.split(';').map(str::trim).find_map(|kv| {
         kv.split_once('=')
@@ -531,131 +533,5 @@ fn compare_f64(a: f64, op: CompareOp, b: f64) -> bool {
         CompareOp::Le => a <= b,
         CompareOp::Gt => a > b,
         CompareOp::Ge => a >= b,
-    }
-}
-
-/// Sorts a transport error into the failure kinds of the error report.
-pub fn classify(e: &reqwest::Error) -> Failure {
-    use std::io::ErrorKind as K;
-    let mut chain = String::new();
-    let mut io_kinds = Vec::new();
-    // The innermost error says what happened; the outer ones say where ("client error
-    // (Connect)").
-    let mut cause = e.to_string();
-    let mut source: Option<&(dyn std::error::Error + 'static)> = e.source();
-    while let Some(s) = source {
-        cause = s.to_string();
-        chain.push_str(&cause.to_ascii_lowercase());
-        chain.push(' ');
-        source = match s.downcast_ref::<std::io::Error>() {
-            Some(io) => {
-                io_kinds.push(io.kind());
-                // An io::Error hides the error it wraps from `source()`; a TLS failure is
-                // a rustls error inside one.
-                io.get_ref()
-                    .map(|inner| inner as &(dyn std::error::Error + 'static))
-            }
-            None => s.source(),
-        };
-    }
-    let io = |kind: K| io_kinds.contains(&kind);
-    let kind = if e.is_timeout() || io(K::TimedOut) {
-        FailureKind::Timeout
-    } else if io(K::ConnectionRefused) || chain.contains("connection refused") {
-        FailureKind::ConnectionRefused
-    } else if chain.contains("dns error")
-        || chain.contains("failed to lookup")
-        || chain.contains("name or service not known")
-    {
-        FailureKind::Dns
-    } else if (e.is_connect() && io(K::InvalidData))
-        || chain.contains("certificate")
-        || chain.contains("tls")
-        || chain.contains("handshake")
-    {
-        // Connecting over TCP never fails with invalid data; the TLS layer does (rustls
-        // errors, e.g. a plain-HTTP answer to a ClientHello, come as InvalidData).
-        FailureKind::Tls
-    } else if [
-        K::ConnectionReset,
-        K::ConnectionAborted,
-        K::BrokenPipe,
-        K::UnexpectedEof,
-    ]
-    .into_iter()
-    .any(io)
-        || chain.contains("reset")
-        || chain.contains("closed before")
-        || chain.contains("incomplete")
-    {
-        FailureKind::ConnectionReset
-    } else {
-        FailureKind::Other
-    };
-    let message = match kind {
-        FailureKind::Timeout => "timeout".to_string(),
-        FailureKind::ConnectionRefused => "connection refused".to_string(),
-        FailureKind::ConnectionReset => "connection reset".to_string(),
-        FailureKind::Dns => format!("DNS lookup failed: {cause}"),
-        FailureKind::Tls => format!("TLS error: {cause}"),
-        _ => cause,
-    };
-    Failure::new(kind, message)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::io::{Read, Write};
-    use std::sync::Arc;
-
-    use super::*;
-
-    fn failure_of(client: reqwest::Client, url: &str) -> Failure {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async { classify(&client.get(url).send().await.unwrap_err()) })
-    }
-
-    /// A resolver that knows no name, so that no real DNS server is asked.
-    struct NoNames;
-
-    impl reqwest::dns::Resolve for NoNames {
-        fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
-            Box::pin(async { Err("no such host (test resolver)".into()) })
-        }
-    }
-
-    #[test]
-    fn a_name_that_does_not_resolve_is_a_dns_failure() {
-        let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(NoNames))
-            .build()
-            .unwrap();
-        let f = failure_of(client, "http://kload.invalid/");
-        assert_eq!(f.kind, FailureKind::Dns);
-        assert_eq!(f.message, "DNS lookup failed: no such host (test resolver)");
-    }
-
-    #[test]
-    fn a_plain_http_answer_to_https_is_a_tls_failure() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            if let Some(mut stream) = listener.incoming().flatten().next() {
-                let _ = stream.read(&mut [0u8; 1024]);
-                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
-            }
-        });
-        let f = failure_of(
-            reqwest::Client::new(),
-            &format!("https://127.0.0.1:{port}/"),
-        );
-        assert_eq!(f.kind, FailureKind::Tls);
-        assert_eq!(
-            f.message,
-            "TLS error: received corrupt message of type InvalidContentType"
-        );
     }
 }

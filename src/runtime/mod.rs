@@ -7,6 +7,7 @@
 pub mod dispatch;
 pub mod eval;
 pub mod http;
+pub mod transport;
 pub mod user;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

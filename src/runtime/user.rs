@@ -93,8 +93,7 @@ impl VirtualUser {
             (None, Some(t)) => eval::render(t, &mut state, &shared.globals).ok(),
             (None, None) => plan.host.clone(),
         };
-        let session = Session::new(&shared.client_options, base)
-            .map_err(|e| StartError::Client(e.to_string()))?;
+        let session = Session::new(&shared.client_options, base);
         let recorder = shared.metrics.recorder(user_id as usize);
         Ok(VirtualUser {
             class,
@@ -246,7 +245,7 @@ impl VirtualUser {
                     let fut = http::execute(
                         req,
                         &class.headers,
-                        &self.session,
+                        &mut self.session,
                         &mut self.state,
                         &shared.globals,
                     );

@@ -1,0 +1,458 @@
+//! How one virtual user's requests reach the server.
+//!
+//! Plain `http://` requests go over the user's own HTTP/1.1 keep-alive connection, driven
+//! by hyper directly: no connection pool, no TLS set-up, one small connection task. That
+//! keeps a mostly idle user to a few kilobytes and a request to a handful of allocations,
+//! which is what lets one core drive as many requests as oha. HTTPS (and HTTP/2 where the
+//! server offers it) and multipart uploads go through a reqwest client that the user
+//! creates the first time it needs one. Both paths share the user's cookie jar.
+
+use std::io::Read as _;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::header::{
+    ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE, HOST, HeaderMap, HeaderValue, SET_COOKIE,
+    USER_AGENT,
+};
+use reqwest::{Method, StatusCode, Url};
+
+use crate::metrics::sample::{Failure, FailureKind};
+
+const AGENT: &str = concat!("kload/", env!("CARGO_PKG_VERSION"));
+
+/// Settings every user's transport is built with.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    pub timeout: std::time::Duration,
+    pub insecure: bool,
+}
+
+/// A body ready to send.
+pub enum SendBody {
+    Empty,
+    Bytes(Bytes),
+    Multipart(reqwest::multipart::Form),
+}
+
+/// Status and headers of a response whose body is still to be read.
+pub struct Head {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: BodyStream,
+}
+
+pub enum BodyStream {
+    Hyper(hyper::body::Incoming),
+    Reqwest(reqwest::Response),
+}
+
+struct H1 {
+    sender: SendRequest<Full<Bytes>>,
+    host: String,
+    port: u16,
+}
+
+/// One user's connections and cookie jar, like a browser session.
+pub struct Transport {
+    options: ClientOptions,
+    pub jar: Arc<Jar>,
+    h1: Option<H1>,
+    client: Option<reqwest::Client>,
+}
+
+impl Transport {
+    pub fn new(options: ClientOptions) -> Transport {
+        Transport {
+            options,
+            jar: Arc::new(Jar::default()),
+            h1: None,
+            client: None,
+        }
+    }
+
+    /// The default request timeout.
+    pub fn timeout(&self) -> std::time::Duration {
+        self.options.timeout
+    }
+
+    /// Forgets the HTTP/1 connection (after a timeout its state is unknown).
+    pub fn reset(&mut self) {
+        self.h1 = None;
+    }
+
+    pub async fn send(
+        &mut self,
+        method: Method,
+        url: &Url,
+        headers: HeaderMap,
+        body: SendBody,
+    ) -> Result<Head, Failure> {
+        match body {
+            SendBody::Multipart(form) => {
+                self.send_reqwest(method, url, headers, Some(form), None)
+                    .await
+            }
+            body if url.scheme() == "http" => {
+                let bytes = match body {
+                    SendBody::Bytes(b) => b,
+                    _ => Bytes::new(),
+                };
+                self.send_h1(method, url, headers, bytes).await
+            }
+            SendBody::Bytes(b) => self.send_reqwest(method, url, headers, None, Some(b)).await,
+            SendBody::Empty => self.send_reqwest(method, url, headers, None, None).await,
+        }
+    }
+
+    async fn connect(&mut self, host: &str, port: u16) -> Result<(), Failure> {
+        let stream = tokio::net::TcpStream::connect((host, port))
+            .await
+            .map_err(|e| io_failure(&e, host))?;
+        let _ = stream.set_nodelay(true);
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| classify_error(&e, false))?;
+        tokio::spawn(async move {
+            // The connection ends when the user drops its sender or the server closes it.
+            let _ = conn.await;
+        });
+        self.h1 = Some(H1 {
+            sender,
+            host: host.to_string(),
+            port,
+        });
+        Ok(())
+    }
+
+    async fn send_h1(
+        &mut self,
+        method: Method,
+        url: &Url,
+        mut headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Head, Failure> {
+        let host = url.host_str().unwrap_or_default().to_string();
+        let port = url.port_or_known_default().unwrap_or(80);
+        if !headers.contains_key(HOST) {
+            let value = match url.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.clone(),
+            };
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(HOST, v);
+            }
+        }
+        if !headers.contains_key(USER_AGENT) {
+            headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
+        }
+        if !headers.contains_key(ACCEPT) {
+            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        }
+        if !headers.contains_key(ACCEPT_ENCODING) {
+            headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        if !headers.contains_key(COOKIE)
+            && let Some(c) = self.jar.cookies(url)
+        {
+            headers.insert(COOKIE, c);
+        }
+        let target = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        // A kept-alive connection the server has closed fails on first use; one new
+        // connection is tried before the request counts as failed.
+        for attempt in 0..2 {
+            let reused = matches!(&self.h1, Some(h) if h.host == host && h.port == port);
+            if !reused {
+                self.h1 = None;
+                self.connect(&host, port).await?;
+            }
+            let Some(h1) = self.h1.as_mut() else {
+                unreachable!("connected above")
+            };
+            if h1.sender.ready().await.is_err() {
+                self.h1 = None;
+                if attempt == 0 {
+                    continue;
+                }
+                return Err(Failure::new(
+                    FailureKind::ConnectionReset,
+                    "connection reset",
+                ));
+            }
+            let mut request = hyper::Request::new(Full::new(body.clone()));
+            *request.method_mut() = method.clone();
+            *request.uri_mut() = match target.parse() {
+                Ok(u) => u,
+                Err(_) => {
+                    return Err(Failure::new(
+                        FailureKind::Other,
+                        format!("invalid request target `{target}`"),
+                    ));
+                }
+            };
+            *request.headers_mut() = headers.clone();
+            match h1.sender.send_request(request).await {
+                Ok(response) => {
+                    let (parts, body) = response.into_parts();
+                    self.jar
+                        .set_cookies(&mut parts.headers.get_all(SET_COOKIE).iter(), url);
+                    return Ok(Head {
+                        status: parts.status,
+                        headers: parts.headers,
+                        body: BodyStream::Hyper(body),
+                    });
+                }
+                Err(e) => {
+                    self.h1 = None;
+                    if reused
+                        && attempt == 0
+                        && (e.is_incomplete_message() || e.is_canceled() || e.is_closed())
+                    {
+                        continue;
+                    }
+                    return Err(classify_error(&e, false));
+                }
+            }
+        }
+        Err(Failure::new(
+            FailureKind::ConnectionReset,
+            "connection reset",
+        ))
+    }
+
+    fn client(&mut self) -> Result<&reqwest::Client, Failure> {
+        if self.client.is_none() {
+            let client = reqwest::Client::builder()
+                .cookie_provider(self.jar.clone())
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(AGENT)
+                .pool_max_idle_per_host(4)
+                .tls_danger_accept_invalid_certs(self.options.insecure)
+                .build()
+                .map_err(|e| {
+                    Failure::new(
+                        FailureKind::Tls,
+                        format!("cannot build an HTTPS client: {e}"),
+                    )
+                })?;
+            self.client = Some(client);
+        }
+        Ok(self
+            .client
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("set above")))
+    }
+
+    async fn send_reqwest(
+        &mut self,
+        method: Method,
+        url: &Url,
+        headers: HeaderMap,
+        form: Option<reqwest::multipart::Form>,
+        bytes: Option<Bytes>,
+    ) -> Result<Head, Failure> {
+        let mut builder = self.client()?.request(method, url.clone()).headers(headers);
+        if let Some(form) = form {
+            builder = builder.multipart(form);
+        }
+        if let Some(b) = bytes {
+            builder = builder.body(b);
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| classify_error(&e, e.is_timeout()))?;
+        Ok(Head {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: BodyStream::Reqwest(response),
+        })
+    }
+}
+
+impl BodyStream {
+    /// The whole body, decompressed when the server sent gzip on the HTTP/1 path.
+    pub async fn read(self, headers: &HeaderMap) -> Result<Bytes, Failure> {
+        match self {
+            BodyStream::Reqwest(r) => r
+                .bytes()
+                .await
+                .map_err(|e| classify_error(&e, e.is_timeout())),
+            BodyStream::Hyper(b) => {
+                let bytes = b
+                    .collect()
+                    .await
+                    .map_err(|e| classify_error(&e, false))?
+                    .to_bytes();
+                let gzip = headers
+                    .get(CONTENT_ENCODING)
+                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+                if !gzip {
+                    return Ok(bytes);
+                }
+                let mut out = Vec::with_capacity(bytes.len() * 4);
+                flate2::read::GzDecoder::new(&bytes[..])
+                    .read_to_end(&mut out)
+                    .map_err(|e| {
+                        Failure::new(FailureKind::Other, format!("invalid gzip body: {e}"))
+                    })?;
+                Ok(out.into())
+            }
+        }
+    }
+}
+
+fn io_failure(e: &std::io::Error, host: &str) -> Failure {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => Failure::new(FailureKind::ConnectionRefused, "connection refused"),
+        K::TimedOut => Failure::new(FailureKind::Timeout, "timeout"),
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+            Failure::new(FailureKind::ConnectionReset, "connection reset")
+        }
+        _ if e.to_string().contains("lookup") || e.to_string().contains("Name or service") => {
+            Failure::new(
+                FailureKind::Dns,
+                format!("DNS lookup failed for `{host}`: {e}"),
+            )
+        }
+        _ => Failure::new(FailureKind::Other, e.to_string()),
+    }
+}
+
+/// Sorts a transport error into the failure kinds of the error report.
+pub fn classify_error(e: &(dyn std::error::Error + 'static), timed_out: bool) -> Failure {
+    use std::io::ErrorKind as K;
+    let mut chain = String::new();
+    let mut io_kinds = Vec::new();
+    // The innermost error says what happened; the outer ones say where ("client error
+    // (Connect)").
+    let mut cause = e.to_string();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        cause = s.to_string();
+        chain.push_str(&cause.to_ascii_lowercase());
+        chain.push(' ');
+        source = match s.downcast_ref::<std::io::Error>() {
+            Some(io) => {
+                io_kinds.push(io.kind());
+                // An io::Error hides the error it wraps from `source()`; a TLS failure is
+                // a rustls error inside one.
+                io.get_ref()
+                    .map(|inner| inner as &(dyn std::error::Error + 'static))
+            }
+            None => s.source(),
+        };
+    }
+    let io = |kind: K| io_kinds.contains(&kind);
+    let kind = if timed_out || io(K::TimedOut) {
+        FailureKind::Timeout
+    } else if io(K::ConnectionRefused) || chain.contains("connection refused") {
+        FailureKind::ConnectionRefused
+    } else if chain.contains("dns error")
+        || chain.contains("failed to lookup")
+        || chain.contains("name or service not known")
+    {
+        FailureKind::Dns
+    } else if io(K::InvalidData)
+        || chain.contains("certificate")
+        || chain.contains("tls")
+        || chain.contains("handshake")
+        || chain.contains("invalid http version")
+    {
+        // rustls reports through InvalidData io errors (e.g. a plain-HTTP answer to its
+        // ClientHello); TCP and hyper's HTTP/1 never do.
+        FailureKind::Tls
+    } else if [
+        K::ConnectionReset,
+        K::ConnectionAborted,
+        K::BrokenPipe,
+        K::UnexpectedEof,
+    ]
+    .into_iter()
+    .any(io)
+        || chain.contains("reset")
+        || chain.contains("closed before")
+        || chain.contains("incomplete")
+        || chain.contains("connection closed")
+    {
+        FailureKind::ConnectionReset
+    } else {
+        FailureKind::Other
+    };
+    let message = match kind {
+        FailureKind::Timeout => "timeout".to_string(),
+        FailureKind::ConnectionRefused => "connection refused".to_string(),
+        FailureKind::ConnectionReset => "connection reset".to_string(),
+        FailureKind::Dns => format!("DNS lookup failed: {cause}"),
+        FailureKind::Tls => format!("TLS error: {cause}"),
+        _ => cause,
+    };
+    Failure::new(kind, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    fn failure_of(client: reqwest::Client, url: &str) -> Failure {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let e = client.get(url).send().await.unwrap_err();
+            classify_error(&e, e.is_timeout())
+        })
+    }
+
+    /// A resolver that knows no name, so that no real DNS server is asked.
+    struct NoNames;
+
+    impl reqwest::dns::Resolve for NoNames {
+        fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            Box::pin(async { Err("no such host (test resolver)".into()) })
+        }
+    }
+
+    #[test]
+    fn a_name_that_does_not_resolve_is_a_dns_failure() {
+        let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(NoNames))
+            .build()
+            .unwrap();
+        let f = failure_of(client, "https://kload.invalid/");
+        assert_eq!(f.kind, FailureKind::Dns);
+        assert_eq!(f.message, "DNS lookup failed: no such host (test resolver)");
+    }
+
+    #[test]
+    fn a_plain_http_answer_to_https_is_a_tls_failure() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Some(mut stream) = listener.incoming().flatten().next() {
+                let _ = stream.read(&mut [0u8; 1024]);
+                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+            }
+        });
+        let f = failure_of(
+            reqwest::Client::new(),
+            &format!("https://127.0.0.1:{port}/"),
+        );
+        assert_eq!(f.kind, FailureKind::Tls);
+        assert_eq!(
+            f.message,
+            "TLS error: received corrupt message of type InvalidContentType"
+        );
+    }
+}
