@@ -3,7 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use super::support::{Scenario, TestServer, closing_port, refused_port, truncating_port};
+use super::support::{
+    Scenario, TestServer, closing_port, one_answer_per_connection_port, refused_port,
+    truncating_port,
+};
 
 #[test]
 fn captures_feed_later_requests() {
@@ -340,4 +343,25 @@ user Waiter {
         "{}",
         finished.text()
     );
+}
+
+#[test]
+fn a_kept_alive_connection_the_server_closed_is_replaced_not_failed() {
+    let port = one_answer_per_connection_port();
+    let scenario = Scenario::new(
+        r#"
+user Visitor {
+  wait constant 10ms
+
+  task visit {
+    GET "/"
+  }
+}
+"#,
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let finished = scenario.run(&["-H", &url, "-u", "2", "-r", "10", "-t", "1s"]);
+    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    assert!(finished.requests("/") >= 10, "{}", finished.text());
+    assert_eq!(finished.failures("/"), 0, "{}", finished.text());
 }

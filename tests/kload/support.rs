@@ -510,6 +510,15 @@ pub fn truncating_port() -> u16 {
     })
 }
 
+/// A port that answers one request per connection, then closes it without saying so
+/// (no `Connection: close`), like a server whose keep-alive timeout just ran out.
+pub fn one_answer_per_connection_port() -> u16 {
+    raw_target(|stream| {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        let _ = stream.flush();
+    })
+}
+
 fn raw_target(respond: fn(&mut TcpStream)) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
