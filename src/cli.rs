@@ -637,18 +637,29 @@ fn redact_url(text: &str) -> String {
 
 /// First Ctrl-C or SIGTERM: graceful stop. Second: stop at once.
 async fn watch_signals(control: Arc<Control>) {
+    // One listener for the whole run: a signal that comes while no listener exists is
+    // lost, and a second Ctrl-C often follows the first within milliseconds.
+    #[cfg(unix)]
+    let (mut interrupt, mut term) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(i), Ok(t)) => (i, t),
+            _ => return,
+        }
+    };
     let mut count = 0;
     loop {
         #[cfg(unix)]
         {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(t) => t,
-                    Err(_) => return,
-                };
-            tokio::select! {
-                r = tokio::signal::ctrl_c() => if r.is_err() { return },
-                _ = term.recv() => {}
+            let received = tokio::select! {
+                r = interrupt.recv() => r,
+                r = term.recv() => r,
+            };
+            if received.is_none() {
+                return;
             }
         }
         #[cfg(not(unix))]

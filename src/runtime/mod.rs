@@ -235,7 +235,9 @@ pub async fn run(
     let users_done = async {
         while pool.join_next().await {}
         if let Some(a) = arrival.as_mut() {
-            a.drain().await;
+            // `on stop` obeys only the kill token, like the closed model's.
+            let tokens = pool.tokens(a.stop.clone());
+            a.drain(tokens).await;
         }
     };
     tokio::select! {
@@ -244,6 +246,12 @@ pub async fn run(
     }
     timer.abort();
     pool.abort_all();
+    // An aborted user hands its samples over when it is dropped, on a worker thread: wait
+    // for every one, or a killed run loses what its busy users had measured.
+    while pool.join_next().await {}
+    if let Some(a) = arrival.as_mut() {
+        a.abort_all().await;
+    }
     metrics.tick(0);
     let problems = std::mem::take(&mut *shared.problems.lock().unwrap_or_else(|e| e.into_inner()));
     RunOutcome {
@@ -509,17 +517,20 @@ impl Arrival {
                 Some(u) => u,
                 None if self.total < self.max_users => {
                     let Some(class) = dispatcher.next_class() else {
+                        // Every class has its fixed count of users.
+                        metrics.add_dropped_iterations(1);
                         continue;
                     };
                     let id = pool.next_id;
                     pool.next_id += 1;
+                    // A user that cannot start (no data-feed row left) still takes its
+                    // place: it is reported once, not again for every task that comes due.
+                    self.total += 1;
                     match VirtualUser::new(pool.shared.clone(), class, id) {
-                        Ok(u) => {
-                            self.total += 1;
-                            u
-                        }
+                        Ok(u) => u,
                         Err(StartError::FeedExhausted(m)) | Err(StartError::Client(m)) => {
                             pool.shared.note_not_started(m);
+                            metrics.add_dropped_iterations(1);
                             continue;
                         }
                     }
@@ -557,20 +568,24 @@ impl Arrival {
         self.stop.cancel();
     }
 
-    /// Waits for running iterations, then runs `on stop` for every user of the pool.
-    async fn drain(&mut self) {
+    /// Abandons running iterations and waits until their users are dropped.
+    async fn abort_all(&mut self) {
+        self.busy.abort_all();
+        while self.busy.join_next().await.is_some() {}
+    }
+
+    /// Waits for running iterations, then runs `on stop` for every user of the pool, all at
+    /// once like the users of the closed model.
+    async fn drain(&mut self, tokens: StopTokens) {
         while self.busy.join_next().await.is_some() {}
         let users: Vec<VirtualUser> =
             std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
-        let kill = CancellationToken::new();
         for mut u in users {
-            let tokens = StopTokens {
-                stop: self.stop.clone(),
-                interrupt: kill.clone(),
-                kill: kill.clone(),
-            };
-            u.stop(&tokens).await;
+            let tokens = tokens.clone();
+            // In `busy`, so that a kill aborts them like running iterations.
+            self.busy.spawn(async move { u.stop(&tokens).await });
         }
+        while self.busy.join_next().await.is_some() {}
     }
 }
 

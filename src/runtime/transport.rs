@@ -330,37 +330,56 @@ fn io_failure(e: &std::io::Error, host: &str) -> Failure {
 
 /// Sorts a transport error into the failure kinds of the error report.
 pub fn classify_error(e: &(dyn std::error::Error + 'static), timed_out: bool) -> Failure {
-    let mut chain = e.to_string().to_ascii_lowercase();
-    let mut io_kind = None;
+    use std::io::ErrorKind as K;
+    let mut chain = String::new();
+    let mut io_kinds = Vec::new();
+    // The innermost error says what happened; the outer ones say where ("client error
+    // (Connect)").
+    let mut cause = e.to_string();
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
+        cause = s.to_string();
+        chain.push_str(&cause.to_ascii_lowercase());
         chain.push(' ');
-        chain.push_str(&s.to_string().to_ascii_lowercase());
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            io_kind.get_or_insert(io.kind());
-        }
-        source = s.source();
+        source = match s.downcast_ref::<std::io::Error>() {
+            Some(io) => {
+                io_kinds.push(io.kind());
+                // An io::Error hides the error it wraps from `source()`; a TLS failure is
+                // a rustls error inside one.
+                io.get_ref()
+                    .map(|inner| inner as &(dyn std::error::Error + 'static))
+            }
+            None => s.source(),
+        };
     }
-    use std::io::ErrorKind as K;
-    let kind = if timed_out || io_kind == Some(K::TimedOut) {
+    let io = |kind: K| io_kinds.contains(&kind);
+    let kind = if timed_out || io(K::TimedOut) {
         FailureKind::Timeout
-    } else if io_kind == Some(K::ConnectionRefused) || chain.contains("connection refused") {
+    } else if io(K::ConnectionRefused) || chain.contains("connection refused") {
         FailureKind::ConnectionRefused
     } else if chain.contains("dns error")
         || chain.contains("failed to lookup")
         || chain.contains("name or service not known")
     {
         FailureKind::Dns
-    } else if chain.contains("certificate")
+    } else if io(K::InvalidData)
+        || chain.contains("certificate")
         || chain.contains("tls")
         || chain.contains("handshake")
         || chain.contains("invalid http version")
     {
+        // rustls reports through InvalidData io errors (e.g. a plain-HTTP answer to its
+        // ClientHello); TCP and hyper's HTTP/1 never do.
         FailureKind::Tls
-    } else if matches!(
-        io_kind,
-        Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof)
-    ) || chain.contains("reset")
+    } else if [
+        K::ConnectionReset,
+        K::ConnectionAborted,
+        K::BrokenPipe,
+        K::UnexpectedEof,
+    ]
+    .into_iter()
+    .any(io)
+        || chain.contains("reset")
         || chain.contains("closed before")
         || chain.contains("incomplete")
         || chain.contains("connection closed")
@@ -369,17 +388,72 @@ pub fn classify_error(e: &(dyn std::error::Error + 'static), timed_out: bool) ->
     } else {
         FailureKind::Other
     };
-    let detail = e
-        .source()
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| e.to_string());
     let message = match kind {
         FailureKind::Timeout => "timeout".to_string(),
         FailureKind::ConnectionRefused => "connection refused".to_string(),
         FailureKind::ConnectionReset => "connection reset".to_string(),
-        FailureKind::Dns => format!("DNS lookup failed: {detail}"),
-        FailureKind::Tls => format!("TLS error: {detail}"),
-        _ => detail,
+        FailureKind::Dns => format!("DNS lookup failed: {cause}"),
+        FailureKind::Tls => format!("TLS error: {cause}"),
+        _ => cause,
     };
     Failure::new(kind, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    fn failure_of(client: reqwest::Client, url: &str) -> Failure {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let e = client.get(url).send().await.unwrap_err();
+            classify_error(&e, e.is_timeout())
+        })
+    }
+
+    /// A resolver that knows no name, so that no real DNS server is asked.
+    struct NoNames;
+
+    impl reqwest::dns::Resolve for NoNames {
+        fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            Box::pin(async { Err("no such host (test resolver)".into()) })
+        }
+    }
+
+    #[test]
+    fn a_name_that_does_not_resolve_is_a_dns_failure() {
+        let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(NoNames))
+            .build()
+            .unwrap();
+        let f = failure_of(client, "https://kload.invalid/");
+        assert_eq!(f.kind, FailureKind::Dns);
+        assert_eq!(f.message, "DNS lookup failed: no such host (test resolver)");
+    }
+
+    #[test]
+    fn a_plain_http_answer_to_https_is_a_tls_failure() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Some(mut stream) = listener.incoming().flatten().next() {
+                let _ = stream.read(&mut [0u8; 1024]);
+                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+            }
+        });
+        let f = failure_of(
+            reqwest::Client::new(),
+            &format!("https://127.0.0.1:{port}/"),
+        );
+        assert_eq!(f.kind, FailureKind::Tls);
+        assert_eq!(
+            f.message,
+            "TLS error: received corrupt message of type InvalidContentType"
+        );
+    }
 }

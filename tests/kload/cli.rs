@@ -1,25 +1,8 @@
-//! End-to-end tests of the kload binary against an in-process target on 127.0.0.1:0.
+//! The command line end to end: check, fmt, run and smoke against the demo target, reports.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use kload::demo::{DemoConfig, DemoServer};
-
-fn kload(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kload"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("kload runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use super::support::{demo, kload, scratch, text};
 
 fn shipped_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -50,13 +33,6 @@ fn every_shipped_file_checks_clean() {
             text(&o)
         );
     }
-}
-
-fn scratch(name: &str, body: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(name);
-    std::fs::write(&path, body).unwrap();
-    (dir, path)
 }
 
 #[test]
@@ -91,23 +67,6 @@ fn json_diagnostics_have_positions() {
     assert_eq!(v["line"], 3);
     assert_eq!(v["column"], 14);
     assert_eq!(v["severity"], "error");
-}
-
-fn demo() -> (tokio::runtime::Runtime, DemoServer) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let config = DemoConfig {
-        latency_scale: 0.0,
-        error_rate: 0.0,
-        seed: 1,
-        throttle_per_minute: None,
-    };
-    let server = rt
-        .block_on(DemoServer::start("127.0.0.1:0".parse().unwrap(), config))
-        .unwrap();
-    (rt, server)
 }
 
 #[test]

@@ -1,0 +1,259 @@
+//! Ending a run: Ctrl-C with and without a stop timeout, a second Ctrl-C, exit codes, and
+//! the one-request-each runs (`--dry-run`, `kload smoke`).
+
+use super::support::{Scenario, TestServer, kload, text};
+
+/// Users that spend their time in one slow request.
+fn sleeper(ms: u32) -> Scenario {
+    Scenario::new(
+        &r#"
+user Sleeper {
+  task slow {
+    GET "/sleep/MS"
+  }
+}
+"#
+        .replace("MS", &ms.to_string()),
+    )
+}
+
+#[test]
+fn ctrl_c_lets_running_requests_finish_within_the_stop_timeout() {
+    let server = TestServer::start();
+    let scenario = sleeper(1000);
+    let mut run = scenario.spawn(&["-H", &server.url(), "-u", "3", "-r", "100", "-s", "30s"]);
+    run.wait_for(&server, "three requests in flight", |log| log.len() >= 3);
+    run.interrupt();
+    let finished = run.wait();
+    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    assert!(
+        finished.stdout.contains("Aggregated"),
+        "{}",
+        finished.text()
+    );
+    assert!(
+        finished
+            .stderr
+            .contains("stopping: letting running tasks finish"),
+        "{}",
+        finished.text()
+    );
+    // Every request the server saw was answered and counted; no user started another
+    // task after the stop.
+    let hits = server.hits("/sleep/1000");
+    assert!(hits.iter().all(|h| h.done()), "{hits:?}");
+    assert_eq!(finished.requests("/sleep/1000") as usize, hits.len());
+    assert_eq!(finished.failures("/sleep/1000"), 0);
+}
+
+#[test]
+fn requests_still_running_when_the_stop_timeout_ends_are_abandoned() {
+    let scenario = sleeper(20_000);
+    for stop_timeout in ["0s", "1s"] {
+        let server = TestServer::start();
+        let url = server.url();
+        let mut run = scenario.spawn(&["-H", &url, "-u", "2", "-r", "100", "-s", stop_timeout]);
+        run.wait_for(&server, "two requests in flight", |log| log.len() >= 2);
+        run.interrupt();
+        let finished = run.wait();
+        assert_eq!(finished.code(), Some(0), "{}", finished.text());
+        assert!(
+            finished.stdout.contains("Aggregated"),
+            "{}",
+            finished.text()
+        );
+        // kload ended while the server was still sleeping, and counted nothing for the
+        // abandoned requests.
+        assert!(server.log().iter().all(|h| !h.done()), "-s {stop_timeout}");
+        assert_eq!(finished.requests("/sleep/20000"), 0, "{}", finished.text());
+    }
+}
+
+#[test]
+fn a_second_ctrl_c_stops_at_once_and_keeps_what_was_measured() {
+    let server = TestServer::start();
+    let scenario = Scenario::new(
+        r#"
+user Sleeper {
+  task quick_then_slow {
+    GET "/quick"
+    GET "/sleep/20000"
+  }
+}
+"#,
+    );
+    let mut run = scenario.spawn(&["-H", &server.url(), "-u", "3", "-r", "100", "-s", "60s"]);
+    run.wait_for(&server, "three slow requests in flight", |log| {
+        log.iter().filter(|h| h.path == "/sleep/20000").count() >= 3
+    });
+    run.interrupt();
+    run.wait_for_stderr("Ctrl-C again to stop at once");
+    run.interrupt();
+    let finished = run.wait();
+    // The stop timeout (60 s) and the server's sleep (20 s) were both cut short.
+    assert!(server.hits("/sleep/20000").iter().all(|h| !h.done()));
+    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    assert!(
+        finished.stderr.contains("stopping now"),
+        "{}",
+        finished.text()
+    );
+    assert!(
+        finished.stdout.contains("Aggregated"),
+        "{}",
+        finished.text()
+    );
+    assert!(
+        finished
+            .stdout
+            .contains("run killed: in-flight requests were abandoned"),
+        "{}",
+        finished.text()
+    );
+    // The quick requests were answered before the kill: each is in the result, although
+    // the users that made them were still busy when the run was killed.
+    assert_eq!(finished.requests("/quick") as usize, server.count("/quick"));
+    assert_eq!(finished.requests("/sleep/20000"), 0);
+    assert_eq!(finished.json()["schema_version"], 1);
+}
+
+#[test]
+fn exit_codes() {
+    let server = TestServer::start();
+    let failing = Scenario::new(
+        r#"
+user Lost {
+  task missing {
+    GET "/status/404"
+  }
+}
+"#,
+    );
+    let stop_after = |scenario: &Scenario, args: &[&str], requests: usize| {
+        let url = server.url();
+        let mut all = vec!["-H", &url, "-u", "1", "-r", "10"];
+        all.extend_from_slice(args);
+        let mut run = scenario.spawn(&all);
+        let seen = server.log().len();
+        run.wait_for(&server, "requests", |log| log.len() >= seen + requests);
+        run.interrupt();
+        run.wait()
+    };
+    // Failed requests alone do not fail the run: 0, unless asked for.
+    let finished = stop_after(&failing, &[], 3);
+    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    let finished = stop_after(&failing, &["--exit-code-on-error", "7"], 3);
+    assert_eq!(finished.code(), Some(7), "{}", finished.text());
+    // A failed threshold: 1.
+    let finished = stop_after(&failing, &["--threshold", "error_rate < 1%"], 3);
+    assert_eq!(finished.code(), Some(1), "{}", finished.text());
+    assert!(
+        finished.stdout.contains("FAIL  error_rate < 1%"),
+        "{}",
+        finished.text()
+    );
+    // A passing run with the flag: 0.
+    let fine = Scenario::new(
+        r#"
+user Fine {
+  task ok {
+    GET "/fine"
+  }
+}
+"#,
+    );
+    let finished = stop_after(&fine, &["--exit-code-on-error", "7"], 3);
+    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    // A scenario that does not compile, or a bad flag: 2, before any request.
+    let seen = server.log().len();
+    let broken = Scenario::new("user Broken {\n  task t {\n    GTE \"/x\"\n  }\n}\n");
+    let finished = broken.run(&["-H", &server.url(), "-t", "1s"]);
+    assert_eq!(finished.code(), Some(2), "{}", finished.text());
+    assert!(
+        finished.text().contains("kload::unknown_method"),
+        "{}",
+        finished.text()
+    );
+    let finished = fine.run(&["-H", &server.url(), "--spawn-rate", "fast"]);
+    assert_eq!(finished.code(), Some(2), "{}", finished.text());
+    assert_eq!(server.log().len(), seen);
+}
+
+const SMOKE: &str = r#"
+user Visitor {
+  on start {
+    GET "/login"
+  }
+
+  on stop {
+    GET "/logout"
+  }
+
+  task pages {
+    GET "/status/200" {
+      name "ok page"
+    }
+    GET "/status/404" {
+      name "missing page"
+    }
+    GET "/status/401" {
+      name "private page"
+    }
+  }
+
+  task other {
+    GET "/json" {
+      check jsonpath "$.token" == "abc"
+    }
+  }
+}
+"#;
+
+#[test]
+fn dry_run_and_smoke_send_every_request_once_and_list_statuses() {
+    let scenario = Scenario::new(SMOKE);
+    let path = scenario.path.to_str().unwrap();
+    for how in ["--dry-run", "smoke"] {
+        let server = TestServer::start();
+        let url = server.url();
+        let o = match how {
+            "smoke" => kload(&["smoke", path, "-H", &url]),
+            _ => kload(&["run", path, "-H", &url, "--dry-run", "-u", "50"]),
+        };
+        let out = text(&o);
+        // Two requests failed (404, 401): exit 1.
+        assert_eq!(o.status.code(), Some(1), "{how}: {out}");
+        let paths: Vec<String> = server.log().into_iter().map(|h| h.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "/login",
+                "/status/200",
+                "/status/404",
+                "/status/401",
+                "/json",
+                "/logout"
+            ],
+            "{how}"
+        );
+        let line = |name: &str| {
+            out.lines()
+                .find(|l| l.contains(name))
+                .unwrap_or_else(|| panic!("{how}: no line for {name}:\n{out}"))
+                .to_string()
+        };
+        assert!(line("ok page").ends_with(" ok"), "{how}: {out}");
+        assert!(line("missing page").contains(" 404 "), "{how}: {out}");
+        assert!(
+            line("missing page").ends_with("HTTP 404 Not Found"),
+            "{how}: {out}"
+        );
+        assert!(line("private page").contains(" 401 "), "{how}: {out}");
+        assert!(
+            line("private page").ends_with("HTTP 401 Unauthorized"),
+            "{how}: {out}"
+        );
+        assert!(line("/json").ends_with(" ok"), "{how}: {out}");
+        assert!(out.contains("6 requests, 2 failed"), "{how}: {out}");
+    }
+}
