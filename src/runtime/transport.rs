@@ -115,10 +115,10 @@ impl Transport {
             .await
             .map_err(|e| io_failure(&e, host))?;
         let _ = stream.set_nodelay(true);
-        let (sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| classify_error(&e, false))?;
+        let (sender, conn) = hyper::client::conn::http1::Builder::new()
+            .handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| classify_error(&e, false))?;
         tokio::spawn(async move {
             // The connection ends when the user drops its sender or the server closes it.
             let _ = conn.await;

@@ -242,13 +242,15 @@ impl VirtualUser {
                     }
                 }
                 Step::Request(req) => {
-                    let fut = http::execute(
+                    // Boxed: the request's state exists only while it runs, so a user waiting
+                    // between tasks holds a small future (memory per idle user).
+                    let fut = Box::pin(http::execute(
                         req,
                         &class.headers,
                         &mut self.session,
                         &mut self.state,
                         &shared.globals,
-                    );
+                    ));
                     let outcome = tokio::select! {
                         _ = cancel.cancelled() => return false,
                         _ = tokens.kill.cancelled() => return false,
