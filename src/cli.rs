@@ -434,10 +434,7 @@ fn run(args: RunArgs) -> i32 {
             "note: kload runs headless: the web UI is not available yet (pass --headless to silence this)"
         );
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match build_runtime() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -853,4 +850,12 @@ fn print_comparison(
     } else {
         exit::OK
     }
+}
+
+/// The runtime that drives the users: one worker thread per CPU kload may use (tokio
+/// sizes itself from the CPU affinity).
+fn build_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }

@@ -64,6 +64,8 @@ pub struct Transport {
     pub jar: Arc<Jar>,
     h1: Option<H1>,
     client: Option<reqwest::Client>,
+    /// Recently used request targets, parsed.
+    targets: Vec<(String, hyper::Uri)>,
 }
 
 impl Transport {
@@ -73,7 +75,27 @@ impl Transport {
             jar: Arc::new(Jar::default()),
             h1: None,
             client: None,
+            targets: Vec::new(),
         }
+    }
+
+    /// The request target (`/path?query`) of a URL, parsed once per distinct target.
+    fn target(&mut self, url: &Url) -> Result<hyper::Uri, Failure> {
+        let text = &url[url::Position::BeforePath..url::Position::AfterQuery];
+        if let Some((_, uri)) = self.targets.iter().find(|(t, _)| t == text) {
+            return Ok(uri.clone());
+        }
+        let uri: hyper::Uri = text.parse().map_err(|_| {
+            Failure::new(
+                FailureKind::Other,
+                format!("invalid request target in `{url}`"),
+            )
+        })?;
+        if self.targets.len() >= 8 {
+            self.targets.remove(0);
+        }
+        self.targets.push((text.to_string(), uri.clone()));
+        Ok(uri)
     }
 
     /// The default request timeout.
@@ -93,10 +115,11 @@ impl Transport {
         headers: HeaderMap,
         body: SendBody,
     ) -> Result<Head, Failure> {
+        // The reqwest path and connecting are boxed: they are rare, and keeping their
+        // large state out of the per-request future keeps every request cheap to start.
         match body {
             SendBody::Multipart(form) => {
-                self.send_reqwest(method, url, headers, Some(form), None)
-                    .await
+                Box::pin(self.send_reqwest(method, url, headers, Some(form), None)).await
             }
             body if url.scheme() == "http" => {
                 let bytes = match body {
@@ -105,8 +128,10 @@ impl Transport {
                 };
                 self.send_h1(method, url, headers, bytes).await
             }
-            SendBody::Bytes(b) => self.send_reqwest(method, url, headers, None, Some(b)).await,
-            SendBody::Empty => self.send_reqwest(method, url, headers, None, None).await,
+            SendBody::Bytes(b) => {
+                Box::pin(self.send_reqwest(method, url, headers, None, Some(b))).await
+            }
+            SendBody::Empty => Box::pin(self.send_reqwest(method, url, headers, None, None)).await,
         }
     }
 
@@ -152,16 +177,7 @@ impl Transport {
     ) -> Result<Head, Failure> {
         let host = url.host_str().unwrap_or_default();
         let port = url.port_or_known_default().unwrap_or(80);
-        let target: hyper::Uri = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()).parse(),
-            None => url.path().parse(),
-        }
-        .map_err(|_| {
-            Failure::new(
-                FailureKind::Other,
-                format!("invalid request target in `{url}`"),
-            )
-        })?;
+        let target = self.target(url)?;
         let cookie = self.jar.cookies(url);
         // A kept-alive connection the server has closed fails on first use; one new
         // connection is tried before the request counts as failed.
@@ -169,7 +185,7 @@ impl Transport {
             let reused = matches!(&self.h1, Some(h) if h.host == host && h.port == port);
             if !reused {
                 self.h1 = None;
-                self.connect(url, host, port).await?;
+                Box::pin(self.connect(url, host, port)).await?;
             }
             let Some(h1) = self.h1.as_mut() else {
                 unreachable!("connected above")
