@@ -5,6 +5,8 @@ mod error;
 mod expr;
 pub mod quantity;
 mod request;
+#[cfg(test)]
+mod tests;
 mod threshold;
 
 use std::collections::{BTreeSet, HashMap};
