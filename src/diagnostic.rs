@@ -4,7 +4,10 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceSpan, SpanContents,
+};
 use serde::Serialize;
 
 use crate::syntax::ast::Span;
@@ -91,7 +94,46 @@ pub fn sort(diags: &mut [Diagnostic]) {
 /// A diagnostic bound to its source text, ready for miette.
 struct WithSource<'a> {
     diag: &'a Diagnostic,
-    source: NamedSource<String>,
+    source: Source<'a>,
+}
+
+/// The file as miette reads it. miette counts the column of `[file:line:column]` in bytes;
+/// this counts characters, like the JSON form, rustc and editors do.
+struct Source<'a> {
+    name: &'a str,
+    text: &'a str,
+}
+
+impl miette::SourceCode for Source<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let inner = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
+        let bytes = self.text.as_bytes();
+        let start = inner.span().offset().min(bytes.len());
+        let line_start = bytes[..start]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        // Characters are the bytes that do not continue a UTF-8 sequence.
+        let column = bytes[line_start..start]
+            .iter()
+            .filter(|b| **b & 0xC0 != 0x80)
+            .count();
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.to_string(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            column,
+            inner.line_count(),
+        )))
+    }
 }
 
 impl fmt::Debug for WithSource<'_> {
@@ -138,7 +180,7 @@ impl miette::Diagnostic for WithSource<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let len = self.source.inner().len();
+        let len = self.source.text.len();
         let primary = std::iter::once(LabeledSpan::new_primary_with_span(
             Some(self.diag.primary.text.clone()),
             to_source_span(self.diag.primary.span, len),
@@ -166,7 +208,10 @@ pub fn render(
     let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
     let with_source = WithSource {
         diag,
-        source: NamedSource::new(file_name, source.to_string()),
+        source: Source {
+            name: file_name,
+            text: source,
+        },
     };
     let mut out = String::new();
     if handler.render_report(&mut out, &with_source).is_err() {
@@ -250,6 +295,14 @@ mod tests {
         );
         assert_eq!(did_you_mean("GTE", ["GET", "PUT"]), Some("GET"));
         assert_eq!(did_you_mean("zzz", ["project_id"]), None);
+    }
+
+    #[test]
+    fn rendered_position_counts_characters() {
+        let src = "# café ☕\nlet é = x\n";
+        let d = Diagnostic::error("kload::test", "m", Span::new(21, 22), "here");
+        let out = render(&d, "f.kload", src, false, 80);
+        assert!(out.contains("[f.kload:2:9]"), "{out}");
     }
 
     #[test]
