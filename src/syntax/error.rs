@@ -2,11 +2,13 @@
 //! Every rule name goes through [`describe`], so pest internals never reach a user.
 
 use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
 
-use pest::error::{Error, InputLocation};
+use pest::Parser as _;
+use pest::error::{Error, ErrorVariant, InputLocation};
 
 use super::ast::Span;
-use super::parser::Rule;
+use super::parser::{KloadParser, Rule};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 
 /// What a rule means to someone writing a scenario.
@@ -116,80 +118,204 @@ const STATEMENT_WORDS: &[&str] = &[
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
-/// Converts a pest error into a diagnostic pointing at the furthest position reached.
-pub fn syntax_error(err: Error<Rule>, source: &str) -> Diagnostic {
-    let (mut pos, end) = match err.location {
-        InputLocation::Pos(p) => (p, p),
-        InputLocation::Span((s, e)) => (s, e),
+/// Serialises the parses that ask pest for details (a process-wide switch).
+static DETAIL: Mutex<()> = Mutex::new(());
+
+/// Parses `source` again with pest's error details on: which literal tokens (`}`, `,`)
+/// were expected where. The switch slows every parse, so it is on only for failed ones.
+fn detailed_error(rule: Rule, source: &str) -> Option<Error<Rule>> {
+    let _only_one = DETAIL.lock().unwrap_or_else(PoisonError::into_inner);
+    pest::set_error_detail(true);
+    let result = KloadParser::parse(rule, source);
+    pest::set_error_detail(false);
+    result.err()
+}
+
+/// Tokens that a rule in the same message already names ("a quoted string", "a comparison").
+const DESCRIBED_TOKENS: &[&str] = &[
+    "\"", "-", "==", "!=", "<", "<=", ">", ">=", "..", "true", "false", "null", "{{",
+];
+
+/// Converts a failed parse of `rule` into a diagnostic pointing at the furthest position
+/// reached, saying in words what could stand there.
+pub fn syntax_error(err: Error<Rule>, source: &str, rule: Rule) -> Diagnostic {
+    let err = detailed_error(rule, source).unwrap_or(err);
+    let mut pos = match err.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
     };
     let mut expected: BTreeSet<String> = BTreeSet::new();
+    // Words that could stand here, for "did you mean".
+    let mut words: Vec<String> = Vec::new();
     if let Some(attempts) = err.parse_attempts() {
         pos = attempts.max_position;
         for token in attempts.expected_tokens() {
-            let t = token.to_string();
-            let t = t.trim();
-            if t.is_empty() || t == "#" || t.chars().all(|c| c.is_whitespace()) {
+            let token = token.to_string();
+            if is_char_class(&token)
+                || token.trim().is_empty()
+                || token == "#"
+                || DESCRIBED_TOKENS.contains(&token.as_str())
+            {
                 continue;
             }
-            if t.starts_with('[') || t.starts_with('\'') {
-                continue; // character classes are covered by the rule names below
+            if token.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                words.push(token.clone());
             }
-            expected.insert(format!("`{t}`"));
-        }
-        for call in attempts.call_stacks() {
-            if let Some(rule) = call.deepest.get_rule() {
-                if let Some(k) = keyword(*rule) {
-                    expected.insert(k);
-                } else if let Some(d) = describe(*rule) {
-                    expected.insert(d.to_string());
-                }
-            }
+            expected.insert(format!("`{token}`"));
         }
     }
-    if expected.is_empty()
-        && let pest::error::ErrorVariant::ParsingError { positives, .. } = &err.variant
-    {
+    if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
         for rule in positives {
             if let Some(k) = keyword(*rule) {
+                words.push(k.trim_matches('`').to_string());
                 expected.insert(k);
             } else if let Some(d) = describe(*rule) {
                 expected.insert(d.to_string());
             }
         }
     }
-    let pos = pos.max(end.min(pos)).min(source.len());
-    let found = found_at(source, pos);
-    let width = found
-        .as_ref()
-        .map_or_else(|| next_char_len(source, pos), |w| w.len());
-    let span = Span::new(pos, pos + width);
+    let mut pos = pos.min(source.len());
+    while !source.is_char_boundary(pos) {
+        pos -= 1;
+    }
     let expected_text = join_or(expected.iter().map(String::as_str).collect());
     let label = if expected_text.is_empty() {
         "unexpected here".to_string()
     } else {
         format!("expected {expected_text}")
     };
-    let found_text = match &found {
-        Some(word) => format!("`{word}`"),
-        None if pos >= source.len() => "end of file".to_string(),
-        None => format!(
-            "`{}`",
-            source[pos..]
-                .chars()
-                .next()
-                .map(String::from)
-                .unwrap_or_default()
-                .escape_debug()
-        ),
-    };
-    let message = format!("unexpected {found_text}");
-    let mut diag = Diagnostic::error("kload::syntax", message, span, label);
-    diag.help = Some(help_for(found.as_deref(), source, pos));
+    if pos >= source.len() {
+        return end_of_file(source, label);
+    }
+    let (found, width) = found_at(source, pos);
+    let span = Span::new(pos, pos + width);
+    let word = source[pos..pos + width].to_string();
+    let mut diag = Diagnostic::error("kload::syntax", format!("unexpected {found}"), span, label);
+    diag.help = Some(
+        if expected.contains("`,`") && width > 0 && !word.starts_with(',') {
+            "separate the items with `,`".to_string()
+        } else {
+            help_for(&word, &words, source, pos)
+        },
+    );
     diag
 }
 
-fn help_for(found: Option<&str>, source: &str, pos: usize) -> String {
-    if let Some(word) = found {
+/// pest shows character classes as `a..z` and built-in rules as `BUILTIN_RULE`; the rules
+/// that use them are named in words instead.
+fn is_char_class(token: &str) -> bool {
+    let chars: Vec<char> = token.chars().collect();
+    token == "BUILTIN_RULE" || (chars.len() == 4 && chars[1] == '.' && chars[2] == '.')
+}
+
+/// The file ended early: inside a string, or with a block left open.
+fn end_of_file(source: &str, label: String) -> Diagnostic {
+    let open = unclosed(source);
+    if let Some(quote) = open.string {
+        return Diagnostic::error(
+            "kload::syntax",
+            "unterminated string",
+            Span::new(quote, quote + 1),
+            "this string is never closed",
+        )
+        .with_help("end it with `\"`; a quote inside the text is written `\\\"`");
+    }
+    // Point just after the last thing written, not at the blank lines after it.
+    let end = source.trim_end().len();
+    let diag = Diagnostic::error(
+        "kload::syntax",
+        "unexpected end of file",
+        Span::new(end, end),
+        label,
+    );
+    match open.blocks.last() {
+        Some(&brace) => diag
+            .with_label(Span::new(brace, brace + 1), "this block is never closed")
+            .with_help("add the missing `}`"),
+        None => diag.with_help("the file ends before the statement is complete"),
+    }
+}
+
+/// What is still open at the end of a file.
+struct Unclosed {
+    /// The opening quote of an unterminated string.
+    string: Option<usize>,
+    /// Opening braces of blocks that are never closed, outermost first.
+    blocks: Vec<usize>,
+}
+
+/// Scans strings, `{{ }}` interpolations, comments and brackets the way the grammar nests
+/// them; only used once parsing failed at the end of the file.
+fn unclosed(source: &str) -> Unclosed {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Open {
+        Bracket(u8),
+        Str,
+        Interp,
+    }
+    let bytes = source.as_bytes();
+    let mut stack: Vec<(Open, usize)> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let in_string = matches!(stack.last(), Some((Open::Str, _)));
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => {
+                    stack.pop();
+                }
+                b'{' if bytes.get(i + 1) == Some(&b'{') => {
+                    stack.push((Open::Interp, i));
+                    i += 1;
+                }
+                _ => {}
+            }
+        } else {
+            match b {
+                b'#' => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'"' => stack.push((Open::Str, i)),
+                b'}' if bytes.get(i + 1) == Some(&b'}')
+                    && matches!(stack.last(), Some((Open::Interp, _))) =>
+                {
+                    stack.pop();
+                    i += 1;
+                }
+                b'{' | b'[' | b'(' => stack.push((Open::Bracket(b), i)),
+                b'}' | b']' | b')' => {
+                    let opener = match b {
+                        b'}' => b'{',
+                        b']' => b'[',
+                        _ => b'(',
+                    };
+                    if matches!(stack.last(), Some((Open::Bracket(o), _)) if *o == opener) {
+                        stack.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    Unclosed {
+        string: stack
+            .iter()
+            .find(|(o, _)| *o == Open::Str)
+            .map(|(_, at)| *at),
+        blocks: stack
+            .iter()
+            .filter(|(o, _)| *o == Open::Bracket(b'{'))
+            .map(|(_, at)| *at)
+            .collect(),
+    }
+}
+
+fn help_for(word: &str, expected_words: &[String], source: &str, pos: usize) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         let upper = word.to_ascii_uppercase();
         if METHODS.contains(&upper.as_str()) && upper != word {
             return format!("HTTP methods are written in capitals: `{upper}`");
@@ -199,33 +325,41 @@ fn help_for(found: Option<&str>, source: &str, pos: usize) -> String {
         {
             return format!("did you mean `{m}`?");
         }
-        if let Some(k) = did_you_mean(word, STATEMENT_WORDS.iter().copied()) {
+        // What fits here first, then any statement word.
+        let here = did_you_mean(word, expected_words.iter().map(String::as_str));
+        if let Some(k) = here.or_else(|| did_you_mean(word, STATEMENT_WORDS.iter().copied())) {
             return format!("did you mean `{k}`?");
         }
     }
-    if pos >= source.len() {
-        return "the file ended early: is a `}` missing?".to_string();
-    }
-    if source[pos..].starts_with('\t') || source[..pos].ends_with('\t') {
+    if source[..pos].ends_with('\t') {
         return "tabs are fine as indentation; the problem is the token after them".to_string();
     }
     "see docs/language.md for the syntax of each block".to_string()
 }
 
-fn found_at(source: &str, pos: usize) -> Option<String> {
-    let rest = source.get(pos..)?;
-    let word: String = rest
+/// How to name what stands at `pos` (not the end of the file), and its width in bytes.
+fn found_at(source: &str, pos: usize) -> (String, usize) {
+    let rest = &source[pos..];
+    let word_len: usize = rest
         .chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect();
-    (!word.is_empty()).then_some(word)
-}
-
-fn next_char_len(source: &str, pos: usize) -> usize {
-    source
-        .get(pos..)
-        .and_then(|s| s.chars().next())
-        .map_or(0, char::len_utf8)
+        .map(char::len_utf8)
+        .sum();
+    if word_len > 0 {
+        return (format!("`{}`", &rest[..word_len]), word_len);
+    }
+    if rest.starts_with('"') {
+        let line = rest.split('\n').next().unwrap_or(rest);
+        let len = line[1..].find('"').map_or(line.len(), |i| i + 2);
+        return (format!("string `{}`", &rest[..len]), len);
+    }
+    let c = rest.chars().next().unwrap_or(' ');
+    let shown: String = if c.is_control() {
+        c.escape_debug().collect()
+    } else {
+        c.to_string()
+    };
+    (format!("`{shown}`"), c.len_utf8())
 }
 
 /// "`a`, `b` or `c`"
