@@ -67,12 +67,7 @@ impl Compiler<'_> {
         {
             Some(n) => ir::Expr::Literal(Value::Number(n)),
             None => {
-                self.error(error::invalid_number(
-                    "value",
-                    &q.text,
-                    q.span,
-                    "a number (units are not allowed here)",
-                ));
+                self.error(error::number_with_unit(&q.text, q.span));
                 ir::Expr::Literal(Value::Null)
             }
         }
@@ -227,11 +222,7 @@ impl Compiler<'_> {
                     && let (Ok(x), Ok(y)) = (a.text.parse::<i64>(), b.text.parse::<i64>())
                     && x > y
                 {
-                    self.error(error::wrong_argument_type(
-                        spec.name,
-                        span,
-                        "the smaller bound first",
-                    ));
+                    self.error(error::reversed_bounds(spec.name, span));
                 }
             }
             Function::RandomString => {

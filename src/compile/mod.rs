@@ -164,13 +164,19 @@ impl<'a> Compiler<'a> {
         for item in &file.items {
             match item {
                 ast::Item::Scenario(s) => match scenario {
-                    Some(first) => {
-                        self.error(error::duplicate_setting("scenario", s.span, first.span))
-                    }
+                    Some(first) => self.error(error::duplicate_block(
+                        "scenario",
+                        keyword_span(s.span, "scenario"),
+                        keyword_span(first.span, "scenario"),
+                    )),
                     None => scenario = Some(s),
                 },
                 ast::Item::Load(l) => match load {
-                    Some(first) => self.error(error::duplicate_setting("load", l.span, first.span)),
+                    Some(first) => self.error(error::duplicate_block(
+                        "load",
+                        keyword_span(l.span, "load"),
+                        keyword_span(first.span, "load"),
+                    )),
                     None => load = Some(l),
                 },
                 ast::Item::Data(d) => self.data(d),
@@ -384,10 +390,7 @@ impl<'a> Compiler<'a> {
                     self.ok(quantity::duration(b))?,
                 );
                 if a > b {
-                    self.error(error::invalid_wait(
-                        w.span,
-                        "the minimum is larger than the maximum",
-                    ));
+                    self.error(error::invalid_wait("wait time", w.span));
                     return None;
                 }
                 ir::WaitTime::Between(a, b)
@@ -417,7 +420,7 @@ impl<'a> Compiler<'a> {
                 }
                 ast::ClassOption::Count { value, span } => {
                     if let Some(ws) = weight_span {
-                        self.error(error::weight_and_count(*span, ws));
+                        self.error(error::weight_and_count(ws, *span));
                     }
                     fixed_count = self
                         .ok(quantity::count(value, "count", 0))
@@ -652,10 +655,7 @@ impl<'a> Compiler<'a> {
                             ) {
                                 (Some(a), Some(b)) if a <= b => Some(ir::Sleep::Between(a, b)),
                                 (Some(_), Some(_)) => {
-                                    self.error(error::invalid_wait(
-                                        s.span,
-                                        "the minimum is larger than the maximum",
-                                    ));
+                                    self.error(error::invalid_wait("sleep", s.span));
                                     None
                                 }
                                 _ => None,
@@ -722,7 +722,7 @@ impl<'a> Compiler<'a> {
                     for st in stages {
                         match st {
                             ast::Stage::Ramp { to, over, .. } => {
-                                let to = self.ok(quantity::count(to, "ramp target", 0));
+                                let to = self.ok(quantity::count(to, "ramp to", 0));
                                 let over = self.ok(quantity::duration(over));
                                 if let (Some(to), Some(over)) = (to, over) {
                                     p.stages.push(ir::Stage::Ramp {
@@ -827,6 +827,11 @@ pub(crate) fn check_host(h: &str) -> Result<(), String> {
         return Err("there is no host name".to_string());
     }
     Ok(())
+}
+
+/// The keyword at the start of a block, where a label reads better than the whole block.
+fn keyword_span(block: Span, keyword: &str) -> Span {
+    Span::new(block.start, (block.start + keyword.len()).min(block.end))
 }
 
 fn io_reason(e: &str) -> String {

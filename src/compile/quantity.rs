@@ -89,6 +89,7 @@ pub fn count(q: &Quantity, what: &str, min: u64) -> Result<u64, Diagnostic> {
                 &q.text,
                 q.span,
                 &format!("a whole number of at least {min}"),
+                &format!("{what} {}", min.max(1) * 10),
             )
         })
 }
@@ -99,12 +100,28 @@ pub fn positive(q: &Quantity, what: &str) -> Result<f64, Diagnostic> {
         .parse::<f64>()
         .ok()
         .filter(|n| *n > 0.0 && n.is_finite())
-        .ok_or_else(|| error::invalid_number(what, &q.text, q.span, "a number above 0"))
+        .ok_or_else(|| {
+            error::invalid_number(
+                what,
+                &q.text,
+                q.span,
+                "a number above 0",
+                &format!("{what} 10"),
+            )
+        })
 }
 
 /// A rate per second: `20/s`, `600/m`, `5/h` or a bare number (per second).
 pub fn rate(q: &Quantity, what: &str) -> Result<f64, Diagnostic> {
-    let bad = || error::invalid_number(what, &q.text, q.span, "a rate like `20/s` or `600/m`");
+    let bad = || {
+        error::invalid_number(
+            what,
+            &q.text,
+            q.span,
+            "a rate like `20/s` or `600/m`",
+            &format!("{what} 20/s"),
+        )
+    };
     let (num, per) = match q.text.split_once('/') {
         Some((n, unit)) => (n, unit),
         None => (q.text.as_str(), "s"),

@@ -304,6 +304,7 @@ impl Compiler<'_> {
                                 self.error(error::invalid_status(
                                     &format!("{}..{}", a.text, b.text),
                                     a.span.to(b.span),
+                                    "the range runs from high to low",
                                 ));
                                 return None;
                             }
@@ -336,10 +337,12 @@ impl Compiler<'_> {
             },
             ast::CheckKind::Duration { op, op_span, bound } => {
                 if matches!(op, CompareOp::Eq | CompareOp::Ne) {
-                    self.error(
-                        error::comparison_type(*op_span, op.symbol())
-                            .with_help("durations are checked with `<`, `<=`, `>` or `>=`"),
-                    );
+                    self.error(error::equality_on_bound(
+                        "a duration check",
+                        op.symbol(),
+                        *op_span,
+                        "check duration < 500ms",
+                    ));
                     return None;
                 }
                 ir::CheckKind::Duration {
@@ -355,7 +358,11 @@ impl Compiler<'_> {
         match q.text.parse::<u16>() {
             Ok(c) if (100..=599).contains(&c) => Some(c),
             _ => {
-                self.error(error::invalid_status(&q.text, q.span));
+                self.error(error::invalid_status(
+                    &q.text,
+                    q.span,
+                    "status codes are 100 to 599",
+                ));
                 None
             }
         }

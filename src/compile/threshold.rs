@@ -59,10 +59,12 @@ pub(super) fn compile(
         CompareOp::Gt => Comparison::Gt,
         CompareOp::Ge => Comparison::Ge,
         CompareOp::Eq | CompareOp::Ne => {
-            c.error(
-                error::comparison_type(t.op_span, t.op.symbol())
-                    .with_help("thresholds are bounds: use `<`, `<=`, `>` or `>=`"),
-            );
+            c.error(error::equality_on_bound(
+                "a threshold",
+                t.op.symbol(),
+                t.op_span,
+                "p95 < 200ms",
+            ));
             return None;
         }
     };
