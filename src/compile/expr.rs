@@ -98,6 +98,10 @@ impl Compiler<'_> {
             let hint = suggest(&first.name, known.iter().copied());
             let hint =
                 hint.or_else(|| suggest(&first.name, self.feeds.iter().map(|f| f.name.as_str())));
+            // The likely meaning counts as used: one mistake, one diagnostic.
+            if let Some(h) = hint {
+                self.used_vars.insert(h.to_string());
+            }
             let d = error::unknown_variable(&first.name, span, hint, &known);
             self.error(d);
             return ir::Expr::Literal(Value::Null);
@@ -112,12 +116,18 @@ impl Compiler<'_> {
                 );
             } else {
                 let hint = suggest(&first.name, self.feeds.iter().map(|f| f.name.as_str()));
+                if let Some(i) = hint.and_then(|h| self.feeds.iter().position(|f| f.name == h)) {
+                    self.feed_info[i].used = true;
+                }
                 let d = error::unknown_feed(&first.name, first.span, hint);
                 self.error(d);
             }
             return ir::Expr::Literal(Value::Null);
         };
         self.feed_info[feed].used = true;
+        if self.feed_info[feed].broken {
+            return ir::Expr::Literal(Value::Null);
+        }
         self.class_feeds.insert(feed as ir::FeedId);
         let col = &path[1];
         let columns = &self.feeds[feed].columns;

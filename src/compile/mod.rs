@@ -72,6 +72,8 @@ struct Scope {
 struct FeedInfo {
     span: Span,
     used: bool,
+    /// Its file could not be read (already reported): uses of it report nothing more.
+    broken: bool,
 }
 
 pub(crate) struct Compiler<'a> {
@@ -273,6 +275,7 @@ impl<'a> Compiler<'a> {
                 "a data file path",
                 d.path.span,
             ));
+            self.broken_feed(d);
             return;
         };
         let full = self.ctx.base_dir.join(&path);
@@ -284,6 +287,7 @@ impl<'a> Compiler<'a> {
                     d.path.span,
                     &io_reason(&e.to_string()),
                 ));
+                self.broken_feed(d);
                 return;
             }
         };
@@ -291,6 +295,7 @@ impl<'a> Compiler<'a> {
             Ok(h) => h.iter().map(|c| c.trim().to_string()).collect(),
             Err(e) => {
                 self.error(error::missing_data_file(&path, d.path.span, &e.to_string()));
+                self.broken_feed(d);
                 return;
             }
         };
@@ -304,6 +309,7 @@ impl<'a> Compiler<'a> {
                         d.path.span,
                         &format!("not valid CSV: {e}"),
                     ));
+                    self.broken_feed(d);
                     return;
                 }
             }
@@ -333,6 +339,25 @@ impl<'a> Compiler<'a> {
         self.feed_info.push(FeedInfo {
             span: d.name.span,
             used: false,
+            broken: false,
+        });
+    }
+
+    /// Declares a feed whose file could not be read, so that its uses are not reported
+    /// as unknown feeds on top of the error already given.
+    fn broken_feed(&mut self, d: &ast::DataDecl) {
+        self.feeds.push(ir::Feed {
+            name: d.name.name.clone(),
+            mode: ast::FeedMode::Cycle,
+            path: String::new(),
+            columns: Vec::new(),
+            rows: Arc::new(Vec::new()),
+            secret_columns: Vec::new(),
+        });
+        self.feed_info.push(FeedInfo {
+            span: d.name.span,
+            used: true,
+            broken: true,
         });
     }
 
