@@ -208,6 +208,24 @@ pub fn invalid_header_name(name: &str, span: Span) -> Diagnostic {
     .with_help("header names are letters, digits and `-`, like `Content-Type`")
 }
 
+/// A literal header value that HTTP cannot carry (the request would fail every time).
+pub fn invalid_header_value(name: &str, span: Span, bad: char) -> Diagnostic {
+    let what = match bad {
+        '\n' | '\r' => "a line break".to_string(),
+        c if c.is_control() => format!("the control character `{}`", c.escape_debug()),
+        c => format!("`{c}`, which is not ASCII"),
+    };
+    Diagnostic::error(
+        "kload::invalid_header",
+        format!("header `{name}` has a value that cannot be sent"),
+        span,
+        format!("contains {what}"),
+    )
+    .with_help(
+        "header values are printable ASCII: percent-encode other text (`Caf%C3%A9`) or send it in the body",
+    )
+}
+
 pub fn invalid_jsonpath(path: &str, span: Span, reason: &str) -> Diagnostic {
     Diagnostic::error("kload::invalid_jsonpath", format!("invalid JSON path `{path}`"), span, reason.to_string())
         .with_help("JSON paths follow RFC 9535: `$.access`, `$.results[*].id`, `$.results[?@.status == 'Pending']`")

@@ -301,6 +301,15 @@ impl Compiler<'_> {
                 return None;
             }
         };
+        // What HeaderValue accepts: visible ASCII, space and tab.
+        if let Some(bad) = template
+            .as_literal()
+            .and_then(|v| v.chars().find(|c| *c != '\t' && !(' '..='~').contains(c)))
+        {
+            let d = error::invalid_header_value(&h.name.name, h.value.span(), bad);
+            self.error(d);
+            return None;
+        }
         let secret = is_secret_header(name.as_str());
         Some(ir::HeaderTemplate {
             name,
