@@ -32,9 +32,35 @@ impl Compiler<'_> {
     pub(super) fn literal(&mut self, t: &ast::Template, what: &str) -> Option<String> {
         let lit = t.literal();
         if lit.is_none() {
-            self.error(error::interpolation_not_allowed(what, t.span));
+            let span = self.interpolation_span(t);
+            self.error(error::interpolation_not_allowed(what, span));
         }
         lit
+    }
+
+    /// The first `{{ ... }}` of a template, braces included (the whole string if the
+    /// braces cannot be found).
+    pub(super) fn interpolation_span(&self, t: &ast::Template) -> ast::Span {
+        let Some(e) = t.parts.iter().find_map(|p| match p {
+            ast::TemplatePart::Expr(e) => Some(e.span()),
+            ast::TemplatePart::Text { .. } => None,
+        }) else {
+            return t.span;
+        };
+        let open = self
+            .source
+            .get(t.span.start..e.start)
+            .and_then(|s| s.rfind("{{"))
+            .map(|i| t.span.start + i);
+        let close = self
+            .source
+            .get(e.end..t.span.end)
+            .and_then(|s| s.find("}}"))
+            .map(|i| e.end + i + 2);
+        match (open, close) {
+            (Some(start), Some(end)) => ast::Span::new(start, end),
+            _ => t.span,
+        }
     }
 
     pub(super) fn value(&mut self, v: &ast::Value) -> ir::Expr {

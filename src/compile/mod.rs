@@ -204,7 +204,19 @@ impl<'a> Compiler<'a> {
                         self.error(error::invalid_url(h, span, &reason));
                     }
                 }
-                None => self.error(error::interpolation_not_allowed("the scenario host", span)),
+                None => {
+                    let span = scenario
+                        .and_then(|s| {
+                            s.settings.iter().find_map(|x| match x {
+                                ast::Setting::Host { url, .. } => {
+                                    Some(self.interpolation_span(url))
+                                }
+                                _ => None,
+                            })
+                        })
+                        .unwrap_or(span);
+                    self.error(error::interpolation_not_allowed("the scenario host", span))
+                }
             }
         }
 
@@ -271,10 +283,8 @@ impl<'a> Compiler<'a> {
             return;
         }
         let Some(path) = d.path.literal() else {
-            self.error(error::interpolation_not_allowed(
-                "a data file path",
-                d.path.span,
-            ));
+            let span = self.interpolation_span(&d.path);
+            self.error(error::interpolation_not_allowed("a data file path", span));
             self.broken_feed(d);
             return;
         };
