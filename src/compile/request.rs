@@ -379,12 +379,22 @@ impl Compiler<'_> {
                             pest::error::InputLocation::Pos(p) => p,
                             pest::error::InputLocation::Span((s, _)) => s,
                         };
-                        let start =
-                            (path.span.start + 1 + pos).min(path.span.end.saturating_sub(1));
-                        (
-                            Span::new(start, (start + 1).min(path.span.end)),
-                            pe.variant.message().into_owned(),
-                        )
+                        // Offsets into the decoded path are offsets into the file only
+                        // when nothing was escaped; then point at the character there.
+                        let inner = Span::new(
+                            (path.span.start + 1).min(path.span.end),
+                            path.span.end.saturating_sub(1).max(path.span.start),
+                        );
+                        let raw = self.text(inner);
+                        let span = match raw.get(pos..).filter(|_| raw == text) {
+                            Some(rest) => {
+                                let width = rest.chars().next().map_or(1, char::len_utf8);
+                                let start = inner.start + pos;
+                                Span::new(start, (start + width).min(path.span.end))
+                            }
+                            None => path.span,
+                        };
+                        (span, pe.variant.message().into_owned())
                     }
                     other => (path.span, other.to_string()),
                 };

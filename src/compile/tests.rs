@@ -96,6 +96,18 @@ fn golden_diagnostics() {
 }
 
 #[test]
+fn a_jsonpath_error_at_a_wide_character_spans_the_whole_character() {
+    let src = "user V { task t { GET \"/\" { check jsonpath \"$☕\" exists } } }";
+    let ctx = Context {
+        base_dir: golden_dir(),
+    };
+    let out = compile_source(src, &ctx);
+    let d = &out.diagnostics[0];
+    assert_eq!(d.code, "kload::invalid_jsonpath");
+    assert_eq!(&src[d.primary.span.start..d.primary.span.end], "☕");
+}
+
+#[test]
 fn json_form_of_a_diagnostic() {
     let dir = golden_dir();
     let source = std::fs::read_to_string(dir.join("unknown_variable.kload")).unwrap();
