@@ -3,6 +3,8 @@
 //!
 //! Re-bless the goldens with `KLOAD_BLESS=1 cargo test --lib compile::tests`, then review
 //! the diff of `tests/golden/diagnostics/*.txt` like code.
+//!
+//! The panic test is deterministic (a fixed xorshift seed), so a failure replays exactly.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -127,5 +129,314 @@ fn json_form_of_a_diagnostic() {
             r#""severity":"error","code":"kload::unknown_variable","message":"unknown variable `projct_id`","#,
             r#""label":"nothing sets this before it is used","help":"did you mean `project_id`?"}"#
         )]
+    );
+}
+
+// ---------------------------------------------------------------- panic freedom
+
+/// xorshift64*: a small deterministic generator, so that a failure replays exactly.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Pieces of the language that random bytes rarely produce, to get past the first token.
+const TOKENS: &[&str] = &[
+    "{",
+    "}",
+    "{{",
+    "}}",
+    "\"",
+    "\\",
+    "\\u{",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ":",
+    "=",
+    "..",
+    "-",
+    "%",
+    "/s",
+    "#",
+    "\n",
+    "\t",
+    " ",
+    "é",
+    "☕",
+    "\u{0}",
+    "\r\n",
+    "user",
+    "task",
+    "GET",
+    "POST",
+    "get",
+    "check",
+    "status",
+    "capture",
+    "jsonpath",
+    "json",
+    "form",
+    "multipart",
+    "file",
+    "random",
+    "named",
+    "data",
+    "from",
+    "load",
+    "users",
+    "stages",
+    "ramp",
+    "to",
+    "over",
+    "hold",
+    "thresholds",
+    "p95",
+    "p99.9",
+    "error_rate",
+    "tag",
+    "let",
+    "sleep",
+    "between",
+    "wait",
+    "header",
+    "X-A",
+    "on",
+    "start",
+    "stop",
+    "sequence",
+    "weight",
+    "count",
+    "tags",
+    "200",
+    "200..299",
+    "30s",
+    "1h30m",
+    "-1",
+    "1.5",
+    "2KB",
+    "20/s",
+    "1%",
+    "\"/\"",
+    "\"$.a\"",
+    "choice(",
+    "uuid()",
+    "x",
+    "accounts.username",
+    "<",
+    "==",
+    "warn",
+    "abort",
+    "after",
+];
+
+/// The files the language is shown with: shipped scenarios, examples and golden inputs.
+fn seed_files() -> Vec<(PathBuf, String)> {
+    ["scenarios", "examples", "tests/golden/diagnostics"]
+        .iter()
+        .flat_map(|dir| kload_files(&repo_dir().join(dir)))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p, text)
+        })
+        .collect()
+}
+
+/// Compiles `source` and checks what every input must give: no panic, a diagnostic
+/// whenever there is no plan, and spans that lie inside the source on character
+/// boundaries (rendering and the JSON form run too, since users see them).
+fn check_no_panic(source: &str, ctx: &Context) -> Result<(), String> {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let out = compile_source(source, ctx);
+        if out.plan.is_none() && !out.diagnostics.iter().any(Diagnostic::is_error) {
+            return Err("no plan and no error".to_string());
+        }
+        for d in &out.diagnostics {
+            for label in std::iter::once(&d.primary).chain(&d.secondary) {
+                let s = label.span;
+                if !(s.start <= s.end
+                    && s.end <= source.len()
+                    && source.is_char_boundary(s.start)
+                    && source.is_char_boundary(s.end))
+                {
+                    return Err(format!("{}: span {s:?} outside the source", d.code));
+                }
+            }
+            diagnostic::render(d, "fuzz.kload", source, false, 80);
+            diagnostic::to_json(d, "fuzz.kload", source);
+        }
+        Ok(())
+    }));
+    match result {
+        Ok(r) => r,
+        Err(panic) => Err(format!(
+            "panic: {}",
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        )),
+    }
+}
+
+/// Applies one to four random edits: flipped bits, inserted bytes or tokens, deleted or
+/// repeated ranges. The result is made valid UTF-8 the way a lossy reader would.
+fn mutate(rng: &mut Rng, text: &str) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(bytes.len() + 1);
+        match rng.below(5) {
+            0 if at < bytes.len() => bytes[at] ^= 1 << rng.below(8),
+            1 => bytes.insert(at, rng.next() as u8),
+            2 => {
+                let token = TOKENS[rng.below(TOKENS.len())].as_bytes();
+                bytes.splice(at..at, token.iter().copied());
+            }
+            3 => {
+                let end = (at + rng.below(16)).min(bytes.len());
+                bytes.drain(at..end);
+            }
+            _ => {
+                let end = (at + rng.below(64)).min(bytes.len());
+                let copy = bytes[at..end].to_vec();
+                let to = rng.below(bytes.len() + 1);
+                bytes.splice(to..to, copy);
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Pieces of a seed to cut at every character boundary, with the first cut to make: each
+/// top-level block with the comments before it, and a user class once per item, after
+/// its header. A cut fails the same way whatever complete blocks precede it, and cutting
+/// small pieces rather than whole files keeps the test fast in debug builds.
+fn chunks(text: &str) -> Vec<(String, usize)> {
+    let Ok(file) = crate::syntax::parse(text) else {
+        return vec![(text.to_string(), 0)];
+    };
+    let mut starts: Vec<usize> = file.items.iter().map(|i| i.span().start).collect();
+    match starts.first_mut() {
+        Some(first) => *first = 0,
+        None => return vec![(text.to_string(), 0)],
+    }
+    starts.push(text.len());
+    let mut out = Vec::new();
+    for (item, w) in file.items.iter().zip(starts.windows(2)) {
+        let (start, end) = (w[0], w[1]);
+        let user_items = match item {
+            crate::syntax::ast::Item::User(u) if !u.items.is_empty() => &u.items,
+            _ => {
+                out.push((text[start..end].to_string(), 0));
+                continue;
+            }
+        };
+        let head = &text[start..user_items[0].span().start];
+        let mut bounds: Vec<usize> = user_items.iter().map(|i| i.span().start).collect();
+        bounds.push(end);
+        for (k, b) in bounds.windows(2).enumerate() {
+            let first_cut = if k == 0 { 0 } else { head.len() };
+            out.push((format!("{head}{}", &text[b[0]..b[1]]), first_cut));
+        }
+    }
+    out
+}
+
+/// Runs `check` over `jobs` on a few threads and returns the first failures.
+fn run_all<T: Sync>(jobs: &[T], check: impl Fn(&T) -> Vec<String> + Sync) -> Vec<String> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let check = &check;
+                scope.spawn(move || {
+                    jobs.iter()
+                        .skip(t)
+                        .step_by(threads)
+                        .flat_map(check)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .take(10)
+            .collect()
+    })
+}
+
+#[test]
+fn no_input_panics() {
+    let seeds = seed_files();
+    let report = |what: String, source: &str, ctx: &Context| -> Option<String> {
+        check_no_panic(source, ctx)
+            .err()
+            .map(|e| format!("{what}: {e}\n  input: {source:?}"))
+    };
+
+    // Every piece of every seed, cut at each character boundary.
+    let blocks: Vec<(&PathBuf, String, usize)> = seeds
+        .iter()
+        .flat_map(|(path, text)| {
+            chunks(text)
+                .into_iter()
+                .map(move |(chunk, first)| (path, chunk, first))
+        })
+        .collect();
+    let mut failures = run_all(&blocks, |(path, block, first_cut)| {
+        let ctx = Context::for_file(path);
+        let name = path.file_name().unwrap().to_string_lossy();
+        block
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([block.len()])
+            .filter(|cut| cut >= first_cut)
+            .filter_map(|cut| report(format!("{name} cut at {cut}"), &block[..cut], &ctx))
+            .take(3)
+            .collect()
+    });
+
+    // Mutated seeds, then random bytes and random runs of tokens.
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut inputs: Vec<(String, String, &Path)> = Vec::new();
+    for i in 0..2000 {
+        let (path, text) = &seeds[rng.below(seeds.len())];
+        inputs.push((format!("mutation {i}"), mutate(&mut rng, text), path));
+    }
+    let golden = golden_dir().join("x.kload");
+    for i in 0..1500 {
+        let len = rng.below(80);
+        let source = if i % 2 == 0 {
+            let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        } else {
+            (0..len).map(|_| TOKENS[rng.below(TOKENS.len())]).collect()
+        };
+        inputs.push((format!("random {i}"), source, &golden));
+    }
+    failures.extend(run_all(&inputs, |(what, source, path)| {
+        report(what.clone(), source, &Context::for_file(path))
+            .into_iter()
+            .collect()
+    }));
+
+    assert!(
+        failures.is_empty(),
+        "failing inputs:\n{}",
+        failures.join("\n")
     );
 }

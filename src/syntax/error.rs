@@ -118,17 +118,43 @@ const STATEMENT_WORDS: &[&str] = &[
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
-/// Serialises the parses that ask pest for details (a process-wide switch).
-static DETAIL: Mutex<()> = Mutex::new(());
+/// How many parses want pest's error details (a process-wide switch): on while any do.
+static DETAILED_PARSES: Mutex<usize> = Mutex::new(0);
+
+/// Keeps pest's error details on while it lives.
+struct DetailGuard;
+
+impl DetailGuard {
+    fn new() -> DetailGuard {
+        let mut n = DETAILED_PARSES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *n == 0 {
+            pest::set_error_detail(true);
+        }
+        *n += 1;
+        DetailGuard
+    }
+}
+
+impl Drop for DetailGuard {
+    fn drop(&mut self) {
+        let mut n = DETAILED_PARSES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *n -= 1;
+        if *n == 0 {
+            pest::set_error_detail(false);
+        }
+    }
+}
 
 /// Parses `source` again with pest's error details on: which literal tokens (`}`, `,`)
-/// were expected where. The switch slows every parse, so it is on only for failed ones.
+/// were expected where. The switch slows every parse, so it is on only for failed ones
+/// (another thread's parse that starts meanwhile only runs slower).
 fn detailed_error(rule: Rule, source: &str) -> Option<Error<Rule>> {
-    let _only_one = DETAIL.lock().unwrap_or_else(PoisonError::into_inner);
-    pest::set_error_detail(true);
-    let result = KloadParser::parse(rule, source);
-    pest::set_error_detail(false);
-    result.err()
+    let _details = DetailGuard::new();
+    KloadParser::parse(rule, source).err()
 }
 
 /// Tokens that a rule in the same message already names ("a quoted string", "a comparison").
