@@ -77,21 +77,22 @@ pub fn duration(q: &Quantity) -> Result<Duration, Diagnostic> {
     })
 }
 
-/// A whole number, at least `min`.
+/// A whole number, at least `min` and small enough for a `u32` (users, counts, stages).
 pub fn count(q: &Quantity, what: &str, min: u64) -> Result<u64, Diagnostic> {
-    q.text
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n >= min)
-        .ok_or_else(|| {
-            error::invalid_number(
-                what,
-                &q.text,
-                q.span,
-                &format!("a whole number of at least {min}"),
-                &format!("{what} {}", min.max(1) * 10),
-            )
-        })
+    let bad = |expected: String| {
+        error::invalid_number(
+            what,
+            &q.text,
+            q.span,
+            &expected,
+            &format!("{what} {}", min.max(1) * 10),
+        )
+    };
+    match q.text.parse::<u64>() {
+        Ok(n) if n > u64::from(u32::MAX) => Err(bad(format!("a whole number up to {}", u32::MAX))),
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(bad(format!("a whole number of at least {min}"))),
+    }
 }
 
 /// A plain number greater than zero.
