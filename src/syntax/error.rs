@@ -165,6 +165,16 @@ const DESCRIBED_TOKENS: &[&str] = &[
 /// Converts a failed parse of `rule` into a diagnostic pointing at the furthest position
 /// reached, saying in words what could stand there.
 pub fn syntax_error(err: Error<Rule>, source: &str, rule: Rule) -> Diagnostic {
+    // pest stops before its recursion would overflow the stack.
+    if let ErrorVariant::CustomError { message } = &err.variant
+        && message.contains("limit reached")
+    {
+        let pos = match err.location {
+            InputLocation::Pos(p) => p,
+            InputLocation::Span((s, _)) => s,
+        };
+        return too_deep(source, pos);
+    }
     let err = detailed_error(rule, source).unwrap_or(err);
     let mut pos = match err.location {
         InputLocation::Pos(p) => p,
@@ -234,6 +244,30 @@ fn is_char_class(token: &str) -> bool {
     token == "BUILTIN_RULE" || (chars.len() == 4 && chars[1] == '.' && chars[2] == '.')
 }
 
+/// Brackets, calls or interpolations nested deeper than kload follows.
+fn too_deep(source: &str, pos: usize) -> Diagnostic {
+    let mut pos = pos.min(source.len());
+    while !source.is_char_boundary(pos) {
+        pos -= 1;
+    }
+    Diagnostic::error(
+        "kload::syntax",
+        "nested too deeply",
+        Span::new(pos, pos + next_char_len(source, pos)),
+        format!("more than {MAX_DEPTH} levels of brackets and strings"),
+    )
+    .with_help(format!(
+        "nest brackets, calls and `{{{{ }}}}` at most {MAX_DEPTH} levels deep"
+    ))
+}
+
+fn next_char_len(source: &str, pos: usize) -> usize {
+    source
+        .get(pos..)
+        .and_then(|s| s.chars().next())
+        .map_or(0, char::len_utf8)
+}
+
 /// The file ended early: inside a string, or with a block left open.
 fn end_of_file(source: &str, label: String) -> Diagnostic {
     let open = unclosed(source);
@@ -262,23 +296,36 @@ fn end_of_file(source: &str, label: String) -> Diagnostic {
     }
 }
 
-/// What is still open at the end of a file.
-struct Unclosed {
-    /// The opening quote of an unterminated string.
-    string: Option<usize>,
-    /// Opening braces of blocks that are never closed, outermost first.
-    blocks: Vec<usize>,
+/// Nesting deeper than this is refused before parsing: the parser, the lowering, the
+/// compiler and the runtime each recurse once per level, on threads with small stacks.
+/// Real scenarios stay under ten.
+pub const MAX_DEPTH: usize = 64;
+
+/// Refuses input nested deeper than [`MAX_DEPTH`] (brackets, strings in `{{ }}`), which
+/// could otherwise overflow a thread's stack after the parser accepted it.
+pub fn check_depth(source: &str) -> Result<(), Diagnostic> {
+    match scan(source).too_deep {
+        Some(pos) => Err(too_deep(source, pos)),
+        None => Ok(()),
+    }
 }
 
-/// Scans strings, `{{ }}` interpolations, comments and brackets the way the grammar nests
-/// them; only used once parsing failed at the end of the file.
-fn unclosed(source: &str) -> Unclosed {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Open {
-        Bracket(u8),
-        Str,
-        Interp,
-    }
+#[derive(Clone, Copy, PartialEq)]
+enum Open {
+    Bracket(u8),
+    Str,
+    Interp,
+}
+
+/// What is open where the scan stopped: at the end, or where nesting got too deep.
+struct Scan {
+    stack: Vec<(Open, usize)>,
+    too_deep: Option<usize>,
+}
+
+/// Follows strings, `{{ }}` interpolations, comments and brackets the way the grammar
+/// nests them, without parsing.
+fn scan(source: &str) -> Scan {
     let bytes = source.as_bytes();
     let mut stack: Vec<(Open, usize)> = Vec::new();
     let mut i = 0;
@@ -325,8 +372,31 @@ fn unclosed(source: &str) -> Unclosed {
                 _ => {}
             }
         }
+        if stack.len() > MAX_DEPTH {
+            let at = stack.last().map_or(i, |(_, at)| *at);
+            return Scan {
+                stack,
+                too_deep: Some(at),
+            };
+        }
         i += 1;
     }
+    Scan {
+        stack,
+        too_deep: None,
+    }
+}
+
+/// What is still open at the end of a file.
+struct Unclosed {
+    /// The opening quote of an unterminated string.
+    string: Option<usize>,
+    /// Opening braces of blocks that are never closed, outermost first.
+    blocks: Vec<usize>,
+}
+
+fn unclosed(source: &str) -> Unclosed {
+    let stack = scan(source).stack;
     Unclosed {
         string: stack
             .iter()

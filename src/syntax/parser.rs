@@ -16,6 +16,7 @@ pub struct KloadParser;
 
 /// Parses a whole `.kload` file.
 pub fn parse(source: &str) -> Result<File, Diagnostic> {
+    super::error::check_depth(source)?;
     let mut pairs = KloadParser::parse(Rule::file, source)
         .map_err(|e| super::error::syntax_error(e, source, Rule::file))?;
     let file = pairs
