@@ -248,6 +248,36 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Where each line starts, for many [`line_col`] look-ups in one text (the compiler
+/// labels every request with its line) without rescanning it from the top each time.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(source: &str) -> LineIndex {
+        let newlines = source
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| i + 1);
+        LineIndex {
+            starts: std::iter::once(0).chain(newlines).collect(),
+        }
+    }
+
+    /// The same as [`line_col`].
+    pub fn line_col(&self, source: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(source.len());
+        while !source.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|s| *s <= offset);
+        let start = self.starts[line - 1];
+        (line, source[start..offset].chars().count() + 1)
+    }
+}
+
 pub fn to_json<'a>(diag: &'a Diagnostic, file: &'a str, source: &str) -> JsonDiagnostic<'a> {
     let (line, column) = line_col(source, diag.primary.span.start);
     let (end_line, end_column) = line_col(source, diag.primary.span.end);
@@ -311,5 +341,18 @@ mod tests {
         assert_eq!(line_col(src, 0), (1, 1));
         assert_eq!(line_col(src, 3), (2, 1));
         assert_eq!(line_col(src, 6), (2, 3));
+    }
+
+    #[test]
+    fn line_index_agrees_with_line_col() {
+        let src = "ab\né x\n\n☕ y\n";
+        let index = LineIndex::new(src);
+        for offset in 0..=src.len() + 2 {
+            assert_eq!(
+                index.line_col(src, offset),
+                line_col(src, offset),
+                "{offset}"
+            );
+        }
     }
 }

@@ -78,6 +78,8 @@ struct FeedInfo {
 
 pub(crate) struct Compiler<'a> {
     source: &'a str,
+    /// Line starts, for the `line:column` each request keeps.
+    lines: diagnostic::LineIndex,
     ctx: &'a Context,
     diags: Vec<Diagnostic>,
     var_ids: HashMap<String, VarId>,
@@ -99,6 +101,7 @@ impl<'a> Compiler<'a> {
     fn new(source: &'a str, ctx: &'a Context) -> Self {
         Compiler {
             source,
+            lines: diagnostic::LineIndex::new(source),
             ctx,
             diags: Vec::new(),
             var_ids: HashMap::new(),

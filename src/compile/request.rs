@@ -152,7 +152,7 @@ impl Compiler<'_> {
             captures,
             span: r.span,
             line: {
-                let (l, c) = crate::diagnostic::line_col(self.source, r.span.start);
+                let (l, c) = self.lines.line_col(self.source, r.span.start);
                 format!("{l}:{c}")
             },
             needs_json,
