@@ -218,7 +218,12 @@ impl<'a> Compiler<'a> {
                             })
                         })
                         .unwrap_or(span);
-                    self.error(error::interpolation_not_allowed("the scenario host", span))
+                    self.error(
+                        error::interpolation_not_allowed("the scenario host", span).with_help(
+                            "the host is checked when the scenario is compiled: write it out, \
+                             or pass it per run with `--host`",
+                        ),
+                    )
                 }
             }
         }
