@@ -110,6 +110,21 @@ fn a_jsonpath_error_at_a_wide_character_spans_the_whole_character() {
 }
 
 #[test]
+fn every_code_is_documented() {
+    let docs = std::fs::read_to_string(repo_dir().join("docs/diagnostics.md")).unwrap();
+    let mut wanted = codes_in_error_rs();
+    wanted.insert("kload::syntax");
+    let missing: Vec<_> = wanted
+        .iter()
+        .filter(|c| !docs.contains(&format!("### `{c}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes without a section in docs/diagnostics.md: {missing:?}"
+    );
+}
+
+#[test]
 fn json_form_of_a_diagnostic() {
     let dir = golden_dir();
     let source = std::fs::read_to_string(dir.join("unknown_variable.kload")).unwrap();
