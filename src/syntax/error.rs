@@ -427,6 +427,9 @@ fn help_for(word: &str, expected_words: &[String], source: &str, pos: usize) -> 
             return format!("did you mean `{k}`?");
         }
     }
+    if word == "," {
+        return "statements in a block are not separated by `,`: remove it".to_string();
+    }
     if source[..pos].ends_with('\t') {
         return "tabs are fine as indentation; the problem is the token after them".to_string();
     }
