@@ -319,14 +319,22 @@ pub fn reversed_bounds(name: &str, span: Span) -> Diagnostic {
     ))
 }
 
-pub fn missing_data_file(path: &str, span: Span, reason: &str) -> Diagnostic {
+pub fn missing_data_file(
+    path: &str,
+    span: Span,
+    reason: &str,
+    suggestion: Option<&str>,
+) -> Diagnostic {
     Diagnostic::error(
         "kload::missing_data_file",
         format!("cannot read data file `{path}`"),
         span,
         reason.to_string(),
     )
-    .with_help("paths are relative to the scenario file; the file is CSV with a header row")
+    .with_help(suggest(
+        suggestion,
+        "paths are relative to the scenario file; the file is CSV with a header row",
+    ))
 }
 
 pub fn empty_data_file(path: &str, span: Span) -> Diagnostic {
@@ -352,14 +360,17 @@ pub fn unknown_feed(name: &str, span: Span, suggestion: Option<&str>) -> Diagnos
     ))
 }
 
-pub fn missing_file(path: &str, span: Span, reason: &str) -> Diagnostic {
+pub fn missing_file(path: &str, span: Span, reason: &str, suggestion: Option<&str>) -> Diagnostic {
     Diagnostic::error(
         "kload::missing_file",
         format!("cannot read file `{path}`"),
         span,
         reason.to_string(),
     )
-    .with_help("paths are relative to the scenario file")
+    .with_help(suggest(
+        suggestion,
+        "paths are relative to the scenario file",
+    ))
 }
 
 pub fn invalid_status(text: &str, span: Span, reason: &str) -> Diagnostic {

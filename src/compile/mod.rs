@@ -300,10 +300,12 @@ impl<'a> Compiler<'a> {
         let mut reader = match csv::ReaderBuilder::new().flexible(false).from_path(&full) {
             Ok(r) => r,
             Err(e) => {
+                let similar = self.similar_file(&path);
                 self.error(error::missing_data_file(
                     &path,
                     d.path.span,
                     &io_reason(&e.to_string()),
+                    similar.as_deref(),
                 ));
                 self.broken_feed(d);
                 return;
@@ -312,7 +314,12 @@ impl<'a> Compiler<'a> {
         let columns: Vec<String> = match reader.headers() {
             Ok(h) => h.iter().map(|c| c.trim().to_string()).collect(),
             Err(e) => {
-                self.error(error::missing_data_file(&path, d.path.span, &e.to_string()));
+                self.error(error::missing_data_file(
+                    &path,
+                    d.path.span,
+                    &e.to_string(),
+                    None,
+                ));
                 self.broken_feed(d);
                 return;
             }
@@ -326,6 +333,7 @@ impl<'a> Compiler<'a> {
                         &path,
                         d.path.span,
                         &format!("not valid CSV: {e}"),
+                        None,
                     ));
                     self.broken_feed(d);
                     return;
@@ -359,6 +367,23 @@ impl<'a> Compiler<'a> {
             used: false,
             broken: false,
         });
+    }
+
+    /// A file in the folder of a missing one, with a similar name (`acounts.csv` for
+    /// `accounts.csv`), as it would be written in the scenario.
+    fn similar_file(&self, path: &str) -> Option<String> {
+        let wanted = Path::new(path);
+        let name = wanted.file_name()?.to_str()?;
+        let dir = wanted.parent().unwrap_or(Path::new(""));
+        let mut names: Vec<String> = std::fs::read_dir(self.ctx.base_dir.join(dir))
+            .ok()?
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        let best = did_you_mean(name, names.iter().map(String::as_str))?;
+        Some(dir.join(best).to_string_lossy().into_owned())
     }
 
     /// Declares a feed whose file could not be read, so that its uses are not reported

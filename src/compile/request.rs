@@ -219,10 +219,12 @@ impl Compiler<'_> {
                         })
                     }
                     Err(e) => {
+                        let similar = self.similar_file(&file);
                         self.error(error::missing_file(
                             &file,
                             path.span,
                             &super::io_reason(&e.to_string()),
+                            similar.as_deref(),
                         ));
                         None
                     }
