@@ -469,3 +469,44 @@ fn no_input_panics() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn no_threshold_line_panics() {
+    let path = repo_dir().join("scenarios/kibray.kload");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let plan = compile_source(&text, &Context::for_file(&path))
+        .plan
+        .expect("kibray compiles");
+    let deep = format!(
+        "p95(\"{{{{ {}1{} }}}}\") < 1s",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let mut lines: Vec<String> = vec![deep];
+    let mut rng = Rng(7);
+    for line in text
+        .lines()
+        .skip_while(|l| !l.starts_with("thresholds"))
+        .skip(1)
+    {
+        let line = line.trim();
+        for (cut, _) in line.char_indices() {
+            lines.push(line[..cut].to_string());
+        }
+        for _ in 0..50 {
+            lines.push(mutate(&mut rng, line));
+        }
+    }
+    for line in &lines {
+        let result = std::panic::catch_unwind(|| super::compile_threshold_line(line, &plan));
+        match result {
+            Err(_) => panic!("panic on --threshold {line:?}"),
+            Ok(Err(d)) => {
+                let s = d.primary.span;
+                assert!(s.start <= s.end && s.end <= line.len(), "{line:?}: {s:?}");
+                diagnostic::render(&d, "--threshold", line, false, 80);
+            }
+            Ok(Ok(_)) => {}
+        }
+    }
+}

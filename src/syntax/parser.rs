@@ -30,6 +30,7 @@ pub fn parse(source: &str) -> Result<File, Diagnostic> {
 
 /// Parses one threshold as written on the command line (`p95(/api/) < 200ms`).
 pub fn parse_threshold(source: &str) -> Result<Threshold, Diagnostic> {
+    super::error::check_depth(source)?;
     let mut pairs = KloadParser::parse(Rule::threshold_line, source)
         .map_err(|e| super::error::syntax_error(e, source, Rule::threshold_line))?;
     let line = pairs
