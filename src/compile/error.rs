@@ -413,7 +413,7 @@ pub fn equality_on_bound(what: &str, op: &str, span: Span, example: &str) -> Dia
         "use `<`, `<=`, `>` or `>=`",
     )
     .with_help(format!(
-        "timings vary from one request to the next, so {what} is a bound: `{example}`"
+        "measurements vary from one request or run to the next, so {what} sets a bound: `{example}`"
     ))
 }
 

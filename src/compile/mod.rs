@@ -454,9 +454,10 @@ impl<'a> Compiler<'a> {
         Some(match &w.kind {
             ast::WaitKind::Between(a, b) => {
                 let (a, b) = (
-                    self.ok(quantity::duration(a))?,
-                    self.ok(quantity::duration(b))?,
+                    self.ok(quantity::duration(a)),
+                    self.ok(quantity::duration(b)),
                 );
+                let (a, b) = (a?, b?);
                 if a > b {
                     self.error(error::invalid_wait("wait time", w.span));
                     return None;

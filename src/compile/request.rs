@@ -293,26 +293,32 @@ impl Compiler<'_> {
         let source = self.text(c.span).trim().to_string();
         let kind = match &c.kind {
             ast::CheckKind::Status { items, .. } => {
+                // Every item is checked, so that each mistake in a list is reported.
                 let mut ranges = Vec::new();
+                let mut failed = false;
                 for item in items {
-                    match item {
-                        ast::StatusItem::Code(q) => {
-                            let code = self.status_code(q)?;
-                            ranges.push((code, code));
-                        }
+                    let range = match item {
+                        ast::StatusItem::Code(q) => self.status_code(q).map(|c| (c, c)),
                         ast::StatusItem::Range(a, b) => {
-                            let (x, y) = (self.status_code(a)?, self.status_code(b)?);
-                            if x > y {
-                                self.error(error::invalid_status(
-                                    &format!("{}..{}", a.text, b.text),
-                                    a.span.to(b.span),
-                                    "the range runs from high to low",
-                                ));
-                                return None;
+                            match (self.status_code(a), self.status_code(b)) {
+                                (Some(x), Some(y)) if x > y => {
+                                    self.error(error::invalid_status(
+                                        &format!("{}..{}", a.text, b.text),
+                                        a.span.to(b.span),
+                                        "the range runs from high to low",
+                                    ));
+                                    None
+                                }
+                                (Some(x), Some(y)) => Some((x, y)),
+                                _ => None,
                             }
-                            ranges.push((x, y));
                         }
-                    }
+                    };
+                    failed |= range.is_none();
+                    ranges.extend(range);
+                }
+                if failed {
+                    return None;
                 }
                 ir::CheckKind::Status(ranges)
             }
@@ -328,10 +334,12 @@ impl Compiler<'_> {
                 }
             }
             ast::CheckKind::JsonPath { path, predicate } => {
-                let query = self.jsonpath(path)?;
+                // Both halves are compiled, so that a mistake in each is reported.
+                let query = self.jsonpath(path);
+                let predicate = self.predicate(predicate);
                 ir::CheckKind::JsonPath {
-                    query: Box::new(query),
-                    predicate: self.predicate(predicate)?,
+                    query: Box::new(query?),
+                    predicate: predicate?,
                 }
             }
             ast::CheckKind::Body { predicate } => ir::CheckKind::Body {
