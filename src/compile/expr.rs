@@ -120,15 +120,21 @@ impl Compiler<'_> {
             if self.scope.vars.contains(&first.name) {
                 return ir::Expr::Var(self.var(&first.name));
             }
-            let known: Vec<&str> = self.scope.vars.iter().map(String::as_str).collect();
-            let hint = suggest(&first.name, known.iter().copied());
-            let hint =
-                hint.or_else(|| suggest(&first.name, self.feeds.iter().map(|f| f.name.as_str())));
+            let known: Vec<String> = self.scope.vars.iter().cloned().collect();
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            let hint = suggest(&first.name, known.iter().copied())
+                .or_else(|| suggest(&first.name, self.feeds.iter().map(|f| f.name.as_str())))
+                .map(str::to_string);
             // The likely meaning counts as used: one mistake, one diagnostic.
-            if let Some(h) = hint {
-                self.used_vars.insert(h.to_string());
+            if let Some(h) = &hint {
+                self.used_vars.insert(h.clone());
             }
-            let d = error::unknown_variable(&first.name, span, hint, &known);
+            // `{{ username }}` for a feed's column: `{{ accounts.username }}`.
+            let hint = match hint {
+                Some(h) => Some(h),
+                None => self.column_named(&first.name),
+            };
+            let d = error::unknown_variable(&first.name, span, hint.as_deref(), &known);
             self.error(d);
             return ir::Expr::Literal(Value::Null);
         }
@@ -180,6 +186,19 @@ impl Compiler<'_> {
                 ir::Expr::Literal(Value::Null)
             }
         }
+    }
+
+    /// `feed.column` for a data feed column with this name (or one close to it).
+    fn column_named(&mut self, name: &str) -> Option<String> {
+        let (feed, column) = self.feeds.iter().enumerate().find_map(|(i, f)| {
+            let columns = f.columns.iter().map(String::as_str);
+            let exact = f.columns.iter().find(|c| *c == name).map(String::as_str);
+            exact
+                .or_else(|| suggest(name, columns))
+                .map(|c| (i, c.to_string()))
+        })?;
+        self.feed_info[feed].used = true;
+        Some(format!("{}.{column}", self.feeds[feed].name))
     }
 
     fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: ast::Span) -> ir::Expr {
