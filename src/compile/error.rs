@@ -437,17 +437,22 @@ pub fn unknown_threshold_target(
     name: &str,
     span: Span,
     suggestion: Option<&str>,
+    known: &[&str],
 ) -> Diagnostic {
+    let fallback = if known.is_empty() {
+        format!("no request has a {kind} yet: give the requests to watch `tags {name}`")
+    } else {
+        let list: Vec<String> = known.iter().take(8).map(|k| format!("`{k}`")).collect();
+        let more = if known.len() > 8 { ", ..." } else { "" };
+        format!("the {kind}s in this scenario: {}{more}", list.join(", "))
+    };
     Diagnostic::error(
         "kload::unknown_threshold_target",
         format!("no request has the {kind} `{name}`"),
         span,
         format!("no such {kind}"),
     )
-    .with_help(suggest(
-        suggestion,
-        format!("a threshold can only watch a {kind} the scenario uses"),
-    ))
+    .with_help(suggest(suggestion, fallback))
 }
 
 pub fn invalid_load(span: Span, reason: &str, help: &str) -> Diagnostic {

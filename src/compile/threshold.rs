@@ -36,9 +36,10 @@ pub(super) fn compile(
             if known_tags.contains(&tag.name) {
                 Some(Selector::Tag(tag.name.clone()))
             } else {
-                let hint = suggest(&tag.name, known_tags.iter().map(String::as_str));
+                let known: Vec<&str> = known_tags.iter().map(String::as_str).collect();
+                let hint = suggest(&tag.name, known.iter().copied());
                 c.error(error::unknown_threshold_target(
-                    "tag", &tag.name, tag.span, hint,
+                    "tag", &tag.name, tag.span, hint, &known,
                 ));
                 None
             }
@@ -92,8 +93,13 @@ fn selector_name(
     if known.iter().any(|n| n == text) {
         return Some(Selector::Name(text.to_string()));
     }
-    let hint = suggest(text, known.iter().map(String::as_str));
-    c.error(error::unknown_threshold_target("name", text, span, hint));
+    let mut names: Vec<&str> = known.iter().map(String::as_str).collect();
+    names.sort_unstable();
+    names.dedup();
+    let hint = suggest(text, names.iter().copied());
+    c.error(error::unknown_threshold_target(
+        "name", text, span, hint, &names,
+    ));
     None
 }
 
