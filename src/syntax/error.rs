@@ -11,12 +11,14 @@ use super::ast::Span;
 use super::parser::{KloadParser, Rule};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 
+const BLOCK: &str = "a block (`scenario`, `data`, `load`, `user` or `thresholds`)";
+
 /// What a rule means to someone writing a scenario.
 fn describe(rule: Rule) -> Option<&'static str> {
     use Rule::*;
     Some(match rule {
         EOI => "end of file",
-        file | item => "a block (`scenario`, `data`, `load`, `user` or `thresholds`)",
+        file | item => BLOCK,
         scenario_block => "`scenario`",
         data_decl => "`data`",
         load_block => "`load`",
@@ -42,7 +44,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         json_array => "a JSON array",
         json_value => "a JSON value",
         predicate | pred_compare | pred_exists | pred_contains | pred_matches => {
-            "a predicate (`== value`, `contains`, `matches`, `exists`)"
+            "a comparison like `== value`"
         }
         check_target | check_status | check_header | check_jsonpath | check_body
         | check_duration => "what to check (`status`, `header`, `jsonpath`, `body` or `duration`)",
@@ -158,9 +160,15 @@ fn detailed_error(rule: Rule, source: &str) -> Option<Error<Rule>> {
 }
 
 /// Tokens that a rule in the same message already names ("a quoted string", "a comparison").
+/// Also the characters that would only continue a name or number already written
+/// (`_`, `.`, `%`, `/`), which read as noise after `weight 3`.
 const DESCRIBED_TOKENS: &[&str] = &[
-    "\"", "-", "==", "!=", "<", "<=", ">", ">=", "..", "true", "false", "null", "{{",
+    "\"", "-", "==", "!=", "<", "<=", ">", ">=", "..", "true", "false", "null", "{{", "_", ".",
+    "%", "/",
 ];
+
+/// What may follow a backslash in a string, as pest lists it.
+const ESCAPES: &[&str] = &["\"", "\\", "n", "t", "r", "{", "}", "u{"];
 
 /// Converts a failed parse of `rule` into a diagnostic pointing at the furthest position
 /// reached, saying in words what could stand there.
@@ -185,8 +193,15 @@ pub fn syntax_error(err: Error<Rule>, source: &str, rule: Rule) -> Diagnostic {
     let mut words: Vec<String> = Vec::new();
     if let Some(attempts) = err.parse_attempts() {
         pos = attempts.max_position;
-        for token in attempts.expected_tokens() {
-            let token = token.to_string();
+        let tokens: Vec<String> = attempts
+            .expected_tokens()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if tokens.iter().any(|t| t == "u{") && source[..pos.min(source.len())].ends_with('\\') {
+            return unknown_escape(source, pos - 1);
+        }
+        for token in tokens {
             if is_char_class(&token)
                 || token.trim().is_empty()
                 || token == "#"
@@ -210,9 +225,23 @@ pub fn syntax_error(err: Error<Rule>, source: &str, rule: Rule) -> Diagnostic {
             }
         }
     }
+    // Listing the block keywords says it already.
+    if expected.len() > 1 {
+        expected.remove(BLOCK);
+    }
     let mut pos = pos.min(source.len());
     while !source.is_char_boundary(pos) {
         pos -= 1;
+    }
+    // `userX` fails after `user`; the word as written is what is unexpected.
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    if source[pos..].starts_with(is_word) {
+        pos = source[..pos]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| is_word(*c))
+            .last()
+            .map_or(pos, |(i, _)| i);
     }
     let expected_text = join_or(expected.iter().map(String::as_str).collect());
     let label = if expected_text.is_empty() {
@@ -242,6 +271,30 @@ pub fn syntax_error(err: Error<Rule>, source: &str, rule: Rule) -> Diagnostic {
 fn is_char_class(token: &str) -> bool {
     let chars: Vec<char> = token.chars().collect();
     token == "BUILTIN_RULE" || (chars.len() == 4 && chars[1] == '.' && chars[2] == '.')
+}
+
+/// A backslash in a string followed by something other than an escape: often a regular
+/// expression written with single backslashes (`"\d+"`).
+fn unknown_escape(source: &str, backslash: usize) -> Diagnostic {
+    let len = 1 + next_char_len(source, backslash + 1);
+    let escape = &source[backslash..backslash + len];
+    Diagnostic::error(
+        "kload::syntax",
+        format!("unknown escape `{escape}` in a string"),
+        Span::new(backslash, backslash + len),
+        "not an escape",
+    )
+    .with_help(format!(
+        "write a backslash as `\\\\` (a regex `\\d` is `\\\\d`); the escapes are {}",
+        ESCAPES
+            .iter()
+            .map(|e| match *e {
+                "u{" => "`\\u{2615}`".to_string(),
+                e => format!("`\\{e}`"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    ))
 }
 
 /// Brackets, calls or interpolations nested deeper than kload follows.
@@ -425,6 +478,16 @@ fn help_for(word: &str, expected_words: &[String], source: &str, pos: usize) -> 
         let here = did_you_mean(word, expected_words.iter().map(String::as_str));
         if let Some(k) = here.or_else(|| did_you_mean(word, STATEMENT_WORDS.iter().copied())) {
             return format!("did you mean `{k}`?");
+        }
+        // `userVisitor`: a keyword run into the word after it.
+        if let Some(k) = expected_words
+            .iter()
+            .map(String::as_str)
+            .chain(STATEMENT_WORDS.iter().copied())
+            .filter(|k| word.len() > k.len() && word.starts_with(k))
+            .max_by_key(|k| k.len())
+        {
+            return format!("put a space after `{k}`");
         }
     }
     if word == "," {
