@@ -4,7 +4,10 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceSpan, SpanContents,
+};
 use serde::Serialize;
 
 use crate::syntax::ast::Span;
@@ -91,7 +94,46 @@ pub fn sort(diags: &mut [Diagnostic]) {
 /// A diagnostic bound to its source text, ready for miette.
 struct WithSource<'a> {
     diag: &'a Diagnostic,
-    source: NamedSource<String>,
+    source: Source<'a>,
+}
+
+/// The file as miette reads it. miette counts the column of `[file:line:column]` in bytes;
+/// this counts characters, like the JSON form, rustc and editors do.
+struct Source<'a> {
+    name: &'a str,
+    text: &'a str,
+}
+
+impl miette::SourceCode for Source<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let inner = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
+        let bytes = self.text.as_bytes();
+        let start = inner.span().offset().min(bytes.len());
+        let line_start = bytes[..start]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        // Characters are the bytes that do not continue a UTF-8 sequence.
+        let column = bytes[line_start..start]
+            .iter()
+            .filter(|b| **b & 0xC0 != 0x80)
+            .count();
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.to_string(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            column,
+            inner.line_count(),
+        )))
+    }
 }
 
 impl fmt::Debug for WithSource<'_> {
@@ -138,7 +180,7 @@ impl miette::Diagnostic for WithSource<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let len = self.source.inner().len();
+        let len = self.source.text.len();
         let primary = std::iter::once(LabeledSpan::new_primary_with_span(
             Some(self.diag.primary.text.clone()),
             to_source_span(self.diag.primary.span, len),
@@ -166,7 +208,10 @@ pub fn render(
     let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
     let with_source = WithSource {
         diag,
-        source: NamedSource::new(file_name, source.to_string()),
+        source: Source {
+            name: file_name,
+            text: source,
+        },
     };
     let mut out = String::new();
     if handler.render_report(&mut out, &with_source).is_err() {
@@ -201,6 +246,36 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
+}
+
+/// Where each line starts, for many [`line_col`] look-ups in one text (the compiler
+/// labels every request with its line) without rescanning it from the top each time.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(source: &str) -> LineIndex {
+        let newlines = source
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| i + 1);
+        LineIndex {
+            starts: std::iter::once(0).chain(newlines).collect(),
+        }
+    }
+
+    /// The same as [`line_col`].
+    pub fn line_col(&self, source: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(source.len());
+        while !source.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|s| *s <= offset);
+        let start = self.starts[line - 1];
+        (line, source[start..offset].chars().count() + 1)
+    }
 }
 
 pub fn to_json<'a>(diag: &'a Diagnostic, file: &'a str, source: &str) -> JsonDiagnostic<'a> {
@@ -253,10 +328,31 @@ mod tests {
     }
 
     #[test]
+    fn rendered_position_counts_characters() {
+        let src = "# café ☕\nlet é = x\n";
+        let d = Diagnostic::error("kload::test", "m", Span::new(21, 22), "here");
+        let out = render(&d, "f.kload", src, false, 80);
+        assert!(out.contains("[f.kload:2:9]"), "{out}");
+    }
+
+    #[test]
     fn line_and_column_count_characters() {
         let src = "ab\né x";
         assert_eq!(line_col(src, 0), (1, 1));
         assert_eq!(line_col(src, 3), (2, 1));
         assert_eq!(line_col(src, 6), (2, 3));
+    }
+
+    #[test]
+    fn line_index_agrees_with_line_col() {
+        let src = "ab\né x\n\n☕ y\n";
+        let index = LineIndex::new(src);
+        for offset in 0..=src.len() + 2 {
+            assert_eq!(
+                index.line_col(src, offset),
+                line_col(src, offset),
+                "{offset}"
+            );
+        }
     }
 }

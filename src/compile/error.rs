@@ -69,6 +69,18 @@ pub fn duplicate_name(what: &str, name: &str, span: Span, first: Span) -> Diagno
     .with_help(format!("rename one of them: {what} names must be unique"))
 }
 
+/// A second `scenario` or `load` block.
+pub fn duplicate_block(kind: &str, span: Span, first: Span) -> Diagnostic {
+    Diagnostic::error(
+        "kload::duplicate_setting",
+        format!("the file has two `{kind}` blocks"),
+        span,
+        "second block",
+    )
+    .with_label(first, "first block")
+    .with_help(format!("merge them into one `{kind}` block"))
+}
+
 pub fn duplicate_setting(setting: &str, span: Span, first: Span) -> Diagnostic {
     Diagnostic::error(
         "kload::duplicate_setting",
@@ -85,14 +97,20 @@ pub fn invalid_weight(what: &str, text: &str, span: Span) -> Diagnostic {
         .with_help("weights are relative shares like Locust's: `weight 10` next to `weight 1` runs ten times as often")
 }
 
-pub fn weight_and_count(span: Span, other: Span) -> Diagnostic {
+/// Labels the option written second as the mistake.
+pub fn weight_and_count(weight: Span, count: Span) -> Diagnostic {
+    let (second, second_text, first, first_text) = if count.start > weight.start {
+        (count, "`count` here", weight, "`weight` here")
+    } else {
+        (weight, "`weight` here", count, "`count` here")
+    };
     Diagnostic::error(
         "kload::weight_and_count",
         "a user class has both `weight` and `count`",
-        span,
-        "this one",
+        second,
+        second_text,
     )
-    .with_label(other, "and this one")
+    .with_label(first, first_text)
     .with_help(
         "`count N` starts exactly N users of the class and ignores weights; keep one of them",
     )
@@ -116,14 +134,34 @@ pub fn invalid_duration(
     ))
 }
 
-pub fn invalid_number(what: &str, text: &str, span: Span, expected: &str) -> Diagnostic {
+/// `what` is the keyword (`users`); `example` a correct use (`users 10`).
+pub fn invalid_number(
+    what: &str,
+    text: &str,
+    span: Span,
+    expected: &str,
+    example: &str,
+) -> Diagnostic {
     Diagnostic::error(
         "kload::invalid_number",
-        format!("invalid {what} `{text}`"),
+        format!("`{what}` cannot be `{text}`"),
         span,
         format!("expected {expected}"),
     )
-    .with_help(format!("{what} takes {expected}"))
+    .with_help(format!("write {expected}, as in `{example}`"))
+}
+
+/// A number with a unit where a plain JSON or expression number stands.
+pub fn number_with_unit(text: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "kload::invalid_number",
+        format!("`{text}` is not a number"),
+        span,
+        "units are not allowed here",
+    )
+    .with_help(format!(
+        "write a plain number like `2048`, or quote it to send text: \"{text}\""
+    ))
 }
 
 pub fn invalid_size(text: &str, span: Span) -> Diagnostic {
@@ -131,9 +169,15 @@ pub fn invalid_size(text: &str, span: Span) -> Diagnostic {
         .with_help("write sizes like `512B`, `200KB`, `1MB` (or `KiB`, `MiB` for powers of 1024), at most 100MB")
 }
 
-pub fn invalid_wait(span: Span, reason: &str) -> Diagnostic {
-    Diagnostic::error("kload::invalid_wait", "invalid wait time", span, reason.to_string())
-        .with_help("`wait between 1s 3s` needs the smaller bound first; `throughput` is tasks per second and above 0")
+/// `between` with its bounds reversed, in a `wait` or a `sleep`.
+pub fn invalid_wait(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "kload::invalid_wait",
+        format!("invalid {what}"),
+        span,
+        "the minimum is larger than the maximum",
+    )
+    .with_help("put the smaller bound first, as in `between 1s 3s`")
 }
 
 pub fn unknown_method(method: &str, span: Span, suggestion: Option<&str>) -> Diagnostic {
@@ -145,7 +189,7 @@ pub fn unknown_method(method: &str, span: Span, suggestion: Option<&str>) -> Dia
     )
     .with_help(suggest(
         suggestion,
-        "use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS",
+        "use GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or TRACE",
     ))
 }
 
@@ -164,13 +208,34 @@ pub fn invalid_header_name(name: &str, span: Span) -> Diagnostic {
     .with_help("header names are letters, digits and `-`, like `Content-Type`")
 }
 
+/// A literal header value that HTTP cannot carry (the request would fail every time).
+pub fn invalid_header_value(name: &str, span: Span, bad: char) -> Diagnostic {
+    let what = match bad {
+        '\n' | '\r' => "a line break".to_string(),
+        c if c.is_control() => format!("the control character `{}`", c.escape_debug()),
+        c => format!("`{c}`, which is not ASCII"),
+    };
+    Diagnostic::error(
+        "kload::invalid_header",
+        format!("header `{name}` has a value that cannot be sent"),
+        span,
+        format!("contains {what}"),
+    )
+    .with_help(
+        "header values are printable ASCII: percent-encode other text (`Caf%C3%A9`) or send it in the body",
+    )
+}
+
 pub fn invalid_jsonpath(path: &str, span: Span, reason: &str) -> Diagnostic {
-    Diagnostic::error("kload::invalid_jsonpath", format!("invalid JSON path `{path}`"), span, reason.to_string())
+    // The JSON path parser is generated by pest too: its end-of-input rule is `EOI`.
+    let reason = reason.replace("EOI", "the end of the path");
+    Diagnostic::error("kload::invalid_jsonpath", format!("invalid JSON path `{path}`"), span, reason)
         .with_help("JSON paths follow RFC 9535: `$.access`, `$.results[*].id`, `$.results[?@.status == 'Pending']`")
 }
 
 pub fn invalid_regex(pattern: &str, span: Span, reason: &str) -> Diagnostic {
-    let reason = reason.lines().last().unwrap_or(reason).trim().to_string();
+    let reason = reason.lines().last().unwrap_or(reason).trim();
+    let reason = reason.strip_prefix("error: ").unwrap_or(reason).to_string();
     Diagnostic::error(
         "kload::invalid_regex",
         format!("invalid regular expression `{pattern}`"),
@@ -217,7 +282,14 @@ pub fn wrong_arity(name: &str, span: Span, given: usize, signature: &str) -> Dia
         span,
         "wrong number of arguments",
     )
-    .with_help(format!("it is called as {signature}"))
+    .with_help(format!("call it as `{signature}`"))
+}
+
+fn signature(name: &str) -> &'static str {
+    crate::ir::FUNCTIONS
+        .iter()
+        .find(|f| f.name == name)
+        .map_or("", |f| f.signature)
 }
 
 pub fn wrong_argument_type(name: &str, span: Span, expected: &str) -> Diagnostic {
@@ -227,17 +299,42 @@ pub fn wrong_argument_type(name: &str, span: Span, expected: &str) -> Diagnostic
         span,
         format!("expected {expected}"),
     )
-    .with_help(format!("`{name}` takes {expected} here"))
+    .with_help(format!(
+        "`{name}` takes {expected} here: `{}`",
+        signature(name)
+    ))
 }
 
-pub fn missing_data_file(path: &str, span: Span, reason: &str) -> Diagnostic {
+/// `random_int(10, 1)`.
+pub fn reversed_bounds(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "kload::wrong_argument_type",
+        format!("the bounds of `{name}` are reversed"),
+        span,
+        "the minimum is larger than the maximum",
+    )
+    .with_help(format!(
+        "put the smaller bound first: `{}`",
+        signature(name)
+    ))
+}
+
+pub fn missing_data_file(
+    path: &str,
+    span: Span,
+    reason: &str,
+    suggestion: Option<&str>,
+) -> Diagnostic {
     Diagnostic::error(
         "kload::missing_data_file",
         format!("cannot read data file `{path}`"),
         span,
         reason.to_string(),
     )
-    .with_help("paths are relative to the scenario file; the file is CSV with a header row")
+    .with_help(suggest(
+        suggestion,
+        "paths are relative to the scenario file; the file is CSV with a header row",
+    ))
 }
 
 pub fn empty_data_file(path: &str, span: Span) -> Diagnostic {
@@ -263,22 +360,25 @@ pub fn unknown_feed(name: &str, span: Span, suggestion: Option<&str>) -> Diagnos
     ))
 }
 
-pub fn missing_file(path: &str, span: Span, reason: &str) -> Diagnostic {
+pub fn missing_file(path: &str, span: Span, reason: &str, suggestion: Option<&str>) -> Diagnostic {
     Diagnostic::error(
         "kload::missing_file",
         format!("cannot read file `{path}`"),
         span,
         reason.to_string(),
     )
-    .with_help("paths are relative to the scenario file")
+    .with_help(suggest(
+        suggestion,
+        "paths are relative to the scenario file",
+    ))
 }
 
-pub fn invalid_status(text: &str, span: Span) -> Diagnostic {
+pub fn invalid_status(text: &str, span: Span, reason: &str) -> Diagnostic {
     Diagnostic::error(
         "kload::invalid_status",
         format!("invalid status `{text}`"),
         span,
-        "status codes are 100 to 599",
+        reason.to_string(),
     )
     .with_help("write `status 200`, `status 200..299` (low to high) or `status in [200, 201]`")
 }
@@ -304,6 +404,19 @@ pub fn comparison_type(span: Span, op: &str) -> Diagnostic {
     .with_help("use `==`, `!=`, `contains` or `matches` for text")
 }
 
+/// `check duration == 200ms` or `p95 == 200ms`: a bound compared for equality.
+pub fn equality_on_bound(what: &str, op: &str, span: Span, example: &str) -> Diagnostic {
+    Diagnostic::error(
+        "kload::comparison_type",
+        format!("{what} cannot use `{op}`"),
+        span,
+        "use `<`, `<=`, `>` or `>=`",
+    )
+    .with_help(format!(
+        "measurements vary from one request or run to the next, so {what} sets a bound: `{example}`"
+    ))
+}
+
 pub fn unknown_metric(name: &str, span: Span, suggestion: Option<&str>) -> Diagnostic {
     Diagnostic::error("kload::unknown_metric", format!("unknown metric `{name}`"), span, "not a metric")
         .with_help(suggest(suggestion, "metrics: p50, p90, p95, p99, p99.9 (any pN), avg, med, min, max, error_rate, rps, requests"))
@@ -324,17 +437,22 @@ pub fn unknown_threshold_target(
     name: &str,
     span: Span,
     suggestion: Option<&str>,
+    known: &[&str],
 ) -> Diagnostic {
+    let fallback = if known.is_empty() {
+        format!("no request has a {kind} yet: give the requests to watch `tags {name}`")
+    } else {
+        let list: Vec<String> = known.iter().take(8).map(|k| format!("`{k}`")).collect();
+        let more = if known.len() > 8 { ", ..." } else { "" };
+        format!("the {kind}s in this scenario: {}{more}", list.join(", "))
+    };
     Diagnostic::error(
         "kload::unknown_threshold_target",
         format!("no request has the {kind} `{name}`"),
         span,
         format!("no such {kind}"),
     )
-    .with_help(suggest(
-        suggestion,
-        format!("a threshold can only watch a {kind} the scenario uses"),
-    ))
+    .with_help(suggest(suggestion, fallback))
 }
 
 pub fn invalid_load(span: Span, reason: &str, help: &str) -> Diagnostic {

@@ -32,9 +32,35 @@ impl Compiler<'_> {
     pub(super) fn literal(&mut self, t: &ast::Template, what: &str) -> Option<String> {
         let lit = t.literal();
         if lit.is_none() {
-            self.error(error::interpolation_not_allowed(what, t.span));
+            let span = self.interpolation_span(t);
+            self.error(error::interpolation_not_allowed(what, span));
         }
         lit
+    }
+
+    /// The first `{{ ... }}` of a template, braces included (the whole string if the
+    /// braces cannot be found).
+    pub(super) fn interpolation_span(&self, t: &ast::Template) -> ast::Span {
+        let Some(e) = t.parts.iter().find_map(|p| match p {
+            ast::TemplatePart::Expr(e) => Some(e.span()),
+            ast::TemplatePart::Text { .. } => None,
+        }) else {
+            return t.span;
+        };
+        let open = self
+            .source
+            .get(t.span.start..e.start)
+            .and_then(|s| s.rfind("{{"))
+            .map(|i| t.span.start + i);
+        let close = self
+            .source
+            .get(e.end..t.span.end)
+            .and_then(|s| s.find("}}"))
+            .map(|i| e.end + i + 2);
+        match (open, close) {
+            (Some(start), Some(end)) => ast::Span::new(start, end),
+            _ => t.span,
+        }
     }
 
     pub(super) fn value(&mut self, v: &ast::Value) -> ir::Expr {
@@ -67,12 +93,7 @@ impl Compiler<'_> {
         {
             Some(n) => ir::Expr::Literal(Value::Number(n)),
             None => {
-                self.error(error::invalid_number(
-                    "value",
-                    &q.text,
-                    q.span,
-                    "a number (units are not allowed here)",
-                ));
+                self.error(error::number_with_unit(&q.text, q.span));
                 ir::Expr::Literal(Value::Null)
             }
         }
@@ -99,11 +120,21 @@ impl Compiler<'_> {
             if self.scope.vars.contains(&first.name) {
                 return ir::Expr::Var(self.var(&first.name));
             }
-            let known: Vec<&str> = self.scope.vars.iter().map(String::as_str).collect();
-            let hint = suggest(&first.name, known.iter().copied());
-            let hint =
-                hint.or_else(|| suggest(&first.name, self.feeds.iter().map(|f| f.name.as_str())));
-            let d = error::unknown_variable(&first.name, span, hint, &known);
+            let known: Vec<String> = self.scope.vars.iter().cloned().collect();
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            let hint = suggest(&first.name, known.iter().copied())
+                .or_else(|| suggest(&first.name, self.feeds.iter().map(|f| f.name.as_str())))
+                .map(str::to_string);
+            // The likely meaning counts as used: one mistake, one diagnostic.
+            if let Some(h) = &hint {
+                self.used_vars.insert(h.clone());
+            }
+            // `{{ username }}` for a feed's column: `{{ accounts.username }}`.
+            let hint = match hint {
+                Some(h) => Some(h),
+                None => self.column_named(&first.name),
+            };
+            let d = error::unknown_variable(&first.name, span, hint.as_deref(), &known);
             self.error(d);
             return ir::Expr::Literal(Value::Null);
         }
@@ -117,12 +148,18 @@ impl Compiler<'_> {
                 );
             } else {
                 let hint = suggest(&first.name, self.feeds.iter().map(|f| f.name.as_str()));
+                if let Some(i) = hint.and_then(|h| self.feeds.iter().position(|f| f.name == h)) {
+                    self.feed_info[i].used = true;
+                }
                 let d = error::unknown_feed(&first.name, first.span, hint);
                 self.error(d);
             }
             return ir::Expr::Literal(Value::Null);
         };
         self.feed_info[feed].used = true;
+        if self.feed_info[feed].broken {
+            return ir::Expr::Literal(Value::Null);
+        }
         self.class_feeds.insert(feed as ir::FeedId);
         let col = &path[1];
         let columns = &self.feeds[feed].columns;
@@ -149,6 +186,19 @@ impl Compiler<'_> {
                 ir::Expr::Literal(Value::Null)
             }
         }
+    }
+
+    /// `feed.column` for a data feed column with this name (or one close to it).
+    fn column_named(&mut self, name: &str) -> Option<String> {
+        let (feed, column) = self.feeds.iter().enumerate().find_map(|(i, f)| {
+            let columns = f.columns.iter().map(String::as_str);
+            let exact = f.columns.iter().find(|c| *c == name).map(String::as_str);
+            exact
+                .or_else(|| suggest(name, columns))
+                .map(|c| (i, c.to_string()))
+        })?;
+        self.feed_info[feed].used = true;
+        Some(format!("{}.{column}", self.feeds[feed].name))
     }
 
     fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: ast::Span) -> ir::Expr {
@@ -227,11 +277,7 @@ impl Compiler<'_> {
                     && let (Ok(x), Ok(y)) = (a.text.parse::<i64>(), b.text.parse::<i64>())
                     && x > y
                 {
-                    self.error(error::wrong_argument_type(
-                        spec.name,
-                        span,
-                        "the smaller bound first",
-                    ));
+                    self.error(error::reversed_bounds(spec.name, span));
                 }
             }
             Function::RandomString => {
@@ -300,6 +346,15 @@ impl Compiler<'_> {
                 return None;
             }
         };
+        // What HeaderValue accepts: visible ASCII, space and tab.
+        if let Some(bad) = template
+            .as_literal()
+            .and_then(|v| v.chars().find(|c| *c != '\t' && !(' '..='~').contains(c)))
+        {
+            let d = error::invalid_header_value(&h.name.name, h.value.span(), bad);
+            self.error(d);
+            return None;
+        }
         let secret = is_secret_header(name.as_str());
         Some(ir::HeaderTemplate {
             name,

@@ -5,6 +5,8 @@ mod error;
 mod expr;
 pub mod quantity;
 mod request;
+#[cfg(test)]
+mod tests;
 mod threshold;
 
 use std::collections::{BTreeSet, HashMap};
@@ -70,10 +72,14 @@ struct Scope {
 struct FeedInfo {
     span: Span,
     used: bool,
+    /// Its file could not be read (already reported): uses of it report nothing more.
+    broken: bool,
 }
 
 pub(crate) struct Compiler<'a> {
     source: &'a str,
+    /// Line starts, for the `line:column` each request keeps.
+    lines: diagnostic::LineIndex,
     ctx: &'a Context,
     diags: Vec<Diagnostic>,
     var_ids: HashMap<String, VarId>,
@@ -96,6 +102,7 @@ impl<'a> Compiler<'a> {
     fn new(source: &'a str, ctx: &'a Context) -> Self {
         Compiler {
             source,
+            lines: diagnostic::LineIndex::new(source),
             ctx,
             diags: Vec::new(),
             var_ids: HashMap::new(),
@@ -164,13 +171,19 @@ impl<'a> Compiler<'a> {
         for item in &file.items {
             match item {
                 ast::Item::Scenario(s) => match scenario {
-                    Some(first) => {
-                        self.error(error::duplicate_setting("scenario", s.span, first.span))
-                    }
+                    Some(first) => self.error(error::duplicate_block(
+                        "scenario",
+                        keyword_span(s.span, "scenario"),
+                        keyword_span(first.span, "scenario"),
+                    )),
                     None => scenario = Some(s),
                 },
                 ast::Item::Load(l) => match load {
-                    Some(first) => self.error(error::duplicate_setting("load", l.span, first.span)),
+                    Some(first) => self.error(error::duplicate_block(
+                        "load",
+                        keyword_span(l.span, "load"),
+                        keyword_span(first.span, "load"),
+                    )),
                     None => load = Some(l),
                 },
                 ast::Item::Data(d) => self.data(d),
@@ -196,7 +209,24 @@ impl<'a> Compiler<'a> {
                         self.error(error::invalid_url(h, span, &reason));
                     }
                 }
-                None => self.error(error::interpolation_not_allowed("the scenario host", span)),
+                None => {
+                    let span = scenario
+                        .and_then(|s| {
+                            s.settings.iter().find_map(|x| match x {
+                                ast::Setting::Host { url, .. } => {
+                                    Some(self.interpolation_span(url))
+                                }
+                                _ => None,
+                            })
+                        })
+                        .unwrap_or(span);
+                    self.error(
+                        error::interpolation_not_allowed("the scenario host", span).with_help(
+                            "the host is checked when the scenario is compiled: write it out, \
+                             or pass it per run with `--host`",
+                        ),
+                    )
+                }
             }
         }
 
@@ -264,28 +294,36 @@ impl<'a> Compiler<'a> {
             return;
         }
         let Some(path) = d.path.literal() else {
-            self.error(error::interpolation_not_allowed(
-                "a data file path",
-                d.path.span,
-            ));
+            let span = self.interpolation_span(&d.path);
+            self.error(error::interpolation_not_allowed("a data file path", span));
+            self.broken_feed(d);
             return;
         };
         let full = self.ctx.base_dir.join(&path);
         let mut reader = match csv::ReaderBuilder::new().flexible(false).from_path(&full) {
             Ok(r) => r,
             Err(e) => {
+                let similar = self.similar_file(&path);
                 self.error(error::missing_data_file(
                     &path,
                     d.path.span,
                     &io_reason(&e.to_string()),
+                    similar.as_deref(),
                 ));
+                self.broken_feed(d);
                 return;
             }
         };
         let columns: Vec<String> = match reader.headers() {
             Ok(h) => h.iter().map(|c| c.trim().to_string()).collect(),
             Err(e) => {
-                self.error(error::missing_data_file(&path, d.path.span, &e.to_string()));
+                self.error(error::missing_data_file(
+                    &path,
+                    d.path.span,
+                    &e.to_string(),
+                    None,
+                ));
+                self.broken_feed(d);
                 return;
             }
         };
@@ -298,7 +336,9 @@ impl<'a> Compiler<'a> {
                         &path,
                         d.path.span,
                         &format!("not valid CSV: {e}"),
+                        None,
                     ));
+                    self.broken_feed(d);
                     return;
                 }
             }
@@ -328,6 +368,42 @@ impl<'a> Compiler<'a> {
         self.feed_info.push(FeedInfo {
             span: d.name.span,
             used: false,
+            broken: false,
+        });
+    }
+
+    /// A file in the folder of a missing one, with a similar name (`acounts.csv` for
+    /// `accounts.csv`), as it would be written in the scenario.
+    fn similar_file(&self, path: &str) -> Option<String> {
+        let wanted = Path::new(path);
+        let name = wanted.file_name()?.to_str()?;
+        let dir = wanted.parent().unwrap_or(Path::new(""));
+        let mut names: Vec<String> = std::fs::read_dir(self.ctx.base_dir.join(dir))
+            .ok()?
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        let best = did_you_mean(name, names.iter().map(String::as_str))?;
+        Some(dir.join(best).to_string_lossy().into_owned())
+    }
+
+    /// Declares a feed whose file could not be read, so that its uses are not reported
+    /// as unknown feeds on top of the error already given.
+    fn broken_feed(&mut self, d: &ast::DataDecl) {
+        self.feeds.push(ir::Feed {
+            name: d.name.name.clone(),
+            mode: ast::FeedMode::Cycle,
+            path: String::new(),
+            columns: Vec::new(),
+            rows: Arc::new(Vec::new()),
+            secret_columns: Vec::new(),
+        });
+        self.feed_info.push(FeedInfo {
+            span: d.name.span,
+            used: true,
+            broken: true,
         });
     }
 
@@ -381,14 +457,12 @@ impl<'a> Compiler<'a> {
         Some(match &w.kind {
             ast::WaitKind::Between(a, b) => {
                 let (a, b) = (
-                    self.ok(quantity::duration(a))?,
-                    self.ok(quantity::duration(b))?,
+                    self.ok(quantity::duration(a)),
+                    self.ok(quantity::duration(b)),
                 );
+                let (a, b) = (a?, b?);
                 if a > b {
-                    self.error(error::invalid_wait(
-                        w.span,
-                        "the minimum is larger than the maximum",
-                    ));
+                    self.error(error::invalid_wait("wait time", w.span));
                     return None;
                 }
                 ir::WaitTime::Between(a, b)
@@ -418,7 +492,7 @@ impl<'a> Compiler<'a> {
                 }
                 ast::ClassOption::Count { value, span } => {
                     if let Some(ws) = weight_span {
-                        self.error(error::weight_and_count(*span, ws));
+                        self.error(error::weight_and_count(ws, *span));
                     }
                     fixed_count = self
                         .ok(quantity::count(value, "count", 0))
@@ -653,10 +727,7 @@ impl<'a> Compiler<'a> {
                             ) {
                                 (Some(a), Some(b)) if a <= b => Some(ir::Sleep::Between(a, b)),
                                 (Some(_), Some(_)) => {
-                                    self.error(error::invalid_wait(
-                                        s.span,
-                                        "the minimum is larger than the maximum",
-                                    ));
+                                    self.error(error::invalid_wait("sleep", s.span));
                                     None
                                 }
                                 _ => None,
@@ -723,7 +794,7 @@ impl<'a> Compiler<'a> {
                     for st in stages {
                         match st {
                             ast::Stage::Ramp { to, over, .. } => {
-                                let to = self.ok(quantity::count(to, "ramp target", 0));
+                                let to = self.ok(quantity::count(to, "ramp to", 0));
                                 let over = self.ok(quantity::duration(over));
                                 if let (Some(to), Some(over)) = (to, over) {
                                     p.stages.push(ir::Stage::Ramp {
@@ -828,6 +899,11 @@ pub(crate) fn check_host(h: &str) -> Result<(), String> {
         return Err("there is no host name".to_string());
     }
     Ok(())
+}
+
+/// The keyword at the start of a block, where a label reads better than the whole block.
+fn keyword_span(block: Span, keyword: &str) -> Span {
+    Span::new(block.start, (block.start + keyword.len()).min(block.end))
 }
 
 fn io_reason(e: &str) -> String {

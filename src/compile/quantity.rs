@@ -77,20 +77,22 @@ pub fn duration(q: &Quantity) -> Result<Duration, Diagnostic> {
     })
 }
 
-/// A whole number, at least `min`.
+/// A whole number, at least `min` and small enough for a `u32` (users, counts, stages).
 pub fn count(q: &Quantity, what: &str, min: u64) -> Result<u64, Diagnostic> {
-    q.text
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n >= min)
-        .ok_or_else(|| {
-            error::invalid_number(
-                what,
-                &q.text,
-                q.span,
-                &format!("a whole number of at least {min}"),
-            )
-        })
+    let bad = |expected: String| {
+        error::invalid_number(
+            what,
+            &q.text,
+            q.span,
+            &expected,
+            &format!("{what} {}", min.max(1) * 10),
+        )
+    };
+    match q.text.parse::<u64>() {
+        Ok(n) if n > u64::from(u32::MAX) => Err(bad(format!("a whole number up to {}", u32::MAX))),
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(bad(format!("a whole number of at least {min}"))),
+    }
 }
 
 /// A plain number greater than zero.
@@ -99,12 +101,28 @@ pub fn positive(q: &Quantity, what: &str) -> Result<f64, Diagnostic> {
         .parse::<f64>()
         .ok()
         .filter(|n| *n > 0.0 && n.is_finite())
-        .ok_or_else(|| error::invalid_number(what, &q.text, q.span, "a number above 0"))
+        .ok_or_else(|| {
+            error::invalid_number(
+                what,
+                &q.text,
+                q.span,
+                "a number above 0",
+                &format!("{what} 10"),
+            )
+        })
 }
 
 /// A rate per second: `20/s`, `600/m`, `5/h` or a bare number (per second).
 pub fn rate(q: &Quantity, what: &str) -> Result<f64, Diagnostic> {
-    let bad = || error::invalid_number(what, &q.text, q.span, "a rate like `20/s` or `600/m`");
+    let bad = || {
+        error::invalid_number(
+            what,
+            &q.text,
+            q.span,
+            "a rate like `20/s` or `600/m`",
+            &format!("{what} 20/s"),
+        )
+    };
     let (num, per) = match q.text.split_once('/') {
         Some((n, unit)) => (n, unit),
         None => (q.text.as_str(), "s"),

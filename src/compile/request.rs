@@ -154,7 +154,7 @@ impl Compiler<'_> {
             captures,
             span: r.span,
             line: {
-                let (l, c) = crate::diagnostic::line_col(self.source, r.span.start);
+                let (l, c) = self.lines.line_col(self.source, r.span.start);
                 format!("{l}:{c}")
             },
             needs_json,
@@ -221,10 +221,12 @@ impl Compiler<'_> {
                         })
                     }
                     Err(e) => {
+                        let similar = self.similar_file(&file);
                         self.error(error::missing_file(
                             &file,
                             path.span,
                             &super::io_reason(&e.to_string()),
+                            similar.as_deref(),
                         ));
                         None
                     }
@@ -293,25 +295,32 @@ impl Compiler<'_> {
         let source = self.text(c.span).trim().to_string();
         let kind = match &c.kind {
             ast::CheckKind::Status { items, .. } => {
+                // Every item is checked, so that each mistake in a list is reported.
                 let mut ranges = Vec::new();
+                let mut failed = false;
                 for item in items {
-                    match item {
-                        ast::StatusItem::Code(q) => {
-                            let code = self.status_code(q)?;
-                            ranges.push((code, code));
-                        }
+                    let range = match item {
+                        ast::StatusItem::Code(q) => self.status_code(q).map(|c| (c, c)),
                         ast::StatusItem::Range(a, b) => {
-                            let (x, y) = (self.status_code(a)?, self.status_code(b)?);
-                            if x > y {
-                                self.error(error::invalid_status(
-                                    &format!("{}..{}", a.text, b.text),
-                                    a.span.to(b.span),
-                                ));
-                                return None;
+                            match (self.status_code(a), self.status_code(b)) {
+                                (Some(x), Some(y)) if x > y => {
+                                    self.error(error::invalid_status(
+                                        &format!("{}..{}", a.text, b.text),
+                                        a.span.to(b.span),
+                                        "the range runs from high to low",
+                                    ));
+                                    None
+                                }
+                                (Some(x), Some(y)) => Some((x, y)),
+                                _ => None,
                             }
-                            ranges.push((x, y));
                         }
-                    }
+                    };
+                    failed |= range.is_none();
+                    ranges.extend(range);
+                }
+                if failed {
+                    return None;
                 }
                 ir::CheckKind::Status(ranges)
             }
@@ -327,10 +336,12 @@ impl Compiler<'_> {
                 }
             }
             ast::CheckKind::JsonPath { path, predicate } => {
-                let query = self.jsonpath(path)?;
+                // Both halves are compiled, so that a mistake in each is reported.
+                let query = self.jsonpath(path);
+                let predicate = self.predicate(predicate);
                 ir::CheckKind::JsonPath {
-                    query: Box::new(query),
-                    predicate: self.predicate(predicate)?,
+                    query: Box::new(query?),
+                    predicate: predicate?,
                 }
             }
             ast::CheckKind::Body { predicate } => ir::CheckKind::Body {
@@ -338,10 +349,12 @@ impl Compiler<'_> {
             },
             ast::CheckKind::Duration { op, op_span, bound } => {
                 if matches!(op, CompareOp::Eq | CompareOp::Ne) {
-                    self.error(
-                        error::comparison_type(*op_span, op.symbol())
-                            .with_help("durations are checked with `<`, `<=`, `>` or `>=`"),
-                    );
+                    self.error(error::equality_on_bound(
+                        "a duration check",
+                        op.symbol(),
+                        *op_span,
+                        "check duration < 500ms",
+                    ));
                     return None;
                 }
                 ir::CheckKind::Duration {
@@ -357,7 +370,11 @@ impl Compiler<'_> {
         match q.text.parse::<u16>() {
             Ok(c) if (100..=599).contains(&c) => Some(c),
             _ => {
-                self.error(error::invalid_status(&q.text, q.span));
+                self.error(error::invalid_status(
+                    &q.text,
+                    q.span,
+                    "status codes are 100 to 599",
+                ));
                 None
             }
         }
@@ -374,12 +391,22 @@ impl Compiler<'_> {
                             pest::error::InputLocation::Pos(p) => p,
                             pest::error::InputLocation::Span((s, _)) => s,
                         };
-                        let start =
-                            (path.span.start + 1 + pos).min(path.span.end.saturating_sub(1));
-                        (
-                            Span::new(start, (start + 1).min(path.span.end)),
-                            pe.variant.message().into_owned(),
-                        )
+                        // Offsets into the decoded path are offsets into the file only
+                        // when nothing was escaped; then point at the character there.
+                        let inner = Span::new(
+                            (path.span.start + 1).min(path.span.end),
+                            path.span.end.saturating_sub(1).max(path.span.start),
+                        );
+                        let raw = self.text(inner);
+                        let span = match raw.get(pos..).filter(|_| raw == text) {
+                            Some(rest) => {
+                                let width = rest.chars().next().map_or(1, char::len_utf8);
+                                let start = inner.start + pos;
+                                Span::new(start, (start + width).min(path.span.end))
+                            }
+                            None => path.span,
+                        };
+                        (span, pe.variant.message().into_owned())
                     }
                     other => (path.span, other.to_string()),
                 };

@@ -28,60 +28,56 @@ pub(super) fn compile(
     known_names: &[String],
     known_tags: &BTreeSet<String>,
 ) -> Option<Threshold> {
-    let metric = match metric(&t.metric) {
-        Ok(m) => m,
-        Err(d) => {
-            c.error(d);
-            return None;
-        }
-    };
+    // Each part is checked on its own, so that every mistake in the line is reported.
+    let metric = c.ok(metric(&t.metric));
     let selector = match &t.selector {
-        None => Selector::All,
+        None => Some(Selector::All),
         Some(ast::Selector::Tag(tag)) => {
-            if !known_tags.contains(&tag.name) {
-                let hint = suggest(&tag.name, known_tags.iter().map(String::as_str));
+            if known_tags.contains(&tag.name) {
+                Some(Selector::Tag(tag.name.clone()))
+            } else {
+                let known: Vec<&str> = known_tags.iter().map(String::as_str).collect();
+                let hint = suggest(&tag.name, known.iter().copied());
                 c.error(error::unknown_threshold_target(
-                    "tag", &tag.name, tag.span, hint,
+                    "tag", &tag.name, tag.span, hint, &known,
                 ));
-                return None;
+                None
             }
-            Selector::Tag(tag.name.clone())
         }
-        Some(ast::Selector::Name(name)) => {
-            let text = c.literal(name, "a threshold's request name")?;
-            selector_name(c, &text, name.span, known_names)?
-        }
-        Some(ast::Selector::Bare(name)) => selector_name(c, &name.name, name.span, known_names)?,
+        Some(ast::Selector::Name(name)) => c
+            .literal(name, "a threshold's request name")
+            .and_then(|text| selector_name(c, &text, name.span, known_names)),
+        Some(ast::Selector::Bare(name)) => selector_name(c, &name.name, name.span, known_names),
     };
     let cmp = match t.op {
-        CompareOp::Lt => Comparison::Lt,
-        CompareOp::Le => Comparison::Le,
-        CompareOp::Gt => Comparison::Gt,
-        CompareOp::Ge => Comparison::Ge,
+        CompareOp::Lt => Some(Comparison::Lt),
+        CompareOp::Le => Some(Comparison::Le),
+        CompareOp::Gt => Some(Comparison::Gt),
+        CompareOp::Ge => Some(Comparison::Ge),
         CompareOp::Eq | CompareOp::Ne => {
-            c.error(
-                error::comparison_type(t.op_span, t.op.symbol())
-                    .with_help("thresholds are bounds: use `<`, `<=`, `>` or `>=`"),
-            );
-            return None;
+            c.error(error::equality_on_bound(
+                "a threshold",
+                t.op.symbol(),
+                t.op_span,
+                "p95 < 200ms",
+            ));
+            None
         }
     };
-    let value = match bound(&metric, &t.metric.name, &t.value) {
-        Ok(v) => v,
-        Err(d) => {
-            c.error(d);
-            return None;
-        }
+    // The bound's unit depends on the metric: unknown metric, unknown unit.
+    let value = match &metric {
+        Some(m) => c.ok(bound(m, &t.metric.name, &t.value)),
+        None => None,
     };
     let abort_after = match &t.abort_after {
         Some(q) => Some(c.ok(quantity::count(q, "abort after", 1))?),
         None => None,
     };
     Some(Threshold {
-        metric,
-        selector,
-        cmp,
-        value,
+        metric: metric?,
+        selector: selector?,
+        cmp: cmp?,
+        value: value?,
         source,
         warn_only: t.warn,
         abort_after,
@@ -97,8 +93,13 @@ fn selector_name(
     if known.iter().any(|n| n == text) {
         return Some(Selector::Name(text.to_string()));
     }
-    let hint = suggest(text, known.iter().map(String::as_str));
-    c.error(error::unknown_threshold_target("name", text, span, hint));
+    let mut names: Vec<&str> = known.iter().map(String::as_str).collect();
+    names.sort_unstable();
+    names.dedup();
+    let hint = suggest(text, names.iter().copied());
+    c.error(error::unknown_threshold_target(
+        "name", text, span, hint, &names,
+    ));
     None
 }
 

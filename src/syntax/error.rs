@@ -2,19 +2,23 @@
 //! Every rule name goes through [`describe`], so pest internals never reach a user.
 
 use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
 
-use pest::error::{Error, InputLocation};
+use pest::Parser as _;
+use pest::error::{Error, ErrorVariant, InputLocation};
 
 use super::ast::Span;
-use super::parser::Rule;
+use super::parser::{KloadParser, Rule};
 use crate::diagnostic::{Diagnostic, did_you_mean};
+
+const BLOCK: &str = "a block (`scenario`, `data`, `load`, `user` or `thresholds`)";
 
 /// What a rule means to someone writing a scenario.
 fn describe(rule: Rule) -> Option<&'static str> {
     use Rule::*;
     Some(match rule {
         EOI => "end of file",
-        file | item => "a block (`scenario`, `data`, `load`, `user` or `thresholds`)",
+        file | item => BLOCK,
         scenario_block => "`scenario`",
         data_decl => "`data`",
         load_block => "`load`",
@@ -40,7 +44,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         json_array => "a JSON array",
         json_value => "a JSON value",
         predicate | pred_compare | pred_exists | pred_contains | pred_matches => {
-            "a predicate (`== value`, `contains`, `matches`, `exists`)"
+            "a comparison like `== value`"
         }
         check_target | check_status | check_header | check_jsonpath | check_body
         | check_duration => "what to check (`status`, `header`, `jsonpath`, `body` or `duration`)",
@@ -116,80 +120,351 @@ const STATEMENT_WORDS: &[&str] = &[
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
-/// Converts a pest error into a diagnostic pointing at the furthest position reached.
-pub fn syntax_error(err: Error<Rule>, source: &str) -> Diagnostic {
-    let (mut pos, end) = match err.location {
-        InputLocation::Pos(p) => (p, p),
-        InputLocation::Span((s, e)) => (s, e),
-    };
-    let mut expected: BTreeSet<String> = BTreeSet::new();
-    if let Some(attempts) = err.parse_attempts() {
-        pos = attempts.max_position;
-        for token in attempts.expected_tokens() {
-            let t = token.to_string();
-            let t = t.trim();
-            if t.is_empty() || t == "#" || t.chars().all(|c| c.is_whitespace()) {
-                continue;
-            }
-            if t.starts_with('[') || t.starts_with('\'') {
-                continue; // character classes are covered by the rule names below
-            }
-            expected.insert(format!("`{t}`"));
+/// How many parses want pest's error details (a process-wide switch): on while any do.
+static DETAILED_PARSES: Mutex<usize> = Mutex::new(0);
+
+/// Keeps pest's error details on while it lives.
+struct DetailGuard;
+
+impl DetailGuard {
+    fn new() -> DetailGuard {
+        let mut n = DETAILED_PARSES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *n == 0 {
+            pest::set_error_detail(true);
         }
-        for call in attempts.call_stacks() {
-            if let Some(rule) = call.deepest.get_rule() {
-                if let Some(k) = keyword(*rule) {
-                    expected.insert(k);
-                } else if let Some(d) = describe(*rule) {
-                    expected.insert(d.to_string());
-                }
-            }
+        *n += 1;
+        DetailGuard
+    }
+}
+
+impl Drop for DetailGuard {
+    fn drop(&mut self) {
+        let mut n = DETAILED_PARSES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *n -= 1;
+        if *n == 0 {
+            pest::set_error_detail(false);
         }
     }
-    if expected.is_empty()
-        && let pest::error::ErrorVariant::ParsingError { positives, .. } = &err.variant
+}
+
+/// Parses `source` again with pest's error details on: which literal tokens (`}`, `,`)
+/// were expected where. The switch slows every parse, so it is on only for failed ones
+/// (another thread's parse that starts meanwhile only runs slower).
+fn detailed_error(rule: Rule, source: &str) -> Option<Error<Rule>> {
+    let _details = DetailGuard::new();
+    KloadParser::parse(rule, source).err()
+}
+
+/// Tokens that a rule in the same message already names ("a quoted string", "a comparison").
+/// Also the characters that would only continue a name or number already written
+/// (`_`, `.`, `%`, `/`), which read as noise after `weight 3`.
+const DESCRIBED_TOKENS: &[&str] = &[
+    "\"", "-", "==", "!=", "<", "<=", ">", ">=", "..", "true", "false", "null", "{{", "_", ".",
+    "%", "/",
+];
+
+/// What may follow a backslash in a string, as pest lists it.
+const ESCAPES: &[&str] = &["\"", "\\", "n", "t", "r", "{", "}", "u{"];
+
+/// Converts a failed parse of `rule` into a diagnostic pointing at the furthest position
+/// reached, saying in words what could stand there.
+pub fn syntax_error(err: Error<Rule>, source: &str, rule: Rule) -> Diagnostic {
+    // pest stops before its recursion would overflow the stack.
+    if let ErrorVariant::CustomError { message } = &err.variant
+        && message.contains("limit reached")
     {
+        let pos = match err.location {
+            InputLocation::Pos(p) => p,
+            InputLocation::Span((s, _)) => s,
+        };
+        return too_deep(source, pos);
+    }
+    let err = detailed_error(rule, source).unwrap_or(err);
+    let mut pos = match err.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let mut expected: BTreeSet<String> = BTreeSet::new();
+    // Words that could stand here, for "did you mean".
+    let mut words: Vec<String> = Vec::new();
+    if let Some(attempts) = err.parse_attempts() {
+        pos = attempts.max_position;
+        let tokens: Vec<String> = attempts
+            .expected_tokens()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if tokens.iter().any(|t| t == "u{") && source[..pos.min(source.len())].ends_with('\\') {
+            return unknown_escape(source, pos - 1);
+        }
+        for token in tokens {
+            if is_char_class(&token)
+                || token.trim().is_empty()
+                || token == "#"
+                || DESCRIBED_TOKENS.contains(&token.as_str())
+            {
+                continue;
+            }
+            if token.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                words.push(token.clone());
+            }
+            expected.insert(format!("`{token}`"));
+        }
+    }
+    if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
         for rule in positives {
             if let Some(k) = keyword(*rule) {
+                words.push(k.trim_matches('`').to_string());
                 expected.insert(k);
             } else if let Some(d) = describe(*rule) {
                 expected.insert(d.to_string());
             }
         }
     }
-    let pos = pos.max(end.min(pos)).min(source.len());
-    let found = found_at(source, pos);
-    let width = found
-        .as_ref()
-        .map_or_else(|| next_char_len(source, pos), |w| w.len());
-    let span = Span::new(pos, pos + width);
+    // Listing the block keywords says it already.
+    if expected.len() > 1 {
+        expected.remove(BLOCK);
+    }
+    let mut pos = pos.min(source.len());
+    while !source.is_char_boundary(pos) {
+        pos -= 1;
+    }
+    // `userX` fails after `user`; the word as written is what is unexpected.
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    if source[pos..].starts_with(is_word) {
+        pos = source[..pos]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| is_word(*c))
+            .last()
+            .map_or(pos, |(i, _)| i);
+    }
     let expected_text = join_or(expected.iter().map(String::as_str).collect());
     let label = if expected_text.is_empty() {
         "unexpected here".to_string()
     } else {
         format!("expected {expected_text}")
     };
-    let found_text = match &found {
-        Some(word) => format!("`{word}`"),
-        None if pos >= source.len() => "end of file".to_string(),
-        None => format!(
-            "`{}`",
-            source[pos..]
-                .chars()
-                .next()
-                .map(String::from)
-                .unwrap_or_default()
-                .escape_debug()
-        ),
-    };
-    let message = format!("unexpected {found_text}");
-    let mut diag = Diagnostic::error("kload::syntax", message, span, label);
-    diag.help = Some(help_for(found.as_deref(), source, pos));
+    if pos >= source.len() {
+        return end_of_file(source, label);
+    }
+    let (found, width) = found_at(source, pos);
+    let span = Span::new(pos, pos + width);
+    let word = source[pos..pos + width].to_string();
+    let mut diag = Diagnostic::error("kload::syntax", format!("unexpected {found}"), span, label);
+    diag.help = Some(
+        if expected.contains("`,`") && width > 0 && !word.starts_with(',') {
+            "separate the items with `,`".to_string()
+        } else {
+            help_for(&word, &words, source, pos)
+        },
+    );
     diag
 }
 
-fn help_for(found: Option<&str>, source: &str, pos: usize) -> String {
-    if let Some(word) = found {
+/// pest shows character classes as `a..z` and built-in rules as `BUILTIN_RULE`; the rules
+/// that use them are named in words instead.
+fn is_char_class(token: &str) -> bool {
+    let chars: Vec<char> = token.chars().collect();
+    token == "BUILTIN_RULE" || (chars.len() == 4 && chars[1] == '.' && chars[2] == '.')
+}
+
+/// A backslash in a string followed by something other than an escape: often a regular
+/// expression written with single backslashes (`"\d+"`).
+fn unknown_escape(source: &str, backslash: usize) -> Diagnostic {
+    let len = 1 + next_char_len(source, backslash + 1);
+    let escape = &source[backslash..backslash + len];
+    Diagnostic::error(
+        "kload::syntax",
+        format!("unknown escape `{escape}` in a string"),
+        Span::new(backslash, backslash + len),
+        "not an escape",
+    )
+    .with_help(format!(
+        "write a backslash as `\\\\` (a regex `\\d` is `\\\\d`); the escapes are {}",
+        ESCAPES
+            .iter()
+            .map(|e| match *e {
+                "u{" => "`\\u{2615}`".to_string(),
+                e => format!("`\\{e}`"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    ))
+}
+
+/// Brackets, calls or interpolations nested deeper than kload follows.
+fn too_deep(source: &str, pos: usize) -> Diagnostic {
+    let mut pos = pos.min(source.len());
+    while !source.is_char_boundary(pos) {
+        pos -= 1;
+    }
+    Diagnostic::error(
+        "kload::syntax",
+        "nested too deeply",
+        Span::new(pos, pos + next_char_len(source, pos)),
+        format!("more than {MAX_DEPTH} levels of brackets and strings"),
+    )
+    .with_help(format!(
+        "nest brackets, calls and `{{{{ }}}}` at most {MAX_DEPTH} levels deep"
+    ))
+}
+
+fn next_char_len(source: &str, pos: usize) -> usize {
+    source
+        .get(pos..)
+        .and_then(|s| s.chars().next())
+        .map_or(0, char::len_utf8)
+}
+
+/// The file ended early: inside a string, or with a block left open.
+fn end_of_file(source: &str, label: String) -> Diagnostic {
+    let open = unclosed(source);
+    if let Some(quote) = open.string {
+        return Diagnostic::error(
+            "kload::syntax",
+            "unterminated string",
+            Span::new(quote, quote + 1),
+            "this string is never closed",
+        )
+        .with_help("end it with `\"`; a quote inside the text is written `\\\"`");
+    }
+    // Point just after the last thing written, not at the blank lines after it.
+    let end = source.trim_end().len();
+    let diag = Diagnostic::error(
+        "kload::syntax",
+        "unexpected end of file",
+        Span::new(end, end),
+        label,
+    );
+    match open.blocks.last() {
+        Some(&brace) => diag
+            .with_label(Span::new(brace, brace + 1), "this block is never closed")
+            .with_help("add the missing `}`"),
+        None => diag.with_help("the file ends before the statement is complete"),
+    }
+}
+
+/// Nesting deeper than this is refused before parsing: the parser, the lowering, the
+/// compiler and the runtime each recurse once per level, on threads with small stacks.
+/// Real scenarios stay under ten.
+pub const MAX_DEPTH: usize = 64;
+
+/// Refuses input nested deeper than [`MAX_DEPTH`] (brackets, strings in `{{ }}`), which
+/// could otherwise overflow a thread's stack after the parser accepted it.
+pub fn check_depth(source: &str) -> Result<(), Diagnostic> {
+    match scan(source).too_deep {
+        Some(pos) => Err(too_deep(source, pos)),
+        None => Ok(()),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Open {
+    Bracket(u8),
+    Str,
+    Interp,
+}
+
+/// What is open where the scan stopped: at the end, or where nesting got too deep.
+struct Scan {
+    stack: Vec<(Open, usize)>,
+    too_deep: Option<usize>,
+}
+
+/// Follows strings, `{{ }}` interpolations, comments and brackets the way the grammar
+/// nests them, without parsing.
+fn scan(source: &str) -> Scan {
+    let bytes = source.as_bytes();
+    let mut stack: Vec<(Open, usize)> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let in_string = matches!(stack.last(), Some((Open::Str, _)));
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => {
+                    stack.pop();
+                }
+                b'{' if bytes.get(i + 1) == Some(&b'{') => {
+                    stack.push((Open::Interp, i));
+                    i += 1;
+                }
+                _ => {}
+            }
+        } else {
+            match b {
+                b'#' => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'"' => stack.push((Open::Str, i)),
+                b'}' if bytes.get(i + 1) == Some(&b'}')
+                    && matches!(stack.last(), Some((Open::Interp, _))) =>
+                {
+                    stack.pop();
+                    i += 1;
+                }
+                b'{' | b'[' | b'(' => stack.push((Open::Bracket(b), i)),
+                b'}' | b']' | b')' => {
+                    let opener = match b {
+                        b'}' => b'{',
+                        b']' => b'[',
+                        _ => b'(',
+                    };
+                    if matches!(stack.last(), Some((Open::Bracket(o), _)) if *o == opener) {
+                        stack.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        if stack.len() > MAX_DEPTH {
+            let at = stack.last().map_or(i, |(_, at)| *at);
+            return Scan {
+                stack,
+                too_deep: Some(at),
+            };
+        }
+        i += 1;
+    }
+    Scan {
+        stack,
+        too_deep: None,
+    }
+}
+
+/// What is still open at the end of a file.
+struct Unclosed {
+    /// The opening quote of an unterminated string.
+    string: Option<usize>,
+    /// Opening braces of blocks that are never closed, outermost first.
+    blocks: Vec<usize>,
+}
+
+fn unclosed(source: &str) -> Unclosed {
+    let stack = scan(source).stack;
+    Unclosed {
+        string: stack
+            .iter()
+            .find(|(o, _)| *o == Open::Str)
+            .map(|(_, at)| *at),
+        blocks: stack
+            .iter()
+            .filter(|(o, _)| *o == Open::Bracket(b'{'))
+            .map(|(_, at)| *at)
+            .collect(),
+    }
+}
+
+fn help_for(word: &str, expected_words: &[String], source: &str, pos: usize) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         let upper = word.to_ascii_uppercase();
         if METHODS.contains(&upper.as_str()) && upper != word {
             return format!("HTTP methods are written in capitals: `{upper}`");
@@ -199,33 +474,54 @@ fn help_for(found: Option<&str>, source: &str, pos: usize) -> String {
         {
             return format!("did you mean `{m}`?");
         }
-        if let Some(k) = did_you_mean(word, STATEMENT_WORDS.iter().copied()) {
+        // What fits here first, then any statement word.
+        let here = did_you_mean(word, expected_words.iter().map(String::as_str));
+        if let Some(k) = here.or_else(|| did_you_mean(word, STATEMENT_WORDS.iter().copied())) {
             return format!("did you mean `{k}`?");
         }
+        // `userVisitor`: a keyword run into the word after it.
+        if let Some(k) = expected_words
+            .iter()
+            .map(String::as_str)
+            .chain(STATEMENT_WORDS.iter().copied())
+            .filter(|k| word.len() > k.len() && word.starts_with(k))
+            .max_by_key(|k| k.len())
+        {
+            return format!("put a space after `{k}`");
+        }
     }
-    if pos >= source.len() {
-        return "the file ended early: is a `}` missing?".to_string();
+    if word == "," {
+        return "statements in a block are not separated by `,`: remove it".to_string();
     }
-    if source[pos..].starts_with('\t') || source[..pos].ends_with('\t') {
+    if source[..pos].ends_with('\t') {
         return "tabs are fine as indentation; the problem is the token after them".to_string();
     }
     "see docs/language.md for the syntax of each block".to_string()
 }
 
-fn found_at(source: &str, pos: usize) -> Option<String> {
-    let rest = source.get(pos..)?;
-    let word: String = rest
+/// How to name what stands at `pos` (not the end of the file), and its width in bytes.
+fn found_at(source: &str, pos: usize) -> (String, usize) {
+    let rest = &source[pos..];
+    let word_len: usize = rest
         .chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect();
-    (!word.is_empty()).then_some(word)
-}
-
-fn next_char_len(source: &str, pos: usize) -> usize {
-    source
-        .get(pos..)
-        .and_then(|s| s.chars().next())
-        .map_or(0, char::len_utf8)
+        .map(char::len_utf8)
+        .sum();
+    if word_len > 0 {
+        return (format!("`{}`", &rest[..word_len]), word_len);
+    }
+    if rest.starts_with('"') {
+        let line = rest.split('\n').next().unwrap_or(rest);
+        let len = line[1..].find('"').map_or(line.len(), |i| i + 2);
+        return (format!("string `{}`", &rest[..len]), len);
+    }
+    let c = rest.chars().next().unwrap_or(' ');
+    let shown: String = if c.is_control() {
+        c.escape_debug().collect()
+    } else {
+        c.to_string()
+    };
+    (format!("`{shown}`"), c.len_utf8())
 }
 
 /// "`a`, `b` or `c`"

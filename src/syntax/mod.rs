@@ -28,6 +28,18 @@ mod tests {
         let out = crate::diagnostic::render(&d, "x.kload", src, false, 100);
         assert!(out.contains("capitals"), "{out}");
     }
+
+    #[test]
+    fn deep_nesting_is_named_not_reported_as_a_bracket() {
+        let src = format!(
+            "user A {{ task t {{ POST \"/\" {{ json {}1{} }} }} }}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let d = super::parse(&src).unwrap_err();
+        assert_eq!(d.message, "nested too deeply");
+        assert!(d.primary.span.end <= src.len());
+    }
 }
 
 #[cfg(test)]

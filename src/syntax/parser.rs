@@ -16,8 +16,9 @@ pub struct KloadParser;
 
 /// Parses a whole `.kload` file.
 pub fn parse(source: &str) -> Result<File, Diagnostic> {
+    super::error::check_depth(source)?;
     let mut pairs = KloadParser::parse(Rule::file, source)
-        .map_err(|e| super::error::syntax_error(e, source))?;
+        .map_err(|e| super::error::syntax_error(e, source, Rule::file))?;
     let file = pairs
         .next()
         .unwrap_or_else(|| unreachable!("file rule yields one pair"));
@@ -29,8 +30,9 @@ pub fn parse(source: &str) -> Result<File, Diagnostic> {
 
 /// Parses one threshold as written on the command line (`p95(/api/) < 200ms`).
 pub fn parse_threshold(source: &str) -> Result<Threshold, Diagnostic> {
+    super::error::check_depth(source)?;
     let mut pairs = KloadParser::parse(Rule::threshold_line, source)
-        .map_err(|e| super::error::syntax_error(e, source))?;
+        .map_err(|e| super::error::syntax_error(e, source, Rule::threshold_line))?;
     let line = pairs
         .next()
         .unwrap_or_else(|| unreachable!("threshold_line yields one pair"));
