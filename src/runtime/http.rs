@@ -31,7 +31,7 @@ pub struct Session {
     pub transport: Transport,
     pub base: Option<String>,
     /// Resolved URLs of requests whose URL has no interpolation, by request index.
-    urls: Vec<Option<reqwest::Url>>,
+    urls: Vec<Option<std::sync::Arc<reqwest::Url>>>,
 }
 
 impl Session {
@@ -179,19 +179,19 @@ pub async fn execute(
                 match &session.urls[req.index] {
                     Some(u) => u.clone(),
                     None => {
-                        let u = resolve_url(lit, session.base.as_deref())?;
+                        let u = std::sync::Arc::new(resolve_url(lit, session.base.as_deref())?);
                         session.urls[req.index] = Some(u.clone());
                         u
                     }
                 }
             }
-            None => resolve_url(
+            None => std::sync::Arc::new(resolve_url(
                 &eval::render(&req.url, user, globals)?,
                 session.base.as_deref(),
-            )?,
+            )?),
         };
         if !req.query.is_empty() {
-            let mut pairs = url.query_pairs_mut();
+            let mut pairs = std::sync::Arc::make_mut(&mut url).query_pairs_mut();
             for (k, v) in &req.query {
                 pairs.append_pair(k, &eval::render(v, user, globals)?);
             }
@@ -254,7 +254,7 @@ pub async fn execute(
                     // Drain the redirect's body so the connection can be reused.
                     let _ = head.body.read(&head.headers).await;
                     redirects += 1;
-                    url = next;
+                    url = std::sync::Arc::new(next);
                     if keep {
                         body = resend;
                     } else {

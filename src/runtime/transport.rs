@@ -66,6 +66,8 @@ pub struct Transport {
     client: Option<reqwest::Client>,
     /// Recently used request targets, parsed.
     targets: Vec<(String, hyper::Uri)>,
+    /// Whether a response on the HTTP/1 path ever set a cookie.
+    has_cookies: bool,
 }
 
 impl Transport {
@@ -76,6 +78,7 @@ impl Transport {
             h1: None,
             client: None,
             targets: Vec::new(),
+            has_cookies: false,
         }
     }
 
@@ -178,7 +181,12 @@ impl Transport {
         let host = url.host_str().unwrap_or_default();
         let port = url.port_or_known_default().unwrap_or(80);
         let target = self.target(url)?;
-        let cookie = self.jar.cookies(url);
+        // The jar is only consulted once some response has set a cookie.
+        let cookie = if self.has_cookies {
+            self.jar.cookies(url)
+        } else {
+            None
+        };
         // A kept-alive connection the server has closed fails on first use; one new
         // connection is tried before the request counts as failed.
         for attempt in 0..2 {
@@ -217,6 +225,7 @@ impl Transport {
                 Ok(response) => {
                     let (parts, body) = response.into_parts();
                     if parts.headers.contains_key(SET_COOKIE) {
+                        self.has_cookies = true;
                         self.jar
                             .set_cookies(&mut parts.headers.get_all(SET_COOKIE).iter(), url);
                     }
