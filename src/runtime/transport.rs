@@ -254,6 +254,8 @@ impl Transport {
     }
 
     fn client(&mut self) -> Result<&reqwest::Client, Failure> {
+        // reqwest fills the same jar itself: from now on the jar is always consulted.
+        self.has_cookies = true;
         if self.client.is_none() {
             let client = reqwest::Client::builder()
                 .cookie_provider(self.jar.clone())
