@@ -298,3 +298,17 @@ fn reports_are_written_and_rerendered() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[test]
+fn the_readme_scenario_is_canonical_and_parses() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let block = readme
+        .split("```kload\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap();
+    let (_d, path) = scratch("readme.kload", block);
+    let o = kload(&["fmt", "--check", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+}
