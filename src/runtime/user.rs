@@ -34,7 +34,12 @@ pub struct VirtualUser {
     last_task_time: Duration,
     /// When set (smoke runs), every sample is also kept here.
     pub trace: Option<Vec<Sample>>,
+    /// Registered waiters for the two tokens that can cancel a request.
+    wait_interrupt: Option<CancelWait>,
+    wait_kill: Option<CancelWait>,
 }
+
+type CancelWait = std::pin::Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>;
 
 /// Why a user could not start.
 pub enum StartError {
@@ -103,6 +108,8 @@ impl VirtualUser {
             shared,
             last_task_time: Duration::ZERO,
             trace: None,
+            wait_interrupt: None,
+            wait_kill: None,
         })
     }
 
@@ -112,6 +119,7 @@ impl VirtualUser {
 
     /// Evaluates the scenario's and class's `let`s, then runs `on start`.
     pub async fn start(&mut self, tokens: &StopTokens) -> bool {
+        self.forget_waiters();
         let shared = self.shared.clone();
         let class = &shared.globals.plan.classes[self.class];
         for (var, expr) in &class.lets {
@@ -126,6 +134,7 @@ impl VirtualUser {
 
     /// The closed model: pick tasks by weight and wait between them until stopped.
     pub async fn run_loop(&mut self, tokens: &StopTokens) {
+        self.forget_waiters();
         let shared = self.shared.clone();
         let tasks = &shared.task_tables[self.class];
         if tasks.is_empty() {
@@ -212,7 +221,13 @@ impl VirtualUser {
         }
     }
 
-    /// Runs steps; false when `cancel` fired.
+    /// Drops the cached cancellation waiters: each entry point may be handed other tokens.
+    fn forget_waiters(&mut self) {
+        self.wait_interrupt = None;
+        self.wait_kill = None;
+    }
+
+    /// Runs steps; false when `cancel` fired. `cancel` is `tokens.interrupt` or `tokens.kill`.
     pub async fn run_steps(
         &mut self,
         steps: &[Step],
@@ -251,10 +266,24 @@ impl VirtualUser {
                         &mut self.state,
                         &shared.globals,
                     ));
+                    if cancel.is_cancelled() || tokens.kill.is_cancelled() {
+                        return false;
+                    }
+                    // One waiter per user and token, registered once: creating a fresh
+                    // `cancelled()` future per request would lock the token's waiter list twice
+                    // for every request.
+                    let slot = if std::ptr::eq(cancel, &tokens.interrupt) {
+                        &mut self.wait_interrupt
+                    } else {
+                        &mut self.wait_kill
+                    };
+                    let wait =
+                        slot.get_or_insert_with(|| Box::pin(cancel.clone().cancelled_owned()));
+                    // `kill` also cancels `interrupt` (see `runtime::run`), so one token suffices.
                     let outcome = tokio::select! {
-                        _ = cancel.cancelled() => return false,
-                        _ = tokens.kill.cancelled() => return false,
+                        biased;
                         o = fut => o,
+                        _ = wait.as_mut() => return false,
                     };
                     let mut latency = outcome.latency;
                     if let Some(at) = scheduled.take() {
@@ -289,6 +318,7 @@ impl VirtualUser {
     }
 
     pub async fn stop(&mut self, tokens: &StopTokens) {
+        self.forget_waiters();
         let shared = self.shared.clone();
         let class = &shared.globals.plan.classes[self.class];
         self.run_steps(&class.on_stop, tokens, &tokens.kill, None)
