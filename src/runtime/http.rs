@@ -30,6 +30,8 @@ pub struct Outcome {
 pub struct Session {
     pub transport: Transport,
     pub base: Option<String>,
+    /// The request timeout, reused from request to request.
+    timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
     /// Resolved URLs of requests whose URL has no interpolation, by request index.
     urls: Vec<Option<std::sync::Arc<reqwest::Url>>>,
 }
@@ -40,6 +42,7 @@ impl Session {
             transport: Transport::new(options.clone()),
             base,
             urls: Vec::new(),
+            timer: None,
         }
     }
 
@@ -213,6 +216,7 @@ pub async fn execute(
 
     let follow = req.redirects.unwrap_or(true);
     let limit = req.timeout.unwrap_or(session.transport_timeout());
+    let transport = &mut session.transport;
     let exchange = async {
         let mut method = req.method.clone();
         let mut body = Some(body);
@@ -232,8 +236,7 @@ pub async fn execute(
                 Some(Prepared::Multipart(m)) => (SendBody::Multipart(m), None),
                 Some(Prepared::None) | None => (SendBody::Empty, None),
             };
-            let head = session
-                .transport
+            let head = transport
                 .send(method.clone(), &url, send_headers, send)
                 .await?;
             let status = head.status;
@@ -271,29 +274,40 @@ pub async fn execute(
             return Ok((head.status, head.headers, ttfb, bytes, url));
         }
     };
-    let (status, response_headers, ttfb, body, final_url) =
-        match tokio::time::timeout(limit, exchange).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(failure)) => {
-                return Outcome {
-                    latency: start.elapsed(),
-                    ttfb: Duration::ZERO,
-                    bytes: 0,
-                    status: 0,
-                    failure: Some(failure),
-                };
-            }
-            Err(_) => {
-                session.transport.reset();
-                return Outcome {
-                    latency: start.elapsed(),
-                    ttfb: Duration::ZERO,
-                    bytes: 0,
-                    status: 0,
-                    failure: Some(Failure::new(FailureKind::Timeout, "timeout")),
-                };
-            }
-        };
+    // One timer per user, moved to each request's deadline: cheaper than a new timer per
+    // request (which registers and deregisters itself in the timer wheel every time).
+    let deadline = tokio::time::Instant::now() + limit;
+    let timer = session
+        .timer
+        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+    timer.as_mut().reset(deadline);
+    let result = tokio::select! {
+        biased;
+        r = exchange => Ok(r),
+        _ = timer.as_mut() => Err(()),
+    };
+    let (status, response_headers, ttfb, body, final_url) = match result {
+        Ok(Ok(r)) => r,
+        Ok(Err(failure)) => {
+            return Outcome {
+                latency: start.elapsed(),
+                ttfb: Duration::ZERO,
+                bytes: 0,
+                status: 0,
+                failure: Some(failure),
+            };
+        }
+        Err(_) => {
+            session.transport.reset();
+            return Outcome {
+                latency: start.elapsed(),
+                ttfb: Duration::ZERO,
+                bytes: 0,
+                status: 0,
+                failure: Some(Failure::new(FailureKind::Timeout, "timeout")),
+            };
+        }
+    };
     let status = status.as_u16();
     let body = match body {
         Ok(b) => b,
