@@ -171,6 +171,34 @@ pub struct RunArgs {
     pub max_regression: f64,
 }
 
+impl RunArgs {
+    /// A headless run of `file` with the scenario's own profile and no extras, as the
+    /// `smoke` and `demo` commands start from.
+    fn new(file: PathBuf) -> RunArgs {
+        RunArgs {
+            file,
+            host: None,
+            users: None,
+            spawn_rate: None,
+            run_time: None,
+            headless: true,
+            stop_timeout: None,
+            tags: vec![],
+            exclude_tags: vec![],
+            print_stats: false,
+            only_summary: false,
+            exit_code_on_error: 0,
+            seed: None,
+            insecure: false,
+            thresholds: vec![],
+            dry_run: false,
+            outputs: Outputs::default(),
+            baseline: None,
+            max_regression: 0.2,
+        }
+    }
+}
+
 /// Report files to write (at the end of a run, or from a saved result).
 #[derive(Args, Debug, Default, Clone)]
 pub struct Outputs {
@@ -275,25 +303,11 @@ pub fn main(cli: Cli) -> i32 {
             insecure,
         } => {
             let args = RunArgs {
-                file,
                 host,
-                users: None,
-                spawn_rate: None,
-                run_time: None,
-                headless: true,
-                stop_timeout: None,
-                tags: vec![],
-                exclude_tags: vec![],
-                print_stats: false,
-                only_summary: true,
-                exit_code_on_error: 0,
-                seed: None,
                 insecure,
-                thresholds: vec![],
+                only_summary: true,
                 dry_run: true,
-                outputs: Outputs::default(),
-                baseline: None,
-                max_regression: 0.2,
+                ..RunArgs::new(file)
             };
             run(args)
         }
@@ -774,25 +788,14 @@ fn demo(
         server.base_url()
     );
     let args = RunArgs {
-        file: file.clone(),
         host: Some(server.base_url()),
         users: Some(users),
         spawn_rate: Some(spawn_rate),
         run_time: Some(run_time),
-        headless: true,
         stop_timeout: Some(Duration::from_secs(5)),
-        tags: vec![],
-        exclude_tags: vec![],
-        print_stats: false,
         only_summary,
-        exit_code_on_error: 0,
         seed,
-        insecure: false,
-        thresholds: vec![],
-        dry_run: false,
-        outputs: Outputs::default(),
-        baseline: None,
-        max_regression: 0.2,
+        ..RunArgs::new(file.clone())
     };
     let code = match load(&file, Format::Human) {
         Some((plan, _)) => runtime.block_on(load_test(Arc::new(plan), args)),

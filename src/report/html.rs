@@ -20,7 +20,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use crate::metrics::{RunInfo, Summary, ThresholdResult};
+use crate::metrics::{RunInfo, Summary};
 use crate::syntax::ast::Item;
 
 use chart::{Chart, Series};
@@ -323,21 +323,12 @@ fn thresholds(s: &Summary, page: &mut String) {
         let _ = writeln!(
             page,
             r#"<tr class="{class}"><td><span class="badge {class}">{word}</span></td><td><code>{}</code></td><td class="num">{}</td><td class="num">{}</td></tr>"#,
-            escape(&threshold_text(r)),
+            escape(&super::text::source(r)),
             escape(&r.measured_text()),
             escape(&r.expected_text()),
         );
     }
     page.push_str("</tbody></table></div>\n</section>\n");
-}
-
-/// The threshold as written, or its bound when the compiler left the source empty.
-fn threshold_text(r: &ThresholdResult) -> String {
-    if r.threshold.source.is_empty() {
-        format!("{:?} {}", r.threshold.metric, r.expected_text())
-    } else {
-        r.threshold.source.clone()
-    }
 }
 
 fn charts(s: &Summary, page: &mut String) {

@@ -290,7 +290,7 @@ fn error_report(summary: &Summary, width: usize, paint: Paint, lines: &mut Vec<S
 }
 
 /// The threshold as written, or a description when the compiler left `source` empty.
-fn source(r: &ThresholdResult) -> String {
+pub(crate) fn source(r: &ThresholdResult) -> String {
     let t = &r.threshold;
     if !t.source.is_empty() {
         return t.source.clone();

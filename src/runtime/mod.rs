@@ -320,7 +320,7 @@ pub async fn smoke(shared: Arc<RunShared>) -> Vec<SmokeResult> {
     for (i, class) in plan.classes.iter().enumerate() {
         let mut user = match VirtualUser::new(shared.clone(), i, i as u64 + 1) {
             Ok(u) => u,
-            Err(StartError::FeedExhausted(m)) | Err(StartError::Client(m)) => {
+            Err(StartError::FeedExhausted(m)) => {
                 results.push(SmokeResult {
                     class: class.name.clone(),
                     method: "-".into(),
@@ -437,7 +437,7 @@ impl Pool {
             let handle = self.tasks.spawn(async move {
                 let mut user = match VirtualUser::new(shared.clone(), class, id) {
                     Ok(u) => u,
-                    Err(StartError::FeedExhausted(m)) | Err(StartError::Client(m)) => {
+                    Err(StartError::FeedExhausted(m)) => {
                         shared.note_not_started(m);
                         return;
                     }
@@ -528,7 +528,7 @@ impl Arrival {
                     self.total += 1;
                     match VirtualUser::new(pool.shared.clone(), class, id) {
                         Ok(u) => u,
-                        Err(StartError::FeedExhausted(m)) | Err(StartError::Client(m)) => {
+                        Err(StartError::FeedExhausted(m)) => {
                             pool.shared.note_not_started(m);
                             metrics.add_dropped_iterations(1);
                             continue;

@@ -44,7 +44,6 @@ type CancelWait = std::pin::Pin<Box<tokio_util::sync::WaitForCancellationFutureO
 /// Why a user could not start.
 pub enum StartError {
     FeedExhausted(String),
-    Client(String),
 }
 
 impl VirtualUser {
