@@ -161,7 +161,9 @@ pub async fn run(
     let mut last_second = started;
     let mut last_live = started;
     let mut dispatcher = Dispatcher::new(&plan.classes);
-    let mut fractional = 0.0f64;
+    // Users due but not started yet. Like Locust, a ramp starts its first user at once and
+    // the next ones every 1/rate seconds, so a ramp (and a new target) begins with one due.
+    let mut fractional = 1.0f64;
     let mut aborted = None;
     let mut arrival = config.arrival.map(|a| Arrival::new(a, started));
     let mut peak = 0usize;
@@ -187,13 +189,13 @@ pub async fn run(
                 if (target as usize) > current {
                     let d = (current + step).min(target as usize);
                     if d == target as usize {
-                        fractional = 0.0;
+                        fractional = 1.0;
                     }
                     d
                 } else {
                     let d = current.saturating_sub(step).max(target as usize);
                     if d == target as usize {
-                        fractional = 0.0;
+                        fractional = 1.0;
                     }
                     d
                 }

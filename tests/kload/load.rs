@@ -226,3 +226,36 @@ user Visitor {
     let first_answered = logouts.iter().filter_map(|h| h.answered).min().unwrap();
     assert!(last_sent < first_answered, "{logouts:?}");
 }
+
+#[test]
+fn a_ramp_starts_its_first_user_at_once_and_the_next_every_one_over_rate() {
+    // Locust's spawning: one user at 0 s, the next at 1/rate, ... With 1 user per second
+    // and 1.5 s, users start at 0 s and 1 s; each sends one request, then thinks for
+    // longer than the run. Timing margins are half a second either way.
+    let server = TestServer::start();
+    let scenario = Scenario::new(
+        r#"
+user Once {
+  wait constant 30s
+
+  task hello {
+    GET "/first"
+  }
+}
+"#,
+    );
+    let finished = scenario.run(&[
+        "-H",
+        &server.url(),
+        "-u",
+        "5",
+        "-r",
+        "1",
+        "-t",
+        "1500ms",
+        "--stop-timeout",
+        "0s",
+    ]);
+    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    assert_eq!(server.count("/first"), 2, "{}", finished.text());
+}
