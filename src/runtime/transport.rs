@@ -314,11 +314,7 @@ impl BodyStream {
                 .await
                 .map_err(|e| classify_error(&e, e.is_timeout())),
             BodyStream::Hyper(b) => {
-                let bytes = b
-                    .collect()
-                    .await
-                    .map_err(|e| classify_error(&e, false))?
-                    .to_bytes();
+                let bytes = collect(b).await?;
                 let gzip = headers
                     .get(CONTENT_ENCODING)
                     .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
@@ -335,6 +331,34 @@ impl BodyStream {
             }
         }
     }
+}
+
+/// The body's data frames as one buffer. A body that arrives in one frame (the common
+/// case for API responses) is returned as is, without copying or a list of chunks.
+async fn collect(mut body: hyper::body::Incoming) -> Result<Bytes, Failure> {
+    let mut first: Option<Bytes> = None;
+    let mut rest: Option<bytes::BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| classify_error(&e, false))?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        match (&mut first, &mut rest) {
+            (None, _) => first = Some(data),
+            (Some(f), None) => {
+                let mut all = bytes::BytesMut::with_capacity(f.len() + data.len());
+                all.extend_from_slice(f);
+                all.extend_from_slice(&data);
+                rest = Some(all);
+            }
+            (Some(_), Some(all)) => all.extend_from_slice(&data),
+        }
+    }
+    Ok(match (first, rest) {
+        (_, Some(all)) => all.freeze(),
+        (Some(f), None) => f,
+        (None, None) => Bytes::new(),
+    })
 }
 
 fn io_failure(e: &std::io::Error, host: &str) -> Failure {
