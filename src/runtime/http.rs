@@ -19,6 +19,8 @@ use crate::syntax::ast::{CaptureMode, CompareOp};
 
 /// What a request produced, before it becomes a sample.
 pub struct Outcome {
+    /// When the request was started; `started + latency` is when it ended.
+    pub started: Instant,
     pub latency: Duration,
     pub ttfb: Duration,
     pub bytes: usize,
@@ -167,6 +169,7 @@ pub async fn execute(
 ) -> Outcome {
     let start = Instant::now();
     let template_failure = |e: EvalError| Outcome {
+        started: start,
         latency: Duration::ZERO,
         ttfb: Duration::ZERO,
         bytes: 0,
@@ -276,7 +279,7 @@ pub async fn execute(
     };
     // One timer per user, moved to each request's deadline: cheaper than a new timer per
     // request (which registers and deregisters itself in the timer wheel every time).
-    let deadline = tokio::time::Instant::now() + limit;
+    let deadline = tokio::time::Instant::from_std(start) + limit;
     let timer = session
         .timer
         .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
@@ -290,6 +293,7 @@ pub async fn execute(
         Ok(Ok(r)) => r,
         Ok(Err(failure)) => {
             return Outcome {
+                started: start,
                 latency: start.elapsed(),
                 ttfb: Duration::ZERO,
                 bytes: 0,
@@ -300,6 +304,7 @@ pub async fn execute(
         Err(_) => {
             session.transport.reset();
             return Outcome {
+                started: start,
                 latency: start.elapsed(),
                 ttfb: Duration::ZERO,
                 bytes: 0,
@@ -313,6 +318,7 @@ pub async fn execute(
         Ok(b) => b,
         Err(failure) => {
             return Outcome {
+                started: start,
                 latency: start.elapsed(),
                 ttfb,
                 bytes: 0,
@@ -323,6 +329,7 @@ pub async fn execute(
     };
     let latency = start.elapsed();
     let mut outcome = Outcome {
+        started: start,
         latency,
         ttfb,
         bytes: body.len(),

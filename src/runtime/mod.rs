@@ -7,6 +7,7 @@
 pub mod dispatch;
 pub mod eval;
 pub mod http;
+pub mod signal;
 pub mod transport;
 pub mod user;
 
@@ -14,9 +15,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use signal::Signal;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 use crate::ir::{Plan, Stage};
 use crate::metrics::{LiveStats, Metrics};
@@ -44,16 +45,16 @@ pub struct RunConfig {
 /// Knobs a controller turns while a run goes on.
 pub struct Control {
     target: watch::Sender<(u32, f64)>,
-    stop: CancellationToken,
-    kill: CancellationToken,
+    stop: Signal,
+    kill: Signal,
 }
 
 impl Control {
     pub fn new(users: u32, spawn_rate: f64) -> Arc<Control> {
         Arc::new(Control {
             target: watch::channel((users, spawn_rate)).0,
-            stop: CancellationToken::new(),
-            kill: CancellationToken::new(),
+            stop: Signal::new(),
+            kill: Signal::new(),
         })
     }
 
@@ -153,7 +154,7 @@ pub async fn run(
         })
     });
     let deadline = run_time.map(|d| tokio::time::Instant::from_std(started + d));
-    let interrupt = CancellationToken::new();
+    let interrupt = Signal::new();
 
     let mut pool = Pool::new(shared.clone(), interrupt.clone(), control.kill.clone());
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
@@ -313,7 +314,7 @@ pub struct SmokeResult {
 pub async fn smoke(shared: Arc<RunShared>) -> Vec<SmokeResult> {
     let plan = shared.globals.plan.clone();
     let mut results = Vec::new();
-    let never = CancellationToken::new();
+    let never = Signal::new();
     let tokens = StopTokens {
         stop: never.clone(),
         interrupt: never.clone(),
@@ -385,17 +386,17 @@ pub fn stage_target(stages: &[Stage], elapsed: Duration) -> u32 {
 /// The running users of the closed model, newest last.
 struct Pool {
     shared: Arc<RunShared>,
-    users: Vec<(CancellationToken, tokio::task::AbortHandle)>,
+    users: Vec<(Signal, tokio::task::AbortHandle)>,
     tasks: JoinSet<()>,
-    interrupt: CancellationToken,
-    kill: CancellationToken,
+    interrupt: Signal,
+    kill: Signal,
     next_id: u64,
     last_adjust: Instant,
     active: Arc<AtomicUsize>,
 }
 
 impl Pool {
-    fn new(shared: Arc<RunShared>, interrupt: CancellationToken, kill: CancellationToken) -> Pool {
+    fn new(shared: Arc<RunShared>, interrupt: Signal, kill: Signal) -> Pool {
         let last_adjust = shared.started;
         Pool {
             shared,
@@ -417,7 +418,7 @@ impl Pool {
         self.active.load(Ordering::Relaxed)
     }
 
-    fn tokens(&self, stop: CancellationToken) -> StopTokens {
+    fn tokens(&self, stop: Signal) -> StopTokens {
         StopTokens {
             stop,
             interrupt: self.interrupt.clone(),
@@ -432,7 +433,7 @@ impl Pool {
             };
             let id = self.next_id;
             self.next_id += 1;
-            let stop = CancellationToken::new();
+            let stop = Signal::new();
             let tokens = self.tokens(stop.clone());
             let shared = self.shared.clone();
             let active = self.active.clone();
@@ -484,7 +485,7 @@ struct Arrival {
     idle: Arc<Mutex<Vec<VirtualUser>>>,
     total: usize,
     busy: JoinSet<()>,
-    stop: CancellationToken,
+    stop: Signal,
 }
 
 impl Arrival {
@@ -497,7 +498,7 @@ impl Arrival {
             idle: Arc::new(Mutex::new(Vec::new())),
             total: 0,
             busy: JoinSet::new(),
-            stop: CancellationToken::new(),
+            stop: Signal::new(),
         }
     }
 

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::signal::Signal;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use tokio_util::sync::CancellationToken;
 
 use super::RunShared;
 use super::eval::{self, EvalError, UserState};
@@ -20,9 +20,9 @@ use crate::syntax::ast::FeedMode;
 /// everything including `on stop` (second Ctrl-C).
 #[derive(Clone)]
 pub struct StopTokens {
-    pub stop: CancellationToken,
-    pub interrupt: CancellationToken,
-    pub kill: CancellationToken,
+    pub stop: Signal,
+    pub interrupt: Signal,
+    pub kill: Signal,
 }
 
 pub struct VirtualUser {
@@ -142,9 +142,16 @@ impl VirtualUser {
         }
         while !tokens.stop.is_cancelled() {
             let task = tasks.pick(&mut self.state.rng);
-            let started = Instant::now();
+            // Only pacing waits need to know how long the task took.
+            let paced = matches!(
+                self.class().wait,
+                WaitTime::Pacing(_) | WaitTime::Throughput(_)
+            );
+            let started = paced.then(Instant::now);
             let finished = self.run_task(task, tokens, None).await;
-            self.last_task_time = started.elapsed();
+            if let Some(started) = started {
+                self.last_task_time = started.elapsed();
+            }
             if !finished {
                 return;
             }
@@ -207,8 +214,10 @@ impl VirtualUser {
             }
         };
         if d.is_zero() {
-            // Yield so that a user with no wait time does not starve the others.
-            tokio::task::yield_now().await;
+            // A user with no wait time gives the others a turn once it used up its share
+            // of the scheduler's budget (its requests spend it too). Yielding after every
+            // task instead would cost a reschedule per request.
+            tokio::task::consume_budget().await;
             return !tokens.stop.is_cancelled();
         }
         if d >= Duration::from_millis(500) {
@@ -231,7 +240,7 @@ impl VirtualUser {
         &mut self,
         steps: &[Step],
         tokens: &StopTokens,
-        cancel: &CancellationToken,
+        cancel: &Signal,
         mut scheduled: Option<Instant>,
     ) -> bool {
         let shared = self.shared.clone();
@@ -299,7 +308,9 @@ impl VirtualUser {
                     });
                     let sample = Sample {
                         stat: req.stat,
-                        elapsed_ms: shared.started.elapsed().as_millis() as u32,
+                        elapsed_ms: (outcome.started + outcome.latency)
+                            .saturating_duration_since(shared.started)
+                            .as_millis() as u32,
                         latency_us: latency.as_micros().min(u128::from(u32::MAX)) as u32,
                         ttfb_us: outcome.ttfb.as_micros().min(u128::from(u32::MAX)) as u32,
                         bytes: outcome.bytes.min(u32::MAX as usize) as u32,

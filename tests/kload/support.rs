@@ -103,6 +103,14 @@ impl Scenario {
         child.wait()
     }
 
+    /// [`run`](Self::run) with extra environment variables.
+    pub fn run_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> Finished {
+        let (mut command, json) = self.command(args);
+        command.envs(env.iter().copied());
+        let mut child = Spawned::spawn(&mut command, json);
+        child.wait()
+    }
+
     /// Starts the same command and returns at once, to be stopped by the test.
     pub fn spawn(&self, args: &[&str]) -> Spawned {
         let (mut command, json) = self.command(args);

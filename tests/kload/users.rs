@@ -427,3 +427,39 @@ fn tags_choose_the_tasks_and_exclusion_wins() {
         set(&["/plain", "/write"])
     );
 }
+
+#[test]
+fn a_user_with_no_wait_and_no_requests_does_not_starve_the_others() {
+    // On one worker thread, a user whose task never waits for anything must still give the
+    // scheduler back, or the other user never runs and the run never ends.
+    let server = TestServer::start();
+    let scenario = Scenario::new(
+        r#"
+user Spinner {
+  task spin {
+    let x = 1
+  }
+}
+
+user Worker {
+  wait constant 100ms
+
+  task work {
+    GET "/work"
+  }
+}
+"#,
+    );
+    let finished = scenario.run_with_env(
+        &[("TOKIO_WORKER_THREADS", "1")],
+        &["-H", &server.url(), "-u", "2", "-r", "10", "-t", "2s"],
+    );
+    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    // About 20 in 2 s; the bound only says the worker was not starved.
+    let hits = server.count("/work");
+    assert!(
+        hits >= 5,
+        "the worker sent {hits} requests: {}",
+        finished.text()
+    );
+}
