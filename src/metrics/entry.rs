@@ -76,6 +76,12 @@ impl EntrySummary {
 
     /// Counts one sample.
     pub fn record(&mut self, sample: &Sample) {
+        self.record_exact(sample);
+        self.count(sample.status, locust::bucket_us(sample.latency_us), 1);
+    }
+
+    /// The per-sample half of [`record`](Self::record): counts, sums, extremes, histograms.
+    pub(crate) fn record_exact(&mut self, sample: &Sample) {
         self.requests += 1;
         if sample.failure.is_some() {
             self.failures += 1;
@@ -90,15 +96,17 @@ impl EntrySummary {
             self.latency_max_us
                 .map_or(sample.latency_us, |m| m.max(sample.latency_us)),
         );
-        *self.status_codes.entry(sample.status).or_default() += 1;
         self.latency.record(u64::from(sample.latency_us));
         if sample.status != 0 {
             self.ttfb.record(u64::from(sample.ttfb_us));
         }
-        *self
-            .buckets
-            .entry(locust::bucket_us(sample.latency_us))
-            .or_default() += 1;
+    }
+
+    /// The map half of [`record`](Self::record), for `n` samples with one status and one
+    /// Locust bucket.
+    pub(crate) fn count(&mut self, status: u16, bucket: u32, n: u64) {
+        *self.status_codes.entry(status).or_default() += n;
+        *self.buckets.entry(bucket).or_default() += n;
     }
 
     /// Adds `other`'s counts into this entry (merging endpoints, runs or workers). Name,

@@ -206,9 +206,7 @@ impl Metrics {
                 let size = sink.len();
                 mem::replace(&mut *sink, Vec::with_capacity(size))
             };
-            for sample in &batch {
-                state.add(sample);
-            }
+            state.add_batch(&batch);
         }
     }
 }

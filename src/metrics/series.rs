@@ -100,7 +100,14 @@ impl Window {
     }
 
     /// Counts one request completed in second `sec`.
+    #[cfg(test)]
     pub(crate) fn record(&mut self, sec: u64, bucket: u32, failed: bool) {
+        self.record_n(sec, bucket, 1, u64::from(failed));
+    }
+
+    /// Counts `requests` requests (`failures` of them failed) completed in second `sec`,
+    /// all in `bucket`.
+    pub(crate) fn record_n(&mut self, sec: u64, bucket: u32, requests: u64, failures: u64) {
         let slot = &mut self.slots[(sec % RING_SECS as u64) as usize];
         match slot.sec {
             Some(s) if s == sec => {}
@@ -112,11 +119,9 @@ impl Window {
                 slot.buckets.clear();
             }
         }
-        slot.requests += 1;
-        if failed {
-            slot.failures += 1;
-        }
-        *slot.buckets.entry(bucket).or_default() += 1;
+        slot.requests += requests;
+        slot.failures += failures;
+        *slot.buckets.entry(bucket).or_default() += requests;
     }
 
     fn slot(&self, sec: u64) -> Option<&Second> {
