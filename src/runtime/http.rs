@@ -236,7 +236,7 @@ pub async fn execute(
                     }
                     (SendBody::Bytes(b.clone()), Some(Prepared::Bytes(b, ct)))
                 }
-                Some(Prepared::Multipart(m)) => (SendBody::Multipart(m), None),
+                Some(Prepared::Multipart(m)) => (SendBody::Multipart(Box::new(m)), None),
                 Some(Prepared::None) | None => (SendBody::Empty, None),
             };
             let head = transport

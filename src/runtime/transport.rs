@@ -35,7 +35,7 @@ pub struct ClientOptions {
 pub enum SendBody {
     Empty,
     Bytes(Bytes),
-    Multipart(reqwest::multipart::Form),
+    Multipart(Box<reqwest::multipart::Form>),
 }
 
 /// Status and headers of a response whose body is still to be read.
@@ -47,7 +47,9 @@ pub struct Head {
 
 pub enum BodyStream {
     Hyper(hyper::body::Incoming),
-    Reqwest(reqwest::Response),
+    /// Boxed: the HTTPS path is rarer, and its large response would make every request's
+    /// state larger.
+    Reqwest(Box<reqwest::Response>),
 }
 
 struct H1 {
@@ -122,7 +124,7 @@ impl Transport {
         // large state out of the per-request future keeps every request cheap to start.
         match body {
             SendBody::Multipart(form) => {
-                Box::pin(self.send_reqwest(method, url, headers, Some(form), None)).await
+                Box::pin(self.send_reqwest(method, url, headers, Some(*form), None)).await
             }
             body if url.scheme() == "http" => {
                 let bytes = match body {
@@ -300,7 +302,7 @@ impl Transport {
         Ok(Head {
             status: response.status(),
             headers: response.headers().clone(),
-            body: BodyStream::Reqwest(response),
+            body: BodyStream::Reqwest(Box::new(response)),
         })
     }
 }
@@ -309,8 +311,7 @@ impl BodyStream {
     /// The whole body, decompressed when the server sent gzip on the HTTP/1 path.
     pub async fn read(self, headers: &HeaderMap) -> Result<Bytes, Failure> {
         match self {
-            BodyStream::Reqwest(r) => r
-                .bytes()
+            BodyStream::Reqwest(r) => Box::pin(r.bytes())
                 .await
                 .map_err(|e| classify_error(&e, e.is_timeout())),
             BodyStream::Hyper(b) => {
