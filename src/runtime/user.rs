@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::signal::Signal;
+use super::signal::{Listener, Signal};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -34,12 +34,10 @@ pub struct VirtualUser {
     last_task_time: Duration,
     /// When set (smoke runs), every sample is also kept here.
     pub trace: Option<Vec<Sample>>,
-    /// Registered waiters for the two tokens that can cancel a request.
-    wait_interrupt: Option<CancelWait>,
-    wait_kill: Option<CancelWait>,
+    /// This user's listeners for the two signals that can cancel a request.
+    wait_interrupt: Option<Listener>,
+    wait_kill: Option<Listener>,
 }
-
-type CancelWait = std::pin::Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>;
 
 /// Why a user could not start.
 pub enum StartError {
@@ -118,7 +116,6 @@ impl VirtualUser {
 
     /// Evaluates the scenario's and class's `let`s, then runs `on start`.
     pub async fn start(&mut self, tokens: &StopTokens) -> bool {
-        self.forget_waiters();
         let shared = self.shared.clone();
         let class = &shared.globals.plan.classes[self.class];
         for (var, expr) in &class.lets {
@@ -133,7 +130,6 @@ impl VirtualUser {
 
     /// The closed model: pick tasks by weight and wait between them until stopped.
     pub async fn run_loop(&mut self, tokens: &StopTokens) {
-        self.forget_waiters();
         let shared = self.shared.clone();
         let tasks = &shared.task_tables[self.class];
         if tasks.is_empty() {
@@ -229,12 +225,6 @@ impl VirtualUser {
         }
     }
 
-    /// Drops the cached cancellation waiters: each entry point may be handed other tokens.
-    fn forget_waiters(&mut self) {
-        self.wait_interrupt = None;
-        self.wait_kill = None;
-    }
-
     /// Runs steps; false when `cancel` fired. `cancel` is `tokens.interrupt` or `tokens.kill`.
     pub async fn run_steps(
         &mut self,
@@ -277,21 +267,23 @@ impl VirtualUser {
                     if cancel.is_cancelled() || tokens.kill.is_cancelled() {
                         return false;
                     }
-                    // One waiter per user and token, registered once: creating a fresh
-                    // `cancelled()` future per request would lock the token's waiter list twice
-                    // for every request.
+                    // One listener per user and signal, registered once (see `signal`).
                     let slot = if std::ptr::eq(cancel, &tokens.interrupt) {
                         &mut self.wait_interrupt
                     } else {
                         &mut self.wait_kill
                     };
-                    let wait =
-                        slot.get_or_insert_with(|| Box::pin(cancel.clone().cancelled_owned()));
-                    // `kill` also cancels `interrupt` (see `runtime::run`), so one token suffices.
+                    if !slot.as_ref().is_some_and(|l| cancel.owns(l)) {
+                        *slot = Some(cancel.listener());
+                    }
+                    let Some(listener) = slot.as_ref() else {
+                        unreachable!("set above")
+                    };
+                    // `kill` also cancels `interrupt` (see `runtime::run`), so one signal suffices.
                     let outcome = tokio::select! {
                         biased;
                         o = fut => o,
-                        _ = wait.as_mut() => return false,
+                        _ = listener.fired() => return false,
                     };
                     let mut latency = outcome.latency;
                     if let Some(at) = scheduled.take() {
@@ -328,7 +320,6 @@ impl VirtualUser {
     }
 
     pub async fn stop(&mut self, tokens: &StopTokens) {
-        self.forget_waiters();
         let shared = self.shared.clone();
         let class = &shared.globals.plan.classes[self.class];
         self.run_steps(&class.on_stop, tokens, &tokens.kill, None)
