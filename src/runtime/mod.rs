@@ -427,6 +427,9 @@ impl Pool {
     }
 
     fn resize(&mut self, desired: usize, dispatcher: &mut Dispatcher) {
+        // Let go of users that have finished (stopped by a ramp down): a finished task keeps
+        // its memory until it is joined.
+        while self.tasks.try_join_next().is_some() {}
         while self.users.len() < desired {
             let Some(class) = dispatcher.next_class() else {
                 break;
