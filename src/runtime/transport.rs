@@ -7,10 +7,13 @@
 //! server offers it) and multipart uploads go through a reqwest client that the user
 //! creates the first time it needs one. Both paths share the user's cookie jar.
 
+use std::future::Future;
 use std::io::Read as _;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use reqwest::cookie::{CookieStore, Jar};
@@ -113,30 +116,42 @@ impl Transport {
         self.h1 = None;
     }
 
-    pub async fn send(
-        &mut self,
+    /// Sends a request and waits for the response's head.
+    ///
+    /// Not an `async fn` itself: it only picks the future to await, so its arguments are not
+    /// stored a second time in the request's state (which is boxed and copied per request).
+    pub fn send<'a>(
+        &'a mut self,
         method: Method,
-        url: &Url,
+        url: &'a Url,
         headers: HeaderMap,
         body: SendBody,
-    ) -> Result<Head, Failure> {
+    ) -> impl Future<Output = Result<Head, Failure>> + Send + 'a {
         // The reqwest path and connecting are boxed: they are rare, and keeping their
         // large state out of the per-request future keeps every request cheap to start.
+        type Rare<'a> = Pin<Box<dyn Future<Output = Result<Head, Failure>> + Send + 'a>>;
         match body {
             SendBody::Multipart(form) => {
-                Box::pin(self.send_reqwest(method, url, headers, Some(*form), None)).await
+                Either::Right(
+                    Box::pin(self.send_reqwest(method, url, headers, Some(*form), None))
+                        as Rare<'a>,
+                )
             }
             body if url.scheme() == "http" => {
                 let bytes = match body {
                     SendBody::Bytes(b) => b,
                     _ => Bytes::new(),
                 };
-                self.send_h1(method, url, headers, bytes).await
+                Either::Left(self.send_h1(method, url, headers, bytes))
             }
             SendBody::Bytes(b) => {
-                Box::pin(self.send_reqwest(method, url, headers, None, Some(b))).await
+                Either::Right(
+                    Box::pin(self.send_reqwest(method, url, headers, None, Some(b))) as Rare<'a>,
+                )
             }
-            SendBody::Empty => Box::pin(self.send_reqwest(method, url, headers, None, None)).await,
+            SendBody::Empty => Either::Right(Box::pin(
+                self.send_reqwest(method, url, headers, None, None),
+            ) as Rare<'a>),
         }
     }
 
@@ -173,86 +188,118 @@ impl Transport {
         Ok(())
     }
 
-    async fn send_h1(
-        &mut self,
+    /// The request as hyper sends it: this connection's base headers, the request's own,
+    /// and the jar's cookies.
+    fn h1_request(
+        base: &HeaderMap,
+        method: &Method,
+        target: hyper::Uri,
+        headers: &HeaderMap,
+        cookie: Option<&HeaderValue>,
+        body: &Bytes,
+    ) -> hyper::Request<Full<Bytes>> {
+        let mut all = base.clone();
+        for (name, value) in headers {
+            all.insert(name, value.clone());
+        }
+        if let Some(c) = cookie
+            && !headers.contains_key(COOKIE)
+        {
+            all.insert(COOKIE, c.clone());
+        }
+        let mut request = hyper::Request::new(Full::new(body.clone()));
+        *request.method_mut() = method.clone();
+        *request.uri_mut() = target;
+        *request.headers_mut() = all;
+        request
+    }
+
+    /// Sends over the user's HTTP/1.1 connection (`http://` only). A plain function around
+    /// an `async move` block, so that its arguments are kept once, and the request is built
+    /// by [`h1_request`](Self::h1_request) so that it is not kept beside hyper's copy.
+    // An `async fn` would store its arguments a second time (see above).
+    #[allow(clippy::manual_async_fn)]
+    fn send_h1<'a>(
+        &'a mut self,
         method: Method,
-        url: &Url,
+        url: &'a Url,
         headers: HeaderMap,
         body: Bytes,
-    ) -> Result<Head, Failure> {
-        let host = url.host_str().unwrap_or_default();
-        let port = url.port_or_known_default().unwrap_or(80);
-        let target = self.target(url)?;
-        // The jar is only consulted once some response has set a cookie.
-        let cookie = if self.has_cookies {
-            self.jar.cookies(url)
-        } else {
-            None
-        };
-        // A kept-alive connection the server has closed fails on first use; one new
-        // connection is tried before the request counts as failed.
-        for attempt in 0..2 {
-            let reused = matches!(&self.h1, Some(h) if h.host == host && h.port == port);
-            if !reused {
-                self.h1 = None;
-                Box::pin(self.connect(url, host, port)).await?;
-            }
-            let Some(h1) = self.h1.as_mut() else {
-                unreachable!("connected above")
-            };
-            if h1.sender.ready().await.is_err() {
-                self.h1 = None;
-                if attempt == 0 {
-                    continue;
-                }
-                return Err(Failure::new(
-                    FailureKind::ConnectionReset,
-                    "connection reset",
-                ));
-            }
-            let mut all = h1.base_headers.clone();
-            for (name, value) in &headers {
-                all.insert(name, value.clone());
-            }
-            if let Some(c) = &cookie
-                && !headers.contains_key(COOKIE)
-            {
-                all.insert(COOKIE, c.clone());
-            }
-            let mut request = hyper::Request::new(Full::new(body.clone()));
-            *request.method_mut() = method.clone();
-            *request.uri_mut() = target.clone();
-            *request.headers_mut() = all;
-            match h1.sender.send_request(request).await {
-                Ok(response) => {
-                    let (parts, body) = response.into_parts();
-                    if parts.headers.contains_key(SET_COOKIE) {
-                        self.has_cookies = true;
-                        self.jar
-                            .set_cookies(&mut parts.headers.get_all(SET_COOKIE).iter(), url);
-                    }
-                    return Ok(Head {
-                        status: parts.status,
-                        headers: parts.headers,
-                        body: BodyStream::Hyper(body),
-                    });
-                }
-                Err(e) => {
+    ) -> impl Future<Output = Result<Head, Failure>> + Send + 'a {
+        async move {
+            // A kept-alive connection the server has closed fails on first use; one new
+            // connection is tried before the request counts as failed.
+            for attempt in 0..2 {
+                let host = url.host_str().unwrap_or_default();
+                let port = url.port_or_known_default().unwrap_or(80);
+                let reused = matches!(&self.h1, Some(h) if h.host == host && h.port == port);
+                if !reused {
                     self.h1 = None;
-                    if reused
-                        && attempt == 0
-                        && (e.is_incomplete_message() || e.is_canceled() || e.is_closed())
-                    {
+                    Box::pin(self.connect(url, host, port)).await?;
+                }
+                let ready = match self.h1.as_mut() {
+                    Some(h1) => h1.sender.ready().await.is_ok(),
+                    None => false,
+                };
+                if !ready {
+                    self.h1 = None;
+                    if attempt == 0 {
                         continue;
                     }
-                    return Err(classify_error(&e, false));
+                    return Err(Failure::new(
+                        FailureKind::ConnectionReset,
+                        "connection reset",
+                    ));
+                }
+                let target = self.target(url)?;
+                // The jar is only consulted once some response has set a cookie.
+                let cookie = if self.has_cookies {
+                    self.jar.cookies(url)
+                } else {
+                    None
+                };
+                let Some(h1) = self.h1.as_mut() else {
+                    unreachable!("connected above")
+                };
+                let request = Self::h1_request(
+                    &h1.base_headers,
+                    &method,
+                    target,
+                    &headers,
+                    cookie.as_ref(),
+                    &body,
+                );
+                match h1.sender.send_request(request).await {
+                    Ok(response) => {
+                        let (parts, body) = response.into_parts();
+                        if parts.headers.contains_key(SET_COOKIE) {
+                            self.has_cookies = true;
+                            self.jar
+                                .set_cookies(&mut parts.headers.get_all(SET_COOKIE).iter(), url);
+                        }
+                        return Ok(Head {
+                            status: parts.status,
+                            headers: parts.headers,
+                            body: BodyStream::Hyper(body),
+                        });
+                    }
+                    Err(e) => {
+                        self.h1 = None;
+                        if reused
+                            && attempt == 0
+                            && (e.is_incomplete_message() || e.is_canceled() || e.is_closed())
+                        {
+                            continue;
+                        }
+                        return Err(classify_error(&e, false));
+                    }
                 }
             }
+            Err(Failure::new(
+                FailureKind::ConnectionReset,
+                "connection reset",
+            ))
         }
-        Err(Failure::new(
-            FailureKind::ConnectionReset,
-            "connection reset",
-        ))
     }
 
     fn client(&mut self) -> Result<&reqwest::Client, Failure> {
