@@ -159,6 +159,50 @@ fn resolve_url(raw: &str, base: Option<&str>) -> Result<reqwest::Url, EvalError>
     reqwest::Url::parse(&joined).map_err(|e| EvalError(format!("invalid URL `{joined}`: {e}")))
 }
 
+/// The request's URL, headers and body with the user's variables filled in.
+fn render(
+    req: &Request,
+    class_headers: &[HeaderTemplate],
+    session: &mut Session,
+    user: &mut UserState,
+    globals: &Globals,
+) -> Result<(std::sync::Arc<reqwest::Url>, HeaderMap, Prepared), EvalError> {
+    let mut url = match req.url.as_literal() {
+        Some(lit) => {
+            if session.urls.len() <= req.index {
+                session.urls.resize(req.index + 1, None);
+            }
+            match &session.urls[req.index] {
+                Some(u) => u.clone(),
+                None => {
+                    let u = std::sync::Arc::new(resolve_url(lit, session.base.as_deref())?);
+                    session.urls[req.index] = Some(u.clone());
+                    u
+                }
+            }
+        }
+        None => std::sync::Arc::new(resolve_url(
+            &eval::render(&req.url, user, globals)?,
+            session.base.as_deref(),
+        )?),
+    };
+    if !req.query.is_empty() {
+        let mut pairs = std::sync::Arc::make_mut(&mut url).query_pairs_mut();
+        for (k, v) in &req.query {
+            pairs.append_pair(k, &eval::render(v, user, globals)?);
+        }
+    }
+    let mut headers = HeaderMap::new();
+    for h in class_headers {
+        // A class header waits until the variables it uses are set (e.g. a token
+        // captured by the login in `on start`).
+        let _ = render_headers(std::slice::from_ref(h), &mut headers, user, globals);
+    }
+    render_headers(&req.headers, &mut headers, user, globals)?;
+    let body = prepare_body(&req.body, user, globals)?;
+    Ok((url, headers, body))
+}
+
 /// Sends the request and evaluates its checks and captures.
 pub async fn execute(
     req: &Request,
@@ -176,43 +220,9 @@ pub async fn execute(
         status: 0,
         failure: Some(Failure::new(FailureKind::Template, e.0)),
     };
-    let prepared = (|| -> Result<_, EvalError> {
-        let mut url = match req.url.as_literal() {
-            Some(lit) => {
-                if session.urls.len() <= req.index {
-                    session.urls.resize(req.index + 1, None);
-                }
-                match &session.urls[req.index] {
-                    Some(u) => u.clone(),
-                    None => {
-                        let u = std::sync::Arc::new(resolve_url(lit, session.base.as_deref())?);
-                        session.urls[req.index] = Some(u.clone());
-                        u
-                    }
-                }
-            }
-            None => std::sync::Arc::new(resolve_url(
-                &eval::render(&req.url, user, globals)?,
-                session.base.as_deref(),
-            )?),
-        };
-        if !req.query.is_empty() {
-            let mut pairs = std::sync::Arc::make_mut(&mut url).query_pairs_mut();
-            for (k, v) in &req.query {
-                pairs.append_pair(k, &eval::render(v, user, globals)?);
-            }
-        }
-        let mut headers = HeaderMap::new();
-        for h in class_headers {
-            // A class header waits until the variables it uses are set (e.g. a token
-            // captured by the login in `on start`).
-            let _ = render_headers(std::slice::from_ref(h), &mut headers, user, globals);
-        }
-        render_headers(&req.headers, &mut headers, user, globals)?;
-        let body = prepare_body(&req.body, user, globals)?;
-        Ok((url, headers, body))
-    })();
-    let (mut url, headers, body) = match prepared {
+    // Rendered by a plain function: a value that lived in this async function would be
+    // kept in the request's state for the whole exchange.
+    let (mut url, headers, body) = match render(req, class_headers, session, user, globals) {
         Ok(p) => p,
         Err(e) => return template_failure(e),
     };
@@ -220,10 +230,12 @@ pub async fn execute(
     let follow = req.redirects.unwrap_or(true);
     let limit = req.timeout.unwrap_or(session.transport_timeout());
     let transport = &mut session.transport;
+    // Kept outside the exchange, which only borrows them: moved in, they would be stored
+    // twice in its state.
+    let mut method = req.method.clone();
+    let mut body = Some(body);
+    let mut redirects = 0;
     let exchange = async {
-        let mut method = req.method.clone();
-        let mut body = Some(body);
-        let mut redirects = 0;
         loop {
             let mut send_headers = headers.clone();
             let (send, resend) = match body.take() {
