@@ -1,5 +1,16 @@
 //! Number formatting shared by the renderers, including Python's, for Locust parity.
 
+/// `mm:ss`, or `h:mm:ss` from an hour on.
+pub(crate) fn clock(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m:02}:{s:02}")
+    }
+}
+
 /// Python's `repr(float)` (what `csv.writer` writes for a float): shortest round-trip
 /// digits, always a decimal point or exponent, exponent form below 1e-4 and from 1e16 on
 /// (`50.5`, `147.0`, `5e-05`, `1e+16`).

@@ -15,7 +15,7 @@ use crate::metrics::locust::PERCENTILE_LABELS;
 use crate::metrics::{LiveStats, Metric, Selector, Summary, ThresholdResult};
 
 use super::ReportError;
-use super::format::{Paint, py_int};
+use super::format::{Paint, clock, py_int};
 use crate::metrics::threshold::trim_decimals;
 
 /// Locust's `STATS_TYPE_WIDTH`.
@@ -134,17 +134,6 @@ pub fn live_line(live: &LiveStats, run_time: Option<Duration>) -> String {
         line.push_str(&format!(" | dropped {}", live.dropped_iterations));
     }
     line
-}
-
-/// `mm:ss`, or `h:mm:ss` from an hour on.
-fn clock(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m:02}:{s:02}")
-    }
 }
 
 /// Locust's `STATS_NAME_WIDTH`, sized to the longest name: the request table's name column is

@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 
 use super::escape;
+use crate::report::format::clock;
 
 /// Size of the drawing in SVG units; the page scales it to the column's width.
 const WIDTH: f64 = 900.0;
@@ -355,17 +356,6 @@ impl TimeAxis {
         TimeAxis {
             ticks: (0..=max_ms / step).map(|i| i * step).collect(),
         }
-    }
-}
-
-/// `mm:ss`, or `h:mm:ss` from an hour on.
-pub(super) fn clock(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m:02}:{s:02}")
     }
 }
 

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use crate::metrics::entry::EntrySummary;
 use crate::metrics::{FailureKind, Summary};
 
-use super::chart::clock;
 use super::{count, empty_note, escape, or_dash, percent, section_start, shell_words, time_html};
+use crate::report::format::clock;
 
 /// Locust's `PERCENTILES_FOR_HTML_REPORT`: the columns of the response time table.
 const HTML_PERCENTILES: [(f64, &str); 8] = [
