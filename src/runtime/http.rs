@@ -28,6 +28,27 @@ pub struct Outcome {
     pub failure: Option<Failure>,
 }
 
+impl Outcome {
+    /// A request that failed before it got a whole response: no body, and `status` and
+    /// `ttfb` only if the head had arrived.
+    fn failed(
+        started: Instant,
+        latency: Duration,
+        ttfb: Duration,
+        status: u16,
+        failure: Failure,
+    ) -> Outcome {
+        Outcome {
+            started,
+            latency,
+            ttfb,
+            bytes: 0,
+            status,
+            failure: Some(failure),
+        }
+    }
+}
+
 /// One user's HTTP session: its own connection and cookie jar, like a browser.
 pub struct Session {
     pub transport: Transport,
@@ -212,13 +233,9 @@ pub async fn execute(
     globals: &Globals,
 ) -> Outcome {
     let start = Instant::now();
-    let template_failure = |e: EvalError| Outcome {
-        started: start,
-        latency: Duration::ZERO,
-        ttfb: Duration::ZERO,
-        bytes: 0,
-        status: 0,
-        failure: Some(Failure::new(FailureKind::Template, e.0)),
+    let template_failure = |e: EvalError| {
+        let failure = Failure::new(FailureKind::Template, e.0);
+        Outcome::failed(start, Duration::ZERO, Duration::ZERO, 0, failure)
     };
     // Rendered by a plain function: a value that lived in this async function would be
     // kept in the request's state for the whole exchange.
@@ -304,39 +321,19 @@ pub async fn execute(
     let (status, response_headers, ttfb, body, final_url) = match result {
         Ok(Ok(r)) => r,
         Ok(Err(failure)) => {
-            return Outcome {
-                started: start,
-                latency: start.elapsed(),
-                ttfb: Duration::ZERO,
-                bytes: 0,
-                status: 0,
-                failure: Some(failure),
-            };
+            return Outcome::failed(start, start.elapsed(), Duration::ZERO, 0, failure);
         }
         Err(_) => {
             session.transport.reset();
-            return Outcome {
-                started: start,
-                latency: start.elapsed(),
-                ttfb: Duration::ZERO,
-                bytes: 0,
-                status: 0,
-                failure: Some(Failure::new(FailureKind::Timeout, "timeout")),
-            };
+            let failure = Failure::new(FailureKind::Timeout, "timeout");
+            return Outcome::failed(start, start.elapsed(), Duration::ZERO, 0, failure);
         }
     };
     let status = status.as_u16();
     let body = match body {
         Ok(b) => b,
         Err(failure) => {
-            return Outcome {
-                started: start,
-                latency: start.elapsed(),
-                ttfb,
-                bytes: 0,
-                status,
-                failure: Some(failure),
-            };
+            return Outcome::failed(start, start.elapsed(), ttfb, status, failure);
         }
     };
     let latency = start.elapsed();
