@@ -40,11 +40,24 @@ pub(super) fn request_table(s: &Summary, page: &mut String) {
 <tbody>
 "#,
     );
+    entry_rows(page, &rows, &s.aggregated, |e, page, class| {
+        request_row(s, e, page, class)
+    });
+}
+
+/// The body of an entry table: one row per request, the Aggregated row as its footer, and the
+/// end of the table and its section.
+fn entry_rows(
+    page: &mut String,
+    rows: &[&EntrySummary],
+    aggregated: &EntrySummary,
+    row: impl Fn(&EntrySummary, &mut String, &str),
+) {
     for e in rows {
-        request_row(s, e, page, "");
+        row(e, page, "");
     }
     page.push_str("</tbody><tfoot>");
-    request_row(s, &s.aggregated, page, "total");
+    row(aggregated, page, "total");
     page.push_str("</tfoot></table></div>\n</section>\n");
 }
 
@@ -109,12 +122,7 @@ pub(super) fn percentile_table(s: &Summary, page: &mut String) {
         }
         page.push_str("</tr>\n");
     };
-    for e in rows {
-        row(e, page, "");
-    }
-    page.push_str("</tbody><tfoot>");
-    row(&s.aggregated, page, "total");
-    page.push_str("</tfoot></table></div>\n</section>\n");
+    entry_rows(page, &rows, &s.aggregated, row);
 }
 
 pub(super) fn status_codes(s: &Summary, page: &mut String) {
@@ -169,12 +177,7 @@ pub(super) fn status_codes(s: &Summary, page: &mut String) {
         }
         page.push_str("</tr>\n");
     };
-    for e in rows {
-        row(e, page, "");
-    }
-    page.push_str("</tbody><tfoot>");
-    row(&s.aggregated, page, "total");
-    page.push_str("</tfoot></table></div>\n</section>\n");
+    entry_rows(page, &rows, &s.aggregated, row);
 }
 
 pub(super) fn failures(s: &Summary, page: &mut String) {
