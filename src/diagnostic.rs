@@ -10,7 +10,7 @@ use miette::{
 };
 use serde::Serialize;
 
-use crate::syntax::ast::Span;
+pub use crate::span::{LineIndex, Span, line_col};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -235,49 +235,6 @@ pub struct JsonDiagnostic<'a> {
     pub help: Option<&'a str>,
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(source.len());
-    let mut offset = offset;
-    while !source.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &source[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
-
-/// Where each line starts, for many [`line_col`] look-ups in one text (the compiler
-/// labels every request with its line) without rescanning it from the top each time.
-pub struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    pub fn new(source: &str) -> LineIndex {
-        let newlines = source
-            .bytes()
-            .enumerate()
-            .filter(|(_, b)| *b == b'\n')
-            .map(|(i, _)| i + 1);
-        LineIndex {
-            starts: std::iter::once(0).chain(newlines).collect(),
-        }
-    }
-
-    /// The same as [`line_col`].
-    pub fn line_col(&self, source: &str, offset: usize) -> (usize, usize) {
-        let mut offset = offset.min(source.len());
-        while !source.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let line = self.starts.partition_point(|s| *s <= offset);
-        let start = self.starts[line - 1];
-        (line, source[start..offset].chars().count() + 1)
-    }
-}
-
 pub fn to_json<'a>(diag: &'a Diagnostic, file: &'a str, source: &str) -> JsonDiagnostic<'a> {
     let (line, column) = line_col(source, diag.primary.span.start);
     let (end_line, end_column) = line_col(source, diag.primary.span.end);
@@ -341,18 +298,5 @@ mod tests {
         assert_eq!(line_col(src, 0), (1, 1));
         assert_eq!(line_col(src, 3), (2, 1));
         assert_eq!(line_col(src, 6), (2, 3));
-    }
-
-    #[test]
-    fn line_index_agrees_with_line_col() {
-        let src = "ab\né x\n\n☕ y\n";
-        let index = LineIndex::new(src);
-        for offset in 0..=src.len() + 2 {
-            assert_eq!(
-                index.line_col(src, offset),
-                line_col(src, offset),
-                "{offset}"
-            );
-        }
     }
 }

@@ -11,7 +11,8 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::metrics::{StatId, StatKey};
-use crate::syntax::ast::{CaptureMode, CompareOp, FeedMode, Span};
+use crate::span::Span;
+use crate::syntax::ast::{CaptureMode, CompareOp, FeedMode};
 
 pub use crate::metrics::threshold::Threshold;
 

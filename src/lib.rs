@@ -16,4 +16,5 @@ pub mod ir;
 pub mod metrics;
 pub mod report;
 pub mod runtime;
+pub mod span;
 pub mod syntax;

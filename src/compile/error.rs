@@ -2,7 +2,7 @@
 //! with its stable code; docs/diagnostics.md lists them all.
 
 use crate::diagnostic::Diagnostic;
-use crate::syntax::ast::Span;
+use crate::span::Span;
 
 fn suggest(help: Option<&str>, fallback: impl Into<String>) -> String {
     match help {

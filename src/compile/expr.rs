@@ -4,11 +4,12 @@ use serde_json::Value;
 
 use super::{Compiler, error, suggest};
 use crate::ir::{self, FUNCTIONS, Function};
+use crate::span::Span;
 use crate::syntax::ast::{self, unescape};
 
 impl Compiler<'_> {
     pub(super) fn template(&mut self, t: &ast::Template) -> ir::Template {
-        let inner = ast::Span::new(
+        let inner = Span::new(
             (t.span.start + 1).min(t.span.end),
             t.span.end.saturating_sub(1).max(t.span.start),
         );
@@ -40,7 +41,7 @@ impl Compiler<'_> {
 
     /// The first `{{ ... }}` of a template, braces included (the whole string if the
     /// braces cannot be found).
-    pub(super) fn interpolation_span(&self, t: &ast::Template) -> ast::Span {
+    pub(super) fn interpolation_span(&self, t: &ast::Template) -> Span {
         let Some(e) = t.parts.iter().find_map(|p| match p {
             ast::TemplatePart::Expr(e) => Some(e.span()),
             ast::TemplatePart::Text { .. } => None,
@@ -58,7 +59,7 @@ impl Compiler<'_> {
             .and_then(|s| s.find("}}"))
             .map(|i| e.end + i + 2);
         match (open, close) {
-            (Some(start), Some(end)) => ast::Span::new(start, end),
+            (Some(start), Some(end)) => Span::new(start, end),
             _ => t.span,
         }
     }
@@ -113,7 +114,7 @@ impl Compiler<'_> {
         }
     }
 
-    fn var_ref(&mut self, path: &[ast::Ident], span: ast::Span) -> ir::Expr {
+    fn var_ref(&mut self, path: &[ast::Ident], span: Span) -> ir::Expr {
         let first = &path[0];
         if path.len() == 1 {
             self.used_vars.insert(first.name.clone());
@@ -201,7 +202,7 @@ impl Compiler<'_> {
         Some(format!("{}.{column}", self.feeds[feed].name))
     }
 
-    fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: ast::Span) -> ir::Expr {
+    fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> ir::Expr {
         let compiled: Vec<ir::Expr> = args.iter().map(|a| self.expr(a)).collect();
         let Some(spec) = FUNCTIONS.iter().find(|f| f.name == name.name) else {
             let hint = suggest(&name.name, FUNCTIONS.iter().map(|f| f.name));

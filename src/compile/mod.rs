@@ -17,7 +17,8 @@ use std::time::Duration;
 use crate::diagnostic::{self, Diagnostic, did_you_mean};
 use crate::ir::{self, VarId};
 use crate::metrics::{StatId, StatKey};
-use crate::syntax::ast::{self, Span};
+use crate::span::Span;
+use crate::syntax::ast;
 
 pub use threshold::compile_threshold_line;
 
@@ -79,7 +80,7 @@ struct FeedInfo {
 pub(crate) struct Compiler<'a> {
     source: &'a str,
     /// Line starts, for the `line:column` each request keeps.
-    lines: diagnostic::LineIndex,
+    lines: crate::span::LineIndex,
     ctx: &'a Context,
     diags: Vec<Diagnostic>,
     var_ids: HashMap<String, VarId>,
@@ -102,7 +103,7 @@ impl<'a> Compiler<'a> {
     fn new(source: &'a str, ctx: &'a Context) -> Self {
         Compiler {
             source,
-            lines: diagnostic::LineIndex::new(source),
+            lines: crate::span::LineIndex::new(source),
             ctx,
             diags: Vec::new(),
             var_ids: HashMap::new(),

@@ -4,7 +4,8 @@ use serde_json::Value;
 
 use super::{Compiler, error, quantity, suggest};
 use crate::ir;
-use crate::syntax::ast::{self, CaptureMode, CompareOp, Span};
+use crate::span::Span;
+use crate::syntax::ast::{self, CaptureMode, CompareOp};
 
 const METHODS: &[&str] = &[
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE",

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use super::{Compiler, Context, error, quantity, suggest};
 use crate::diagnostic::Diagnostic;
 use crate::metrics::threshold::{Comparison, Metric, Selector, Threshold};
+use crate::span::Span;
 use crate::syntax::ast::{self, CompareOp};
 
 const METRICS: &[&str] = &[
@@ -87,7 +88,7 @@ pub(super) fn compile(
 fn selector_name(
     c: &mut Compiler<'_>,
     text: &str,
-    span: ast::Span,
+    span: Span,
     known: &[String],
 ) -> Option<Selector> {
     if known.iter().any(|n| n == text) {

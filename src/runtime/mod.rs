@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 
 use crate::ir::{Plan, Stage};
 use crate::metrics::{LiveStats, Metrics};
-use crate::syntax::ast::Span;
+use crate::span::Span;
 use dispatch::Dispatcher;
 use eval::Globals;
 use user::{StartError, StopTokens, TaskTable, VirtualUser};

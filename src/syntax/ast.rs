@@ -1,49 +1,10 @@
 //! The syntax tree of a `.kload` file: what was written, with byte spans, before any
 //! validation. No pest types and no borrowed source text live here.
 //!
-//! Spans compare equal to each other on purpose: two trees are equal when they say the
-//! same thing, wherever it stands in the file. That is what lets the formatter's tests
-//! check that formatting never changes meaning.
+//! Spans compare by position; [`File::same_meaning`] compares two trees by what they say,
+//! wherever it stands in the file (the formatter's tests use it).
 
-use std::fmt;
-
-/// A byte range in the source file.
-#[derive(Clone, Copy, Default)]
-pub struct Span {
-    pub start: usize,
-    pub end: usize,
-}
-
-impl Span {
-    pub fn new(start: usize, end: usize) -> Span {
-        Span { start, end }
-    }
-
-    /// The smallest span covering both.
-    pub fn to(self, other: Span) -> Span {
-        Span::new(self.start.min(other.start), self.end.max(other.end))
-    }
-
-    pub fn len(self) -> usize {
-        self.end - self.start
-    }
-
-    pub fn is_empty(self) -> bool {
-        self.start == self.end
-    }
-}
-
-impl PartialEq for Span {
-    fn eq(&self, _: &Span) -> bool {
-        true
-    }
-}
-
-impl fmt::Debug for Span {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}..{}", self.start, self.end)
-    }
-}
+pub use crate::span::Span;
 
 /// A name as written: a class, task, variable, header or metric.
 #[derive(Clone, Debug, PartialEq)]
@@ -215,6 +176,41 @@ impl Json {
 pub struct File {
     pub items: Vec<Item>,
     pub comments: Vec<Comment>,
+}
+
+impl File {
+    /// Whether two trees say the same thing, wherever it stands in the file: equal once
+    /// every span is left out (the formatter must never change what a file means).
+    pub fn same_meaning(&self, other: &File) -> bool {
+        without_spans(&format!("{self:?}")) == without_spans(&format!("{other:?}"))
+    }
+}
+
+/// Debug output with every span (`@start..end`, see `Span`'s `Debug`) removed.
+fn without_spans(debug: &str) -> String {
+    let mut out = String::with_capacity(debug.len());
+    let mut rest = debug;
+    while let Some(at) = rest.find('@') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let a = digits(after);
+        let span_len = if a > 0 && after[a..].starts_with("..") {
+            let b = digits(&after[a + 2..]);
+            (b > 0).then_some(a + 2 + b)
+        } else {
+            None
+        };
+        match span_len {
+            Some(n) => rest = &after[n..],
+            None => {
+                out.push('@');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[derive(Clone, Debug, PartialEq)]

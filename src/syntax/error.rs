@@ -7,9 +7,9 @@ use std::sync::{Mutex, PoisonError};
 use pest::Parser as _;
 use pest::error::{Error, ErrorVariant, InputLocation};
 
-use super::ast::Span;
 use super::parser::{KloadParser, Rule};
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::span::Span;
 
 const BLOCK: &str = "a block (`scenario`, `data`, `load`, `user` or `thresholds`)";
 

@@ -57,3 +57,16 @@ mod span_tests {
         assert_eq!(&src[first.start..first.end], "error_rate < 1%");
     }
 }
+
+#[cfg(test)]
+mod meaning_tests {
+    #[test]
+    fn same_meaning_ignores_positions_only() {
+        let a = super::parse("user U {\n  task t {\n    GET \"/a\"\n  }\n}\n").unwrap();
+        let moved = super::parse("\n\nuser U { task t { GET \"/a\" } }").unwrap();
+        let other = super::parse("user U {\n  task t {\n    GET \"/b\"\n  }\n}\n").unwrap();
+        assert_ne!(a, moved, "spans differ");
+        assert!(a.same_meaning(&moved));
+        assert!(!a.same_meaning(&other));
+    }
+}
