@@ -16,5 +16,6 @@ pub mod ir;
 pub mod metrics;
 pub mod report;
 pub mod runtime;
+pub mod schedule;
 pub mod span;
 pub mod syntax;
