@@ -346,7 +346,11 @@ impl Segment {
         let n = u64::from(self.count);
         let i = u64::from(self.index);
         let base = g - g % n;
-        if base + i >= g { base + i } else { base + n + i }
+        if base + i >= g {
+            base + i
+        } else {
+            base + n + i
+        }
     }
 
     /// Whether the `k`-th user (0-based) of class `class` is this segment's.
@@ -459,7 +463,11 @@ mod tests {
         let s = Schedule::closed(10, 2.0);
         assert_eq!(s.users_at(ms(2000)), 5);
         let down = s.retarget(ms(2000), 5, 2, 1.0);
-        assert!(down.message.contains("changing to 2 users"), "{}", down.message);
+        assert!(
+            down.message.contains("changing to 2 users"),
+            "{}",
+            down.message
+        );
         let d = &down.schedule;
         assert_eq!(d.users_at(ms(2000)), 4, "the first step at once");
         assert_eq!(d.users_at(ms(3000)), 3);
