@@ -161,6 +161,10 @@ pub struct RunArgs {
     /// Leave the scenario's source out of the JSON and HTML reports.
     #[arg(long, env = "KLOAD_NO_SOURCE")]
     pub no_source: bool,
+    /// Start on this instant instead of now: RFC 3339 (`2026-12-05T12:00:00Z`) or `+30s`.
+    /// Segments of a distributed run share one.
+    #[arg(long, env = "KLOAD_START_AT", value_parser = parse_start_at)]
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Compare the result with a saved `--json` result at the end of the run.
     #[arg(long, env = "KLOAD_BASELINE")]
     pub baseline: Option<PathBuf>,
@@ -191,6 +195,7 @@ impl RunArgs {
             dry_run: false,
             outputs: Outputs::default(),
             no_source: false,
+            start_at: None,
             baseline: None,
             max_regression: 0.2,
         }
@@ -216,6 +221,7 @@ impl RunArgs {
             }),
             exit_code_on_error: self.exit_code_on_error,
             omit_source: self.no_source,
+            start_at: self.start_at,
             command_line: std::env::args().collect(),
             ..session::Options::default()
         }
@@ -292,6 +298,18 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|(reason, _)| format!("{reason} (write 30s, 5m or 1h30m)"))
 }
 
+/// An instant: RFC 3339, or `+DURATION` from now.
+fn parse_start_at(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Some(rest) = s.strip_prefix('+') {
+        let d = parse_duration(rest)?;
+        let d = chrono::TimeDelta::from_std(d).map_err(|_| format!("`{s}` is too far away"))?;
+        return Ok(chrono::Utc::now() + d);
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("`{s}` is not an instant like 2026-12-05T12:00:00Z or +30s ({e})"))
+}
+
 fn parse_run_time(s: &str) -> Result<Duration, String> {
     let d = parse_duration(s)?;
     if d.is_zero() {
@@ -350,6 +368,13 @@ mod tests {
         assert!(parse_run_time("-3s").is_err());
         assert!(parse_duration("-3s").unwrap_err().contains("negative"));
         assert_eq!(parse_run_time("1m"), Ok(Duration::from_secs(60)));
+        let soon = parse_start_at("+30s").unwrap() - chrono::Utc::now();
+        assert!((29..=30).contains(&soon.num_seconds()), "{soon}");
+        assert_eq!(
+            parse_start_at("2026-12-05T12:00:00Z").unwrap().to_rfc3339(),
+            "2026-12-05T12:00:00+00:00"
+        );
+        assert!(parse_start_at("tomorrow").is_err());
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct Plan {
     /// Files the scenario reads (data feeds, multipart files), relative to it, as written:
     /// what must travel with it (a Kubernetes ConfigMap).
     pub files: Vec<String>,
+    /// By `VarId`: the variable's values are secrets, never printed (used in an
+    /// Authorization or Cookie header, or marked `secret`).
+    pub secret_vars: Vec<bool>,
 }
 
 #[derive(Debug, Default, Clone)]

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod diagnostic;
 pub mod ir;
 pub mod metrics;
+pub mod redact;
 pub mod report;
 pub mod runtime;
 pub mod schedule;

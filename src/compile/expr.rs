@@ -357,11 +357,40 @@ impl Compiler<'_> {
             return None;
         }
         let secret = is_secret_header(name.as_str());
+        if secret {
+            // A variable sent in an Authorization or Cookie header is a secret wherever else
+            // it would be printed (a captured token, a password).
+            for segment in &template.segments {
+                if let ir::Segment::Expr(e) = segment {
+                    mark_vars(e, &mut self.secret_vars);
+                }
+            }
+        }
         Some(ir::HeaderTemplate {
             name,
             value: template,
             secret,
         })
+    }
+}
+
+/// Adds the variables `e` reads to `into`.
+pub(super) fn mark_vars(e: &ir::Expr, into: &mut std::collections::BTreeSet<ir::VarId>) {
+    match e {
+        ir::Expr::Var(id) => {
+            into.insert(*id);
+        }
+        ir::Expr::Call(_, args) | ir::Expr::List(args) => {
+            args.iter().for_each(|a| mark_vars(a, into));
+        }
+        ir::Expr::Template(t) => {
+            for s in &t.segments {
+                if let ir::Segment::Expr(e) = s {
+                    mark_vars(e, into);
+                }
+            }
+        }
+        ir::Expr::Literal(_) | ir::Expr::FeedColumn { .. } => {}
     }
 }
 

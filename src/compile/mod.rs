@@ -114,6 +114,8 @@ pub(crate) struct Compiler<'a> {
     scope: Scope,
     /// Files the scenario reads (data feeds, multipart files), as written.
     files: BTreeSet<String>,
+    /// Variables whose values are secrets (see `redact`).
+    secret_vars: BTreeSet<VarId>,
 }
 
 impl<'a> Compiler<'a> {
@@ -135,6 +137,7 @@ impl<'a> Compiler<'a> {
             class_feeds: BTreeSet::new(),
             scope: Scope::default(),
             files: BTreeSet::new(),
+            secret_vars: BTreeSet::new(),
         }
     }
 
@@ -299,6 +302,9 @@ impl<'a> Compiler<'a> {
             thresholds,
             load,
             files: std::mem::take(&mut self.files).into_iter().collect(),
+            secret_vars: (0..self.var_names.len())
+                .map(|i| self.secret_vars.contains(&(i as VarId)))
+                .collect(),
         }
     }
 

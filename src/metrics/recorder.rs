@@ -44,6 +44,34 @@ impl Batch {
             && self.abandoned.is_empty()
     }
 
+    /// What completed at or after `ms` (run time): the part of a batch a statistics reset
+    /// keeps.
+    fn since(&self, ms: u64) -> Batch {
+        let after = |t: u32| u64::from(t) >= ms;
+        Batch {
+            samples: self
+                .samples
+                .iter()
+                .filter(|s| after(s.elapsed_ms))
+                .cloned()
+                .collect(),
+            backfills: self
+                .backfills
+                .iter()
+                .filter(|b| after(b.elapsed_ms))
+                .copied()
+                .collect(),
+            lateness: self
+                .lateness
+                .iter()
+                .filter(|(t, _)| after(*t))
+                .copied()
+                .collect(),
+            // An abandoned request is counted when the run stops, after any reset.
+            abandoned: self.abandoned.clone(),
+        }
+    }
+
     fn append(&mut self, other: &mut Batch) {
         self.samples.append(&mut other.samples);
         self.backfills.append(&mut other.backfills);
@@ -63,6 +91,9 @@ pub struct Metrics {
     state: Mutex<Aggregator>,
     live: Mutex<LiveStats>,
     dropped: AtomicU64,
+    /// Run time of the last statistics reset, ms: what completed before it is not counted,
+    /// even if a recorder still held it.
+    reset_ms: AtomicU64,
 }
 
 /// A cheap snapshot for the console and for CI logs, refreshed by every tick.
@@ -139,6 +170,7 @@ impl Metrics {
             state: Mutex::new(state),
             live: Mutex::new(LiveStats::empty()),
             dropped: AtomicU64::new(0),
+            reset_ms: AtomicU64::new(0),
         })
     }
 
@@ -210,11 +242,19 @@ impl Metrics {
     /// Forgets every statistic recorded so far (a controller's "reset statistics"): the run
     /// goes on, counting from zero. What recorders still hold is dropped with it.
     pub fn reset(&self) {
+        self.reset_at(self.elapsed());
+    }
+
+    /// [`reset`](Self::reset) at a given run time instead of the clock's.
+    pub fn reset_at(&self, elapsed: Duration) {
         let mut state = lock(&self.state);
         for shard in &self.shards {
             *lock(shard) = Batch::default();
         }
         *state = Aggregator::new(&self.keys);
+        // Stored plus one: 0 means no reset.
+        self.reset_ms
+            .store(elapsed.as_millis() as u64 + 1, Ordering::Relaxed);
         self.dropped.store(0, Ordering::Relaxed);
         *lock(&self.live) = LiveStats::empty();
     }
@@ -294,7 +334,10 @@ impl Metrics {
                     },
                 )
             };
-            state.add_batch(&batch);
+            match self.reset_ms.load(Ordering::Relaxed) {
+                0 => state.add_batch(&batch),
+                reset => state.add_batch(&batch.since(reset - 1)),
+            }
         }
     }
 }
@@ -652,7 +695,9 @@ mod tests {
         let a = metrics.summary_at(RunInfo::default(), Duration::from_millis(900));
         let b = metrics.summary_at(RunInfo::default(), Duration::from_millis(900));
         assert_eq!(a, b, "taking a summary has no side effect");
-        metrics.reset();
+        // Recorded before the reset but still in the recorder's buffer: not counted.
+        rec.record(ok(0, 200, 3));
+        metrics.reset_at(Duration::from_millis(900));
         let c = metrics.summary_at(RunInfo::default(), Duration::from_millis(900));
         assert_eq!(c.aggregated.requests, 0);
         rec.record(ok(1, 1200, 3));

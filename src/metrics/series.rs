@@ -24,6 +24,9 @@ use super::sparse::{SparseBuckets, SparseHistogram};
 pub const ROW_MS: u64 = 1000;
 /// Rows per window: a window is ten seconds (Locust's current-percentile window).
 pub const WINDOW_ROWS: usize = 10;
+/// How late a tick may come and still count for the row it ends.
+const TICK_SLACK_MS: u64 = 250;
+
 /// Most rows kept; past it, neighbouring rows are merged and the width doubles.
 pub const MAX_ROWS: usize = 3600;
 
@@ -335,14 +338,15 @@ impl Series {
     }
 
     /// Notes the users running at `elapsed_ms` (a tick): they are the users at the end of
-    /// the row that time closes (a tick at 1000 ms ends the first second).
+    /// the row that time closes (a tick at 1000 ms, or a few ms later, ends the first
+    /// second).
     pub(crate) fn set_users(
         &mut self,
         elapsed_ms: u64,
         class_users: &[u32],
         pending: &mut Pending,
     ) {
-        let i = self.ensure(elapsed_ms.saturating_sub(1), pending);
+        let i = self.ensure(elapsed_ms.saturating_sub(TICK_SLACK_MS), pending);
         let row = &mut self.rows[i];
         row.users = Some(class_users.iter().sum());
         row.class_users = class_users.to_vec();

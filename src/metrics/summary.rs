@@ -342,6 +342,31 @@ impl Summary {
         &self.info.thresholds
     }
 
+    /// Passes every text of the result that could hold a value of the run (failure messages
+    /// and examples, notes, the scenario source, the command line) through `redact`: the
+    /// final scrub of secrets before reports are written.
+    pub fn scrub(&mut self, redact: impl Fn(&str) -> String) {
+        for f in &mut self.failures {
+            f.message = redact(&f.message);
+            for e in &mut f.examples {
+                *e = redact(e);
+            }
+        }
+        let outcome = &mut self.info.outcome;
+        for n in outcome
+            .not_started
+            .iter_mut()
+            .chain(outcome.scenario_errors.iter_mut())
+        {
+            n.message = redact(&n.message);
+        }
+        self.info.scenario_source = redact(&self.info.scenario_source);
+        for arg in &mut self.info.command_line {
+            *arg = redact(arg);
+        }
+        self.info.host = redact(&self.info.host);
+    }
+
     /// Evaluates `thresholds` against this summary and stores the results in `info.thresholds`.
     pub fn apply_thresholds(&mut self, thresholds: &[Threshold]) {
         self.info.thresholds = threshold::evaluate(thresholds, self);

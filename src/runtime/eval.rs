@@ -19,6 +19,8 @@ pub struct EvalError(pub String);
 pub struct UserState {
     pub user_id: u64,
     pub vars: Vec<Option<Value>>,
+    /// This user's secrets (its data-feed values, secret variables, auth headers, cookies).
+    pub secrets: crate::redact::UserSecrets,
     /// The data-feed row this user drew, per feed (`None` for feeds the class doesn't use).
     pub rows: Vec<Option<Arc<[String]>>>,
     pub rng: SmallRng,
@@ -29,6 +31,39 @@ pub struct UserState {
 pub struct Globals {
     pub plan: Arc<Plan>,
     pub seq: AtomicU64,
+    /// Every secret of the run (see `redact`).
+    pub secrets: Arc<crate::redact::Secrets>,
+}
+
+impl UserState {
+    /// Remembers a secret value of this user (and for the run's final scrub).
+    pub fn secret(&mut self, value: &str, globals: &Globals) {
+        if self.secrets.add(value) {
+            globals.secrets.remember(value);
+        }
+    }
+
+    /// Sets variable `var`; a secret variable's value is remembered as a secret.
+    pub fn set_var(&mut self, var: crate::ir::VarId, value: Value, globals: &Globals) {
+        if globals
+            .plan
+            .secret_vars
+            .get(var as usize)
+            .copied()
+            .unwrap_or(false)
+        {
+            self.secret(&to_text(&value), globals);
+        }
+        if let Some(slot) = self.vars.get_mut(var as usize) {
+            *slot = Some(value);
+        }
+    }
+
+    /// `text` without any secret this user or the run knows of.
+    pub fn redact(&self, text: &str, globals: &Globals) -> String {
+        let mine = self.secrets.redact(text);
+        globals.secrets.redact_shared(&mine).into_owned()
+    }
 }
 
 pub fn eval(expr: &Expr, user: &mut UserState, globals: &Globals) -> Result<Value, EvalError> {
@@ -78,7 +113,11 @@ fn call(
         Function::Env => {
             let name = to_text(&values[0]);
             match std::env::var(&name) {
-                Ok(v) => Value::String(v),
+                Ok(v) => {
+                    // An environment variable may hold a credential: never printed.
+                    globals.secrets.add_shared(&v);
+                    Value::String(v)
+                }
                 Err(_) => match values.get(1) {
                     Some(d) => d.clone(),
                     None => {

@@ -17,6 +17,10 @@ use crate::ir::{
 use crate::metrics::sample::{Failure, FailureKind};
 use crate::syntax::ast::{CaptureMode, CompareOp};
 
+/// Redirects a request follows before it fails with `too_many_redirects` (as browsers and
+/// reqwest do).
+pub const MAX_REDIRECTS: u32 = 10;
+
 /// What a request produced, before it becomes a sample.
 pub struct Outcome {
     /// When the request was started; `started + latency` is when it ended.
@@ -89,6 +93,11 @@ fn render_headers(
 ) -> Result<(), EvalError> {
     for h in headers {
         let value = eval::render(&h.value, user, globals)?;
+        if h.secret {
+            for part in crate::redact::header_parts(&value) {
+                user.secret(part, globals);
+            }
+        }
         let mut value = HeaderValue::from_str(&value).map_err(|_| {
             EvalError(format!(
                 "header `{}` has a value that cannot be sent",
@@ -274,7 +283,19 @@ pub async fn execute(
             let status = head.status;
             if follow
                 && status.is_redirection()
-                && redirects < 10
+                && redirects >= MAX_REDIRECTS
+                && head.headers.contains_key(LOCATION)
+            {
+                // A redirect loop (or a very long chain) is a failure, not a success with
+                // the last 3xx.
+                return Err(Failure::new(
+                    FailureKind::TooManyRedirects,
+                    format!("more than {MAX_REDIRECTS} redirects"),
+                )
+                .with_detail(format!("last went to {}", url.path())));
+            }
+            if follow
+                && status.is_redirection()
                 && let Some(next) = head
                     .headers
                     .get(LOCATION)
@@ -330,6 +351,17 @@ pub async fn execute(
         }
     };
     let status = status.as_u16();
+    // A cookie the server sets is a credential: never printed.
+    for set in response_headers.get_all(reqwest::header::SET_COOKIE) {
+        if let Some((_, value)) = set
+            .to_str()
+            .ok()
+            .and_then(|v| v.split(';').next())
+            .and_then(|kv| kv.split_once('='))
+        {
+            user.secret(value.trim(), globals);
+        }
+    }
     let body = match body {
         Ok(b) => b,
         Err(failure) => {
@@ -373,7 +405,8 @@ pub async fn execute(
         match run_check(&check.kind, &view, user, globals) {
             Ok(None) => {}
             Ok(Some(got)) => {
-                let mut f = Failure::check(format!("`{}`: {got}", check.source));
+                // What failed is the row of the error report; what was found varies.
+                let mut f = Failure::check(format!("`{}`", check.source)).with_detail(got);
                 if let CheckKind::Status(_) = check.kind {
                     // A wrong status is counted under its HTTP class (429 apart), named by the check.
                     if let Some(kind) = FailureKind::from_status(status) {
@@ -416,7 +449,7 @@ pub async fn execute(
             }
         };
         match value {
-            Some(v) => user.vars[capture.var as usize] = Some(v),
+            Some(v) => user.set_var(capture.var, v, globals),
             None => {
                 if outcome.failure.is_none() {
                     outcome.failure = Some(Failure::new(

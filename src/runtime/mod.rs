@@ -50,6 +50,8 @@ pub struct RunConfig {
     pub segment: Segment,
     /// Classes that may get users (a web UI's class picker); empty: all.
     pub enabled_classes: Vec<bool>,
+    /// Where the run keeps every secret it meets (see `redact`).
+    pub secrets: Arc<crate::redact::Secrets>,
 }
 
 /// Where a run is.
@@ -272,6 +274,8 @@ impl RunShared {
     }
 
     pub fn note_scenario_error(&self, span: Option<Span>, message: &str) {
+        let message = self.globals.secrets.redact_shared(message);
+        let message = message.as_ref();
         let mut p = self.problems.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(e) = p
             .scenario_errors
@@ -480,6 +484,7 @@ fn shared(
         globals: Globals {
             plan: plan.clone(),
             seq: AtomicU64::new(0),
+            secrets: config.secrets.clone(),
         },
         metrics,
         started,

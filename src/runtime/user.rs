@@ -146,9 +146,22 @@ impl VirtualUser {
             };
             rows[*feed_id as usize] = feed.rows.get(index).map(|r| Arc::from(r.as_slice()));
         }
+        // Every value a user draws from a data file is a secret: usernames and passwords
+        // alike never reach a report.
+        let mut secrets = crate::redact::UserSecrets::default();
+        for value in rows
+            .iter()
+            .flatten()
+            .flat_map(|row: &Arc<[String]>| row.iter())
+        {
+            if secrets.add(value) {
+                shared.globals.secrets.remember(value);
+            }
+        }
         let mut state = UserState {
             user_id,
             vars: vec![None; plan.variables.len()],
+            secrets,
             rows,
             rng,
             user_seq: 0,
@@ -189,14 +202,22 @@ impl VirtualUser {
         let class = &shared.globals.plan.classes[self.class];
         for (var, expr) in &class.lets {
             match eval::eval(expr, &mut self.state, &shared.globals) {
-                Ok(v) => self.state.vars[*var as usize] = Some(v),
-                Err(EvalError(e)) => shared.note_scenario_error(None, &e),
+                Ok(v) => self.state.set_var(*var, v, &shared.globals),
+                Err(EvalError(e)) => {
+                    let e = self.state.redact(&e, &shared.globals);
+                    shared.note_scenario_error(None, &e)
+                }
             }
         }
         self.run_steps(&class.on_start, tokens, &tokens.kill).await
     }
 
     /// The closed model: pick tasks by weight and wait between them until stopped.
+    ///
+    /// A paced class (`pacing`, `throughput`) keeps a fixed grid of intended task starts
+    /// from its first task: after a task that overran, the tasks whose slots passed are not
+    /// sent (they are counted in the corrected view, see [`backfill`](Self::backfill)) and
+    /// the user waits for the next slot of the grid.
     pub async fn run_loop(&mut self, tokens: &StopTokens) {
         let shared = self.shared.clone();
         let tasks = &shared.task_tables[self.class];
@@ -204,53 +225,75 @@ impl VirtualUser {
             tokens.stop.cancelled().await;
             return;
         }
+        let pace = match self.class().wait {
+            WaitTime::Pacing(p) => Some(p),
+            WaitTime::Throughput(n) => Some(Duration::from_secs_f64(1.0 / n)),
+            _ => None,
+        }
+        .filter(|p| !p.is_zero());
+        let mut origin: Option<Instant> = None;
+        let mut slot: u32 = 0;
         while !tokens.stop.is_cancelled() {
             let task = tasks.pick(&mut self.state.rng);
-            // Only scheduled classes need to know how long the task took.
-            let started = self.scheduled.then(Instant::now);
-            let finished = self.run_task(task, tokens, None).await;
-            if let Some(started) = started {
-                self.last_task_time = started.elapsed();
-                self.backfill(self.last_task_time);
+            let started = Instant::now();
+            let intended = pace.map(|p| *origin.get_or_insert(started) + p * slot);
+            let finished = self.run_task(task, tokens, intended).await;
+            let mut missed = 0;
+            if self.scheduled {
+                let ended = Instant::now();
+                self.last_task_time = ended - started;
+                missed = self.backfill(intended.unwrap_or(started), ended, pace);
             }
             if !finished {
                 return;
             }
-            if !self.wait(tokens).await {
+            let waited = match (pace, origin) {
+                (Some(p), Some(origin)) => {
+                    slot = slot.saturating_add(missed).saturating_add(1);
+                    self.sleep_until(tokens, origin + p * slot).await
+                }
+                _ => self.wait(tokens, started).await,
+            };
+            if !waited {
                 return;
             }
         }
     }
 
-    /// After a task of a paced class that took `took`: the task slots the schedule had
-    /// between the task's start and its end could not start (the user was busy). Each of
+    /// After a task of a scheduled class, intended to start at `intended`, that ended at
+    /// `ended`: the task slots that passed while the user was busy could not start. Each of
     /// them is counted in the corrected view for each request of the task, as if it had been
     /// sent at its intended time and finished when the real one did (HdrHistogram's
-    /// expected-interval correction).
-    fn backfill(&mut self, took: Duration) {
-        let interval = intended_interval(self.class().wait, self.fastest_task);
+    /// expected-interval correction). The interval is the pace, or for `wait constant` the
+    /// wait plus the fastest task so far (an estimate). Returns how many slots were missed.
+    fn backfill(&mut self, intended: Instant, ended: Instant, pace: Option<Duration>) -> u32 {
+        let took = ended.saturating_duration_since(intended);
+        let interval = pace.or_else(|| intended_interval(self.class().wait, self.fastest_task));
         self.fastest_task = Some(self.fastest_task.map_or(took, |d| d.min(took)));
         let Some(interval) = interval.filter(|i| !i.is_zero()) else {
-            return;
+            return 0;
         };
         if took <= interval {
-            return;
+            return 0;
         }
-        // Slots start + k·interval with k ≥ 1 that fall before the task's end.
-        let missed = (took.as_nanos().div_ceil(interval.as_nanos()) - 1).min(u128::from(u32::MAX));
+        // Slots intended + k·interval with k ≥ 1 that fall before the task's end.
+        let missed =
+            (took.as_nanos().div_ceil(interval.as_nanos()) - 1).min(u128::from(u32::MAX)) as u32;
         let step_us = interval.as_micros().min(u128::from(u32::MAX)) as u32;
-        for &(stat, latency_us, elapsed_ms) in &self.task_requests {
+        for &(stat, corrected_us, elapsed_ms) in &self.task_requests {
             self.recorder.backfill(Backfill {
                 stat,
                 elapsed_ms,
-                top_us: latency_us,
+                top_us: corrected_us,
                 step_us,
-                count: missed as u32,
+                count: missed,
             });
         }
+        missed
     }
 
-    /// Runs one task (an iteration). `scheduled` is the intended start in the open model.
+    /// Runs one task (an iteration). `scheduled` is its intended start: the arrival in the
+    /// open model, the slot of a paced class.
     pub async fn run_task(
         &mut self,
         task: usize,
@@ -260,7 +303,7 @@ impl VirtualUser {
         let shared = self.shared.clone();
         let task = &shared.globals.plan.classes[self.class].tasks[task];
         self.task_requests.clear();
-        // The open model: every request of the iteration is late by the iteration's start.
+        // Every request of the iteration is late by how late the iteration started.
         self.task_lag_us = scheduled.map_or(0, |due| {
             due.elapsed().as_micros().min(u128::from(u32::MAX)) as u32
         });
@@ -268,10 +311,11 @@ impl VirtualUser {
             TaskBody::Steps(steps) => self.run_steps(steps, tokens, &tokens.interrupt).await,
             TaskBody::Sequence(inner) => {
                 for (i, (_, steps)) in inner.iter().enumerate() {
+                    let started = Instant::now();
                     if !self.run_steps(steps, tokens, &tokens.interrupt).await {
                         return false;
                     }
-                    if i + 1 < inner.len() && !self.wait(tokens).await {
+                    if i + 1 < inner.len() && !self.wait(tokens, started).await {
                         return false;
                     }
                 }
@@ -280,8 +324,9 @@ impl VirtualUser {
         }
     }
 
-    /// The class's wait time; false when stopped while waiting.
-    async fn wait(&mut self, tokens: &StopTokens) -> bool {
+    /// The class's wait time after a step that started at `started` (pacing counts from
+    /// there); false when stopped while waiting.
+    async fn wait(&mut self, tokens: &StopTokens, started: Instant) -> bool {
         let d = match self.class().wait {
             WaitTime::Between(a, b) => {
                 if b > a {
@@ -291,9 +336,9 @@ impl VirtualUser {
                 }
             }
             WaitTime::Constant(d) => d,
-            WaitTime::Pacing(p) => p.saturating_sub(self.last_task_time),
+            WaitTime::Pacing(p) => p.saturating_sub(started.elapsed()),
             WaitTime::Throughput(n) => {
-                Duration::from_secs_f64(1.0 / n).saturating_sub(self.last_task_time)
+                Duration::from_secs_f64(1.0 / n).saturating_sub(started.elapsed())
             }
         };
         if d.is_zero() {
@@ -303,16 +348,24 @@ impl VirtualUser {
             tokio::task::consume_budget().await;
             return !tokens.stop.is_cancelled();
         }
-        if d >= Duration::from_millis(500) {
+        self.sleep_until(tokens, Instant::now() + d).await
+    }
+
+    /// Sleeps until `wake`; false when stopped first. For a scheduled class, how late the
+    /// runtime woke the user is the generator's own lateness, recorded.
+    async fn sleep_until(&mut self, tokens: &StopTokens, wake: Instant) -> bool {
+        let now = Instant::now();
+        if wake <= now {
+            tokio::task::consume_budget().await;
+            return !tokens.stop.is_cancelled();
+        }
+        if wake - now >= Duration::from_millis(500) {
             self.recorder.flush();
         }
-        let wake = Instant::now() + d;
         tokio::select! {
             _ = tokens.stop.cancelled() => false,
-            _ = tokio::time::sleep(d) => {
+            _ = tokio::time::sleep_until(wake.into()) => {
                 if self.scheduled {
-                    // The generator's own lateness: how long after the intended moment the
-                    // runtime woke this user.
                     let now = Instant::now();
                     self.recorder.lateness(
                         now.saturating_duration_since(self.shared.started).as_millis() as u32,
@@ -336,8 +389,11 @@ impl VirtualUser {
         for step in steps {
             match step {
                 Step::Let(var, expr) => match eval::eval(expr, &mut self.state, &shared.globals) {
-                    Ok(v) => self.state.vars[*var as usize] = Some(v),
-                    Err(EvalError(e)) => shared.note_scenario_error(None, &e),
+                    Ok(v) => self.state.set_var(*var, v, &shared.globals),
+                    Err(EvalError(e)) => {
+                        let e = self.state.redact(&e, &shared.globals);
+                        shared.note_scenario_error(None, &e)
+                    }
                 },
                 Step::Sleep(s) => {
                     let d = match s {
@@ -392,6 +448,12 @@ impl VirtualUser {
                     self.in_flight = None;
                     let latency = outcome.latency;
                     let failure = outcome.failure.map(|mut f| {
+                        // Nothing a user prints may hold its secrets (a check that shows what
+                        // it got, an error that quotes a URL).
+                        f.message = self.state.redact(&f.message, &shared.globals);
+                        if let Some(d) = &f.detail {
+                            f.detail = Some(self.state.redact(d, &shared.globals));
+                        }
                         if f.kind == FailureKind::Template {
                             shared.note_scenario_error(Some(req.span), &f.message);
                             f.message =
@@ -415,7 +477,8 @@ impl VirtualUser {
                         failure,
                     };
                     if self.scheduled && !self.shared.open_model {
-                        self.task_requests.push((req.stat, latency_us, elapsed_ms));
+                        let corrected = latency_us.saturating_add(self.task_lag_us);
+                        self.task_requests.push((req.stat, corrected, elapsed_ms));
                     }
                     if let Some(trace) = self.trace.as_mut() {
                         trace.push(sample.clone());

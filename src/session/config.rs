@@ -87,6 +87,7 @@ pub fn resolve(plan: &Plan, options: &Options) -> Result<RunConfig, ConfigError>
         },
         segment: options.segment,
         enabled_classes,
+        secrets: std::sync::Arc::new(crate::redact::Secrets::new()),
     })
 }
 

@@ -549,10 +549,16 @@ impl Inner {
         let control = &self.control;
         let schedule = control.schedule();
         let elapsed = control.elapsed();
-        let (live, table) = match self.metrics() {
+        let (live, mut table) = match self.metrics() {
             Some(m) => (m.live(), m.table(&self.thresholds)),
             None => (Metrics::new(Vec::new()).live(), LiveTable::default()),
         };
+        for f in &mut table.failures {
+            f.message = self.config.secrets.redact_all(&f.message);
+            for e in &mut f.examples {
+                *e = self.config.secrets.redact_all(e);
+            }
+        }
         Snapshot {
             state: control.state(),
             elapsed,
@@ -602,7 +608,8 @@ impl Inner {
                 .or_else(|| plan.host.clone())
                 .map(|h| redact_url(&h))
                 .unwrap_or_default(),
-            users: config.schedule.peak_users() as usize,
+            // The peak asked for, or reached after a live change.
+            users: peak.max(config.schedule.peak_users() as usize),
             spawn_rate: match &config.schedule {
                 Schedule::Closed(r) => r.rate,
                 _ => 0.0,
@@ -657,6 +664,9 @@ impl Inner {
         let info = self.info(run.map(|r| r.peak_users), &outcome, metrics.started_at());
         let mut summary = metrics.summary(info);
         summary.apply_thresholds(&self.thresholds);
+        // The last line of defence: whatever the users printed, no secret of the run leaves.
+        let secrets = &self.config.secrets;
+        summary.scrub(|text| secrets.redact_all(text));
         summary
     }
 

@@ -8,6 +8,8 @@
 mod cli;
 mod load;
 mod requests;
+mod session;
 mod stopping;
 mod support;
+mod timing;
 mod users;

@@ -334,10 +334,14 @@ impl Finished {
             .iter()
             .filter(|f| f["name"] == name)
             .map(|f| {
-                (
-                    f["kind"].as_str().unwrap().to_string(),
-                    f["message"].as_str().unwrap().to_string(),
-                )
+                // As the reports show a row: what failed, then examples of what differed.
+                let mut text = f["message"].as_str().unwrap().to_string();
+                if let Some(examples) = f["examples"].as_array() {
+                    let examples: Vec<&str> =
+                        examples.iter().map(|e| e.as_str().unwrap()).collect();
+                    text = format!("{text}: {}", examples.join(" | "));
+                }
+                (f["kind"].as_str().unwrap().to_string(), text)
             })
             .collect()
     }
