@@ -97,6 +97,8 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Print the Kubernetes manifests (ConfigMap and Indexed Job) of a distributed run.
+    K8s(Box<crate::distributed::k8s::K8sArgs>),
     /// Run every request of every class once and list each with its status.
     Smoke {
         file: PathBuf,
@@ -278,6 +280,7 @@ pub fn main(cli: Cli) -> i32 {
         Command::Fmt { files, check } => fmt(&files, check),
         Command::Inspect { file, users } => inspect(&file, users),
         Command::Run(args) => run(*args),
+        Command::K8s(args) => crate::distributed::k8s::command(*args),
         Command::Demo {
             serve,
             port,

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod compile;
 pub mod demo;
 pub mod diagnostic;
+pub mod distributed;
 pub mod ir;
 pub mod metrics;
 pub mod report;

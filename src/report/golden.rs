@@ -1,5 +1,5 @@
 //! Golden-file checks for everything a user sees. `KLOAD_BLESS=1 cargo test` rewrites the
-//! files under `tests/golden/report/`; review the diff like code.
+//! files under `tests/golden/report/` (and `tests/golden/k8s/`); review the diff like code.
 
 use std::fs;
 use std::path::PathBuf;
@@ -8,8 +8,14 @@ use chrono::{DateTime, Utc};
 
 /// Compares `actual` with the golden file `name`, or rewrites it when `KLOAD_BLESS=1`.
 pub(crate) fn check(name: &str, actual: &[u8]) {
+    check_in("report", name, actual)
+}
+
+/// [`check`] for the golden file `name` in `tests/golden/<folder>/`.
+pub(crate) fn check_in(folder: &str, name: &str, actual: &[u8]) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/report")
+        .join("tests/golden")
+        .join(folder)
         .join(name);
     if std::env::var_os("KLOAD_BLESS").is_some_and(|v| v == "1") {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
