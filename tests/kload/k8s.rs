@@ -345,15 +345,15 @@ fn emulate(config_map: &Yaml, job: &Yaml) -> Result<Emulated, String> {
 }
 
 /// A scenario with a unique data feed and an exact number of requests: an arrival every
-/// 50 ms for 1.225 s (the end falls between two arrivals), each one request carrying its
+/// 100 ms for 1.25 s (the end falls between two arrivals), each one request carrying its
 /// user's id and account.
 const SCENARIO: &str = r#"
 data accounts from "data/accounts.csv" unique
 
 load {
-  arrival_rate 20/s
+  arrival_rate 10/s
   max_users 12
-  run_time 1225ms
+  run_time 1250ms
 }
 
 user Member {
@@ -574,7 +574,7 @@ fn the_emulated_job_merges_to_the_single_process_run() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let single_requests = server.count("/ping");
     assert!(
-        (24..=25).contains(&single_requests),
+        (12..=13).contains(&single_requests),
         "the reference run sent {single_requests} requests, not one per arrival"
     );
 
