@@ -436,6 +436,25 @@ fn check_run_args(
                     .to_string(),
             );
         }
+    } else if let Some(host) = &plan.host
+        && reqwest::Url::parse(host).is_ok_and(|u| match u.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        })
+    {
+        notes.push(format!(
+            "the pods will load test {host}, the scenario's host, which is each pod itself; \
+             pass the target after `--`: kload k8s ... -- --host https://staging.example.com"
+        ));
+    }
+    if args.ttl < Duration::from_secs(60) {
+        notes.push(format!(
+            "--ttl {}s: Kubernetes deletes the pods, and their logs, that soon after the run; \
+             `kload merge` must have read them by then",
+            args.ttl.as_secs()
+        ));
     }
     let flag_duration = |id: &str| {
         given(id)

@@ -266,12 +266,21 @@ fn the_default_name_comes_from_the_file_and_fits_the_pods_host_names() {
 }
 
 #[test]
-fn credentials_in_the_host_are_noted() {
-    let mut a = args(repo("scenarios/kibray.kload"), 2);
-    a.run_args = run_args(&["-H", "https://user:pw@staging.example.com"]);
-    let g = generate(&a, now()).unwrap();
-    assert_eq!(g.notes.len(), 1);
-    assert!(g.notes[0].contains("credentials"), "{:?}", g.notes);
+fn risky_choices_are_noted() {
+    let notes = |change: &dyn Fn(&mut K8sArgs)| {
+        let mut a = args(repo("scenarios/kibray.kload"), 2);
+        a.run_args = run_args(&["-H", "https://staging.example.com"]);
+        change(&mut a);
+        generate(&a, now()).unwrap().notes
+    };
+    assert_eq!(notes(&|_| {}), Vec::<String>::new());
+    let credentials = notes(&|a| a.run_args = run_args(&["-H", "https://u:pw@example.com"]));
+    assert!(credentials[0].contains("credentials"), "{credentials:?}");
+    // Kibray's own host is 127.0.0.1:8000: each pod would load test itself.
+    let loopback = notes(&|a| a.run_args.clear());
+    assert!(loopback[0].contains("each pod itself"), "{loopback:?}");
+    let ttl = notes(&|a| a.ttl = Duration::from_secs(10));
+    assert!(ttl[0].contains("deletes the pods"), "{ttl:?}");
 }
 
 /// Every refusal, as the user reads it.
