@@ -78,6 +78,8 @@ fn kibray_golden() {
     a.cpu = "2".into();
     a.memory = "2Gi".into();
     a.run_args = run_args(&[
+        "--host",
+        "https://staging.example.com",
         "--users",
         "200",
         "--spawn-rate",
