@@ -189,7 +189,7 @@ pub struct Generated {
     pub warnings: Vec<Diagnostic>,
     /// Notes about the manifests (e.g. credentials that end up in them).
     pub notes: Vec<String>,
-    /// The scenario's text and path as given, to render the warnings.
+    /// The scenario's text, to render the warnings.
     pub source_text: String,
 }
 
@@ -234,12 +234,13 @@ pub fn generate(args: &K8sArgs, now: DateTime<Utc>) -> Result<Generated, K8sErro
         diagnostics,
     };
     let ast = crate::syntax::parse(&source).map_err(|d| scenario_error(vec![d]))?;
-    let out = compile::compile(&ast, &source, &Context::for_file(&args.file));
-    let (warnings, errors): (Vec<_>, Vec<_>) =
-        out.diagnostics.into_iter().partition(|d| !d.is_error());
-    let Some(plan) = out.plan else {
-        return Err(scenario_error(errors));
+    let compile::Output { plan, diagnostics } =
+        compile::compile(&ast, &source, &Context::for_file(&args.file));
+    let Some(plan) = plan else {
+        return Err(scenario_error(diagnostics));
     };
+    // Without errors, what the compiler said is warnings.
+    let warnings = diagnostics;
 
     let mut notes = Vec::new();
     let shape = check_run_args(args, &plan, &mut notes)?;

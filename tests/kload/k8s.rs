@@ -153,6 +153,33 @@ fn k8s_refuses_bad_input_with_exit_2() {
     }
 }
 
+#[test]
+fn k8s_prints_the_scenarios_warnings_and_still_generates() {
+    let dir = scenario_dir();
+    let file = dir.path().join("warned.kload");
+    std::fs::write(
+        &file,
+        "data unused from \"data/accounts.csv\"\nload {\n  run_time 1m\n}\n\
+         user U {\n  task t {\n    GET \"/\"\n  }\n}\n",
+    )
+    .unwrap();
+    let o = kload(&[
+        "k8s",
+        file.to_str().unwrap(),
+        "--segments",
+        "2",
+        "--image",
+        IMAGE,
+        "--",
+        "--host",
+        "http://target.example:8080",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("kload::unused_feed"), "{stderr}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("kind: Job"));
+}
+
 /// The Dockerfile builds the image the manifests assume: kload as the entry point, the
 /// user the pods run as, a toolchain new enough for the crate, one Debian release for the
 /// build and the run (the binary links the build's glibc).
