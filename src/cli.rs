@@ -3,6 +3,7 @@
 
 mod commands;
 mod demo;
+mod k8s;
 mod out;
 mod run;
 
@@ -69,6 +70,8 @@ pub enum Command {
     },
     /// Start the built-in Kibray-like target on 127.0.0.1 and load test it with scenarios/kibray.kload.
     Demo(DemoArgs),
+    /// Print the Kubernetes manifests (ConfigMap and Indexed Job) of a distributed run.
+    K8s(Box<k8s::K8sArgs>),
     /// Run every request of every class once and list each with its status.
     Smoke {
         file: PathBuf,
@@ -332,6 +335,7 @@ pub fn main(cli: Cli) -> i32 {
         Command::Inspect { file, users } => commands::inspect(&file, users),
         Command::Run(args) => run::run(*args),
         Command::Demo(args) => demo::demo(args),
+        Command::K8s(args) => k8s::command(*args),
         Command::Smoke {
             file,
             host,

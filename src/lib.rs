@@ -15,6 +15,8 @@ pub mod compile;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod diagnostic;
+pub mod distributed;
+pub mod golden;
 pub mod ir;
 pub mod metrics;
 pub mod redact;

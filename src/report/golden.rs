@@ -1,51 +1,16 @@
-//! Golden-file checks for everything a user sees. `KLOAD_BLESS=1 cargo test` rewrites the
-//! files under `tests/golden/report/`; review the diff like code.
-
-use std::fs;
-use std::path::PathBuf;
+//! The report fixtures (a deterministic run) and their golden files under
+//! `tests/golden/report/`; `KLOAD_BLESS=1 cargo test` rewrites them (see `crate::golden`).
 
 use chrono::{DateTime, Utc};
 
-/// Compares `actual` with the golden file `name`, or rewrites it when `KLOAD_BLESS=1`.
+/// Compares `actual` with the golden file `tests/golden/report/<name>`.
 pub(crate) fn check(name: &str, actual: &[u8]) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/report")
-        .join(name);
-    if std::env::var_os("KLOAD_BLESS").is_some_and(|v| v == "1") {
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "missing golden file {} ({e}); run with KLOAD_BLESS=1 to create it",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let expected = String::from_utf8_lossy(&expected);
-        let actual = String::from_utf8_lossy(actual);
-        let line = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(e, a)| e != a)
-            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{} differs from the output at line {}:\n--- expected\n{}\n--- actual\n{}\n\
-             (KLOAD_BLESS=1 rewrites golden files)",
-            path.display(),
-            line + 1,
-            expected.lines().nth(line).unwrap_or("<end of file>"),
-            actual.lines().nth(line).unwrap_or("<end of output>"),
-        );
-    }
+    crate::golden::check("report", name, actual)
 }
 
 /// A fixed instant for reproducible reports.
 pub(crate) fn utc(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text)
-        .unwrap()
-        .with_timezone(&Utc)
+    crate::golden::utc(text)
 }
 
 use std::time::Duration;
