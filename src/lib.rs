@@ -3,7 +3,8 @@
 //! The pipeline, one module per stage:
 //! `syntax` (pest grammar → AST) → `compile` (AST → validated IR, diagnostics) →
 //! `runtime` (tokio interpreter) → `metrics` (per-user recorders, aggregator, summary) →
-//! `report` (text, CSV, JSON, JUnit, HTML, compare). `demo` is the built-in target server.
+//! `report` (text, CSV, JSON, JUnit, HTML, compare). `demo` is the built-in target server;
+//! `web` is the web UI, a controller of a run.
 
 // Diagnostics are returned on the cold path only; boxing them everywhere buys nothing.
 #![allow(clippy::result_large_err)]
@@ -18,3 +19,4 @@ pub mod report;
 pub mod runtime;
 pub mod span;
 pub mod syntax;
+pub mod web;

@@ -8,8 +8,13 @@ use chrono::{DateTime, Utc};
 
 /// Compares `actual` with the golden file `name`, or rewrites it when `KLOAD_BLESS=1`.
 pub(crate) fn check(name: &str, actual: &[u8]) {
+    check_in("tests/golden/report", name, actual);
+}
+
+/// [`check`] for a golden file in another folder (relative to the crate).
+pub(crate) fn check_in(dir: &str, name: &str, actual: &[u8]) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/report")
+        .join(dir)
         .join(name);
     if std::env::var_os("KLOAD_BLESS").is_some_and(|v| v == "1") {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
