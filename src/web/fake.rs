@@ -445,7 +445,9 @@ impl FakeController {
                 let r = unit(draw);
                 let tail = if unit(draw ^ 0xABCD) < 0.04 { 3.0 } else { 1.0 };
                 let ms = name.base_ms * (1.0 + 0.01 * users as f64) * (0.6 + 0.8 * r) * tail;
-                let failed = name.fail_every.filter(|(every, _, _)| draw % every == 0);
+                let failed = name
+                    .fail_every
+                    .filter(|(every, _, _)| draw.is_multiple_of(*every));
                 let bytes = 200 + (r * 4000.0) as u64;
                 s.entries[i].record(sec, ms, bytes, failed.is_some());
                 s.total.record(sec, ms, bytes, failed.is_some());

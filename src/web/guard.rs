@@ -388,7 +388,8 @@ mod tests {
     fn cross_site_requests_cannot_change_anything() {
         let guard = Guard::new(None);
         let host = ("host", "127.0.0.1:8089");
-        let table: &[(&Method, &str, &[(&str, &str)], bool)] = &[
+        type Pairs<'a> = &'a [(&'a str, &'a str)];
+        let table: &[(&Method, &str, Pairs, bool)] = &[
             // Scripts: no browser headers.
             (&Method::POST, "/swarm", &[host], true),
             (&Method::GET, "/stop", &[host], true),

@@ -278,7 +278,8 @@ mod tests {
 
     #[test]
     fn swarm_form_errors() {
-        let cases: &[(&[(&str, &str)], bool, &str)] = &[
+        type Pairs<'a> = &'a [(&'a str, &'a str)];
+        let cases: &[(Pairs, bool, &str)] = &[
             (
                 &[("spawn_rate", "1")],
                 false,

@@ -394,7 +394,7 @@ impl History {
         // 0, stride, 2·stride, ...: evenly spaced from the start of the run.
         let n = self.pushes;
         self.pushes += 1;
-        let keep = n % self.stride == 0;
+        let keep = n.is_multiple_of(self.stride);
         if keep && self.points.len() + 1 >= self.capacity {
             // Halve the resolution: keep the points at even positions (multiples of twice
             // the stride).
@@ -405,7 +405,7 @@ impl History {
             });
             self.stride *= 2;
         }
-        if n % self.stride == 0 {
+        if n.is_multiple_of(self.stride) {
             self.points.push_back(point);
             self.latest = None;
         } else {

@@ -14,16 +14,28 @@ const ui = {
   tab: 'stats',
   sort: { key: null, dir: 1 },
   splitTimer: 0,
-  lastDraw: { stats: null, charts: null },
+  renderPending: false,
+  // A big statistics table is redrawn at most once a second, however fast snapshots come.
+  statsDrawnAt: 0,
+  statsTimer: 0,
 };
+
+const BIG_TABLE = 200;
 
 const TABS = ['stats', 'charts', 'failures', 'errors', 'ratio', 'thresholds', 'download', 'logs'];
 
 // ---------------------------------------------------------------- formatting
 
+// One formatter per number of decimals: making one per call is what makes a 500-row table slow.
+const numberFormats = new Map();
 function fixed(x, digits) {
   if (x === null || x === undefined || Number.isNaN(x)) return '–';
-  return Number(x).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+  let format = numberFormats.get(digits);
+  if (!format) {
+    format = new Intl.NumberFormat('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+    numberFormats.set(digits, format);
+  }
+  return format.format(x);
 }
 
 function pct(ratio) {
@@ -363,15 +375,17 @@ const STAT_COLUMNS = [
   ['current_fail_per_sec', 'num', (r) => fixed(r.current_fail_per_sec, 1)],
 ];
 
-function statRow(r) {
-  const tr = document.createElement('tr');
-  for (const [key, cls, show] of STAT_COLUMNS) {
-    const td = document.createElement('td');
-    td.className = key === 'num_failures' && r.num_failures > 0 ? `${cls} fails` : cls;
-    td.textContent = show(r);
-    tr.appendChild(td);
-  }
-  return tr;
+// Writes row `r` into `tr`, touching only the cells that changed (a snapshot a second of
+// 500 rows must not rebuild the table each time).
+function fillStatRow(tr, r) {
+  while (tr.cells.length < STAT_COLUMNS.length) tr.appendChild(document.createElement('td'));
+  STAT_COLUMNS.forEach(([key, cls, show], i) => {
+    const td = tr.cells[i];
+    const className = key === 'num_failures' && r.num_failures > 0 ? `${cls} fails` : cls;
+    if (td.className !== className) td.className = className;
+    const text = show(r);
+    if (td.textContent !== text) td.textContent = text;
+  });
 }
 
 function renderStats(snap) {
@@ -386,10 +400,16 @@ function renderStats(snap) {
     });
   }
   const table = byId('stats-table');
-  const body = document.createDocumentFragment();
-  for (const r of rows) body.appendChild(statRow(r));
-  table.tBodies[0].replaceChildren(body);
-  table.tFoot.replaceChildren(statRow(snap.total));
+  const body = table.tBodies[0];
+  while (body.rows.length > rows.length) body.deleteRow(-1);
+  if (body.rows.length < rows.length) {
+    const more = document.createDocumentFragment();
+    for (let i = body.rows.length; i < rows.length; i += 1) more.appendChild(document.createElement('tr'));
+    body.appendChild(more);
+  }
+  rows.forEach((r, i) => fillStatRow(body.rows[i], r));
+  if (table.tFoot.rows.length === 0) table.tFoot.appendChild(document.createElement('tr'));
+  fillStatRow(table.tFoot.rows[0], snap.total);
   for (const th of table.tHead.rows[0].cells) {
     th.setAttribute('aria-sort', th.dataset.key === key ? (dir > 0 ? 'ascending' : 'descending') : 'none');
   }
@@ -521,6 +541,15 @@ function renderLogs(snap) {
 function renderTab() {
   const snap = ui.snap;
   if (!snap || byId('run').hidden) return;
+  if (ui.tab === 'stats' && snap.stats.length > BIG_TABLE) {
+    const wait = ui.statsDrawnAt + 1000 - performance.now();
+    clearTimeout(ui.statsTimer);
+    if (wait > 0) {
+      ui.statsTimer = setTimeout(renderTab, wait);
+      return;
+    }
+    ui.statsDrawnAt = performance.now();
+  }
   const draw = {
     stats: renderStats, charts: renderCharts, failures: renderFailures, errors: renderErrors,
     ratio: renderRatio, thresholds: renderThresholds, download: () => {}, logs: renderLogs,
@@ -545,7 +574,15 @@ function update(snap) {
   if (!wasActive && (snap.state === 'spawning' || snap.state === 'running') && ui.wantForm) {
     ui.wantForm = false;
   }
-  render();
+  // Drawn at the next frame: snapshots that arrive together are drawn once, and a tab in
+  // the background draws nothing.
+  if (!ui.renderPending) {
+    ui.renderPending = true;
+    requestAnimationFrame(() => {
+      ui.renderPending = false;
+      render();
+    });
+  }
 }
 
 // ---------------------------------------------------------------- live data
