@@ -487,7 +487,7 @@ impl FakeController {
                     e.last_seen = time;
                 }
                 None => s.scenario_errors.push(ScenarioError {
-                    message: "capture `project_id`: jsonpath `$.results[*].id` matched nothing"
+                    message: "capture `project_ids`: jsonpath `$.results[*].id` matched nothing"
                         .into(),
                     file: self.plan.file.clone(),
                     line: 39,

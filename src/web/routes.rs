@@ -283,10 +283,19 @@ async fn swarm(State(app): State<Arc<App>>, request: Request) -> Response {
         Err(message) => return failed(StatusCode::BAD_REQUEST, message, &plan.host),
     };
     let optional_users = !matches!(plan.load, LoadModel::Closed) && !state.is_active();
-    let request = match locust::parse_swarm(&fields, optional_users) {
+    let mut request = match locust::parse_swarm(&fields, optional_users) {
         Ok(request) => request,
         Err(message) => return failed(StatusCode::BAD_REQUEST, message, &plan.host),
     };
+    // The form shows the plan's host with its password as `***`; sent back unchanged, it
+    // means the plan's host, password included.
+    if request
+        .host
+        .as_deref()
+        .is_some_and(|host| same_url(host, &plan.host))
+    {
+        request.host = None;
+    }
     if let Some(unknown) = request
         .classes
         .iter()
@@ -328,6 +337,11 @@ async fn swarm(State(app): State<Arc<App>>, request: Request) -> Response {
         }
         Err(message) => failed(StatusCode::CONFLICT, message, &host),
     }
+}
+
+/// Whether two URLs are the same once parsed (`http://a` and `http://a/`).
+fn same_url(a: &str, b: &str) -> bool {
+    matches!((url::Url::parse(a), url::Url::parse(b)), (Ok(a), Ok(b)) if a == b)
 }
 
 async fn stop(State(app): State<Arc<App>>) -> Response {

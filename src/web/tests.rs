@@ -877,6 +877,82 @@ async fn secrets_in_host_urls_do_not_reach_the_page() {
     assert!(!String::from_utf8_lossy(&chunk).contains("hunter2"));
 }
 
+/// A plan whose host has a password: the form shows `***`, and sending that back means the
+/// plan's host, not a host with the password `***`.
+#[tokio::test]
+async fn the_redacted_plan_host_sent_back_keeps_the_password() {
+    struct Secret(Arc<FakeController>);
+    impl Controller for Secret {
+        fn plan(&self) -> PlanView {
+            PlanView {
+                host: "http://bob:hunter2@127.0.0.1:8000".into(),
+                ..self.0.plan()
+            }
+        }
+        fn split(&self, users: u32, classes: &[String]) -> Vec<u32> {
+            self.0.split(users, classes)
+        }
+        fn start(&self, request: StartRequest) -> Result<(), String> {
+            assert_eq!(request.host, None, "the plan's own host");
+            self.0.start(request)
+        }
+        fn set_users(&self, users: u32, spawn_rate: f64) -> Result<String, String> {
+            self.0.set_users(users, spawn_rate)
+        }
+        fn stop(&self) {
+            self.0.stop()
+        }
+        fn reset_stats(&self) {
+            self.0.reset_stats()
+        }
+        fn snapshot(&self) -> Arc<UiSnapshot> {
+            self.0.snapshot()
+        }
+        fn subscribe(&self) -> tokio::sync::watch::Receiver<Arc<UiSnapshot>> {
+            self.0.subscribe()
+        }
+        fn download(&self, what: Download) -> Result<Vec<u8>, String> {
+            self.0.download(what)
+        }
+    }
+    let fake = FakeController::new(FakeConfig::default());
+    let server = serve(
+        Arc::new(Secret(fake)),
+        WebOptions {
+            port: 0,
+            ..WebOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", server.addr());
+    let plan: Value = client
+        .get(format!("{base}/plan"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(plan["host"], "http://bob:***@127.0.0.1:8000/");
+    let body: Value = client
+        .post(format!("{base}/swarm"))
+        .form(&[
+            ("user_count", "1"),
+            ("spawn_rate", "1"),
+            ("host", plan["host"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["success"], true, "{body}");
+    assert_eq!(body["host"], "http://bob:***@127.0.0.1:8000/");
+}
+
 /// Serves two fake UIs for the browser test (`tests/browser/run.sh`): prints
 /// `KLOAD_WEBUI_URL=...` (Kibray-like names) and `KLOAD_WEBUI_MANY_URL=...` (608 names),
 /// ticks every 300 ms, and serves until stdin closes (or 10 minutes pass).

@@ -197,6 +197,8 @@ try {
     const names = await page.$$eval('#stats-table tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
     assert(JSON.stringify(names) === JSON.stringify([...names].sort((a, b) => a.localeCompare(b))), 'names not ascending');
     await page.screenshot({ path: path.join(OUT, 'webui-desktop.png'), fullPage: true });
+    const cut = await page.$eval('#panel-stats .table-wrap', (w) => w.scrollWidth - w.clientWidth);
+    assert(cut <= 1, `the statistics table is ${cut}px wider than a 1280px screen`);
     return `# Requests ${counts.slice(0, 3).join(', ')}…`;
   });
 
@@ -348,6 +350,13 @@ try {
     await openTab(page, 'charts');
     await page.waitForTimeout(300);
     const chartOverflow = await noSidewaysScroll(page);
+    const legendOut = await page.evaluate(() => [...document.querySelectorAll('svg.chart')].flatMap((svg) => {
+      const width = svg.viewBox.baseVal.width;
+      return [...svg.querySelectorAll('.legend text')]
+        .filter((t) => { const b = t.getBBox(); return b.x + b.width > width; })
+        .map((t) => `${svg.id}: ${t.textContent}`);
+    }));
+    assert(legendOut.length === 0, `legend cut off: ${legendOut.join(', ')}`);
     await page.screenshot({ path: path.join(OUT, 'webui-phone-charts.png'), fullPage: true });
     await page.setViewportSize({ width: 1280, height: 900 });
     assert(overflow <= 0 && chartOverflow <= 0, `scrolls sideways by ${overflow}/${chartOverflow}px`);

@@ -45,6 +45,20 @@ function drawLineChart(svg, times, series, unit) {
       .textContent = 'Waiting for data…';
     return;
   }
+  // The legend first: its items wrap onto as many rows as the width needs.
+  const items = [];
+  let lx = pad.left;
+  let row = 0;
+  for (const s of shown) {
+    const itemWidth = 23 + s.label.length * 6.5 + 14;
+    if (lx > pad.left && lx + itemWidth > width - pad.right) {
+      lx = pad.left;
+      row += 1;
+    }
+    items.push({ s, x: lx, y: 10 + row * 16 });
+    lx += itemWidth;
+  }
+  pad.top += row * 16;
   const t0 = times[0];
   const t1 = times[times.length - 1];
   let max = 0;
@@ -85,15 +99,12 @@ function drawLineChart(svg, times, series, unit) {
   }
 
   const legend = svgEl('g', { class: 'legend' }, svg);
-  let lx = pad.left;
-  for (const s of shown) {
+  for (const { s, x: ix, y: iy } of items) {
     svgEl('line', {
-      class: 'swatch', x1: lx, x2: lx + 18, y1: 10, y2: 10, stroke: s.color, 'stroke-width': 3,
+      class: 'swatch', x1: ix, x2: ix + 18, y1: iy, y2: iy, stroke: s.color, 'stroke-width': 3,
       'stroke-dasharray': s.dashed ? '5 3' : 'none',
     }, legend);
-    const text = svgEl('text', { x: lx + 23, y: 14 }, legend);
-    text.textContent = s.label;
-    lx += 23 + s.label.length * 6.5 + 14;
+    svgEl('text', { x: ix + 23, y: iy + 4 }, legend).textContent = s.label;
   }
 
   // The cursor: a vertical line at the nearest point and its values.
