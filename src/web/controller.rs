@@ -90,16 +90,6 @@ pub enum Download {
 }
 
 impl Download {
-    /// Every download, in the order the page lists them.
-    pub const ALL: [Download; 6] = [
-        Download::RequestsCsv,
-        Download::FullHistoryCsv,
-        Download::FailuresCsv,
-        Download::ExceptionsCsv,
-        Download::HtmlReport,
-        Download::Json,
-    ];
-
     /// The end of the file name, after Locust's `<prefix>_<time>_<scenario>_<host>_`.
     pub fn suffix(self) -> &'static str {
         match self {
