@@ -6,7 +6,8 @@
 //! interpreter) → `metrics` (per-user recorders, aggregator, summary) → `report` (text, CSV,
 //! JSON, JUnit, HTML, compare). `schedule` is the load model as arithmetic, `span` source
 //! positions, `demo` the built-in target server (cargo feature `demo`, on by default). The
-//! command line is the binary's (`src/main.rs`, `src/cli.rs`), a client of `session`.
+//! command line is the binary's (`src/main.rs`, `src/cli.rs`), a client of `session`;
+//! `web` is the web UI, another controller of a run.
 
 // Diagnostics are returned on the cold path only; boxing them everywhere buys nothing.
 #![allow(clippy::result_large_err)]
@@ -26,3 +27,4 @@ pub mod schedule;
 pub mod session;
 pub mod span;
 pub mod syntax;
+pub mod web;
