@@ -154,3 +154,45 @@ pub fn render(plan: &Plan, users: u32) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::compile::{Context, compile_source};
+
+    fn plan(path: &Path, source: &str) -> crate::ir::Plan {
+        compile_source(source, &Context::for_file(path))
+            .plan
+            .expect("compiles")
+    }
+
+    /// The plan review of the control-flow example, and of a file with credentials in its
+    /// URLs (left out) and one of everything (singular words).
+    #[test]
+    fn golden_plan_review() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/17-control-flow.kload");
+        let source = std::fs::read_to_string(&example).unwrap();
+        let mut out = super::render(&plan(&example, &source), 3);
+        let secret = r#"scenario "Secret" {
+  host "http://admin:hunter2@127.0.0.1:8000"
+}
+
+user Only {
+  task one {
+    GET "http://ann:pw@127.0.0.1:9000/x" {
+      check status 200
+      capture id = jsonpath "$.id"
+    }
+    repeat 1 {
+      GET "/{{ id }}"
+    }
+  }
+}
+"#;
+        out.push_str("\n----\n\n");
+        out.push_str(&super::render(&plan(&example, secret), 1));
+        assert!(!out.contains("hunter2") && !out.contains("pw@"), "{out}");
+        crate::report::golden::check("inspect.txt", out.as_bytes());
+    }
+}
