@@ -276,6 +276,9 @@ pub fn syntax_error(err: Error<Rule>, source: &str, rule: Rule) -> Diagnostic {
     diag.help = Some(
         if expected.contains("`,`") && width > 0 && !word.starts_with(',') {
             "separate the items with `,`".to_string()
+        } else if expected.contains("`{`") && starts_statement(&word) {
+            // `if {{ x }} GET "/"`, `user V task t`: a statement where its block opens.
+            format!("a `{{` is missing before `{word}`")
         } else {
             help_for(&word, &words, source, pos)
         },
@@ -537,6 +540,25 @@ fn statement_words(header: &str) -> Option<&'static [&'static str]> {
         // JSON, forms and thresholds hold values, not statements.
         _ => return None,
     })
+}
+
+/// Whether `word` starts a statement in some block (not an option like `weight`).
+fn starts_statement(word: &str) -> bool {
+    is_method(word)
+        || [
+            "",
+            "scenario",
+            "load",
+            "stages",
+            "user",
+            "sequence",
+            "on",
+            "multipart",
+            "GET",
+        ]
+        .iter()
+        .filter_map(|h| statement_words(h))
+        .any(|words| words.contains(&word))
 }
 
 fn is_method(word: &str) -> bool {
