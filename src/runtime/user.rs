@@ -261,7 +261,8 @@ impl VirtualUser {
                         Ok(false) => &i.otherwise,
                         Err(EvalError(e)) => {
                             // Neither branch: the condition could not be evaluated.
-                            shared.note_template_error(Some(i.condition.span), &e);
+                            let message = format!("in the condition of an `if`: {e}");
+                            shared.note_template_error(Some(i.condition.span), &message);
                             continue;
                         }
                     };
@@ -496,5 +497,101 @@ pub fn for_each_request<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Request)) 
             Step::Repeat(_, body) => for_each_request(body, f),
             Step::Let(..) | Step::Sleep(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{Context, compile_source};
+
+    const TAGGED: &str = r#"
+user Tagged tags web {
+  on start {
+    GET "/login" { tags auth }
+  }
+  task mixed tags read {
+    GET "/kept"
+    GET "/dropped" { tags slow }
+  }
+  task only_slow {
+    if true {
+      repeat 2 { GET "/only-slow" { tags slow } }
+    }
+  }
+  task listed {
+    GET "/listed-untagged"
+    GET "/listed" { tags list }
+  }
+  sequence flow {
+    task a { GET "/a" }
+    task b tags list { GET "/b" }
+  }
+  task idle tags read {
+    sleep 1s
+  }
+}
+"#;
+
+    /// The names of the tasks picked, and the paths of the requests left out.
+    fn table(include: &[&str], exclude: &[&str]) -> (Vec<String>, Vec<String>) {
+        let plan = compile_source(TAGGED, &Context::for_file(std::path::Path::new("t.kload")))
+            .plan
+            .expect("compiles");
+        let class = &plan.classes[0];
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let t = TaskTable::new(class, &strings(include), &strings(exclude));
+        let picked = t
+            .shares()
+            .into_iter()
+            .map(|(i, _)| class.tasks[i].name.clone())
+            .collect();
+        let mut skipped = Vec::new();
+        let mut note = |steps: &[Step]| {
+            for_each_request(steps, &mut |r| {
+                if t.skips(r.index) {
+                    skipped.push(r.url.source.clone());
+                }
+            })
+        };
+        note(&class.on_start);
+        for task in &class.tasks {
+            task_steps(task).into_iter().for_each(&mut note);
+        }
+        (picked, skipped)
+    }
+
+    #[test]
+    fn excluded_tags_leave_out_requests_and_the_tasks_left_empty() {
+        let (picked, skipped) = table(&[], &["slow"]);
+        assert_eq!(picked, ["mixed", "listed", "flow", "idle"]);
+        assert_eq!(skipped, ["/dropped", "/only-slow"]);
+        // A class tag is on every request, `on start` included.
+        let (picked, skipped) = table(&[], &["web"]);
+        assert!(picked.is_empty());
+        assert_eq!(skipped.len(), 8, "{skipped:?}");
+        // Nothing excluded: nothing skipped, every task picked.
+        let (picked, skipped) = table(&[], &[]);
+        assert_eq!(picked.len(), 5);
+        assert!(skipped.is_empty());
+    }
+
+    #[test]
+    fn included_tags_choose_tasks_by_their_requests_too() {
+        // `listed` has a request tagged `list`, `flow` an inner task; `on start` stays.
+        assert_eq!(
+            table(&["list"], &[]),
+            (strings(&["listed", "flow"]), vec![])
+        );
+        // A task without requests is chosen by its own tags.
+        assert_eq!(table(&["read"], &[]).0, ["mixed", "idle"]);
+        // Exclusion wins.
+        let (picked, skipped) = table(&["read", "list"], &["list", "auth"]);
+        assert_eq!(picked, ["mixed", "listed", "flow", "idle"]);
+        assert_eq!(skipped, ["/login", "/listed", "/b"]);
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
     }
 }
