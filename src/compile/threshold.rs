@@ -144,14 +144,34 @@ fn metric(m: &ast::Ident) -> Result<Metric, Diagnostic> {
 
 /// The bound in the metric's unit: µs for latencies, a fraction for the error rate.
 fn bound(metric: &Metric, name: &str, q: &ast::Quantity) -> Result<f64, Diagnostic> {
+    let bare = q.text.parse::<f64>().is_ok();
     match metric {
         Metric::Percentile(_) | Metric::Avg | Metric::Med | Metric::Min | Metric::Max => {
+            if bare {
+                return Err(error::bound_without_unit(
+                    name,
+                    &q.text,
+                    q.span,
+                    "a duration",
+                    &format!("{}ms", q.text),
+                    "seconds or milliseconds",
+                ));
+            }
             quantity::duration_text(&q.text, false)
                 .map(|d| d.as_secs_f64() * 1e6)
                 .map_err(|_| {
                     error::threshold_value(name, &q.text, q.span, "a duration like `200ms`")
                 })
         }
+        // `error_rate < 1` once meant 100 % (a fraction): a bare number is refused.
+        Metric::ErrorRate if bare => Err(error::bound_without_unit(
+            name,
+            &q.text,
+            q.span,
+            "a percentage",
+            &format!("{}%", q.text),
+            "a fraction or a percentage",
+        )),
         Metric::ErrorRate => quantity::percent(&q.text)
             .ok_or_else(|| error::threshold_value(name, &q.text, q.span, "a percentage like `1%`")),
         Metric::Rps => quantity::rate(q, "rps").map_err(|_| {

@@ -103,10 +103,11 @@ pub fn render(summary: &Summary, out: &mut dyn Write) -> Result<(), ReportError>
         )?;
         writeln!(
             out,
-            r#"      <failure type="check" message="{}">{} of {} requests failed this check ({:.2}%), first at {}, last at {}</failure>"#,
+            r#"      <failure type="check" message="{}">{} of {} {} failed this check ({:.2}%), first at {}, last at {}</failure>"#,
             escape(&f.error_text()),
             f.occurrences,
             requests,
+            if requests == 1 { "request" } else { "requests" },
             share,
             f.first_seen.format("%Y-%m-%dT%H:%M:%SZ"),
             f.last_seen.format("%Y-%m-%dT%H:%M:%SZ"),

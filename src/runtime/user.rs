@@ -10,7 +10,9 @@ use rand::{Rng, SeedableRng};
 use super::RunShared;
 use super::eval::{self, EvalError, UserState};
 use super::http::{self, Session};
-use crate::ir::{Sleep, Step, TaskBody, UserClass, WaitTime};
+use crate::ir::{
+    Condition, ConditionTest, Request, Sleep, Step, Task, TaskBody, UserClass, WaitTime,
+};
 use crate::metrics::Recorder;
 use crate::metrics::sample::{Backfill, FailureKind, Sample, StatId};
 use crate::syntax::ast::FeedMode;
@@ -126,8 +128,9 @@ impl VirtualUser {
                 FeedMode::Unique => {
                     let i = segment.unique_row(cursor());
                     if i >= n {
+                        let rows = if n == 1 { "row" } else { "rows" };
                         return Err(StartError::FeedExhausted(format!(
-                            "data feed `{}` has no rows left ({n} rows, mode unique): a user of {} was not started",
+                            "data feed `{}` has no rows left ({n} {rows}, mode unique): a user of {} was not started",
                             feed.name, class_ir.name
                         )));
                     }
@@ -384,6 +387,11 @@ impl VirtualUser {
         tokens: &StopTokens,
         cancel: &Signal,
     ) -> bool {
+        self.steps(steps, tokens, cancel).await
+    }
+
+    /// Runs steps (a branch of an `if`, a `repeat` body...).
+    async fn steps(&mut self, steps: &[Step], tokens: &StopTokens, cancel: &Signal) -> bool {
         let shared = self.shared.clone();
         let class = &shared.globals.plan.classes[self.class];
         for step in steps {
@@ -395,6 +403,32 @@ impl VirtualUser {
                         shared.note_scenario_error(None, &e)
                     }
                 },
+                Step::If(i) => {
+                    let branch = match self.decide(&i.condition) {
+                        Ok(true) => &i.then,
+                        Ok(false) => &i.otherwise,
+                        Err(EvalError(e)) => {
+                            // Neither branch: the condition could not be evaluated.
+                            let message = format!("in the condition of an `if`: {e}");
+                            let message = self.state.redact(&message, &shared.globals);
+                            shared.note_scenario_error(Some(i.condition.span), &message);
+                            continue;
+                        }
+                    };
+                    // Boxed: a step holds steps, so its future would hold itself.
+                    if !Box::pin(self.steps(branch, tokens, cancel)).await {
+                        return false;
+                    }
+                }
+                Step::Repeat(n, body) => {
+                    for _ in 0..*n {
+                        if !Box::pin(self.steps(body, tokens, cancel)).await {
+                            return false;
+                        }
+                        // A loop of `let`s alone never waits: let the other users run.
+                        tokio::task::consume_budget().await;
+                    }
+                }
                 Step::Sleep(s) => {
                     let d = match s {
                         Sleep::Fixed(d) => *d,
@@ -409,6 +443,9 @@ impl VirtualUser {
                     }
                 }
                 Step::Request(req) => {
+                    if shared.task_tables[self.class].skips(req.index) {
+                        continue;
+                    }
                     // Boxed: the request's state exists only while it runs, so a user waiting
                     // between tasks holds a small future (memory per idle user).
                     let fut = Box::pin(http::execute(
@@ -490,6 +527,18 @@ impl VirtualUser {
         true
     }
 
+    /// Which branch of an `if` to take.
+    fn decide(&mut self, c: &Condition) -> Result<bool, EvalError> {
+        let globals = &self.shared.globals;
+        let value = eval::condition_value(&c.value, &mut self.state, globals)?;
+        Ok(match &c.test {
+            ConditionTest::Truthy { negated } => eval::truthy(value.as_ref()) != *negated,
+            ConditionTest::Predicate(p) => {
+                http::test(p, value.as_ref(), &mut self.state, globals)?.is_none()
+            }
+        })
+    }
+
     pub async fn stop(&mut self, tokens: &StopTokens) {
         let shared = self.shared.clone();
         let class = &shared.globals.plan.classes[self.class];
@@ -499,27 +548,72 @@ impl VirtualUser {
     }
 }
 
-/// Tasks of a class that pass the tag filter, with cumulative weights for picking.
+/// Tasks of a class that pass the tag filter, with cumulative weights for picking, and
+/// the class's requests that `--exclude-tags` leaves out.
+///
+/// The rule: a request is not sent when it has an excluded tag (its own, its task's or its
+/// class's), wherever it stands, `on start` and `on stop` included. `--tags` chooses tasks:
+/// a task runs when it, its class or one of its requests has a listed tag, and then sends
+/// every request of it that is not excluded. A task left with nothing to send is not picked.
 pub struct TaskTable {
     tasks: Vec<usize>,
     cumulative: Vec<u64>,
+    /// By request index (`Request::index`); empty when nothing is excluded.
+    skipped: Vec<bool>,
 }
 
 impl TaskTable {
     pub fn new(class: &UserClass, include: &[String], exclude: &[String]) -> TaskTable {
+        let excluded = |tags: &[String]| tags.iter().any(|t| exclude.contains(t));
+        let included = |tags: &[String]| tags.iter().any(|t| include.contains(t));
+        let mut skipped = Vec::new();
+        if !exclude.is_empty() {
+            let mut mark = |steps: &[Step]| {
+                for_each_request(steps, &mut |r| {
+                    if excluded(&r.tags) {
+                        if skipped.len() <= r.index {
+                            skipped.resize(r.index + 1, false);
+                        }
+                        skipped[r.index] = true;
+                    }
+                })
+            };
+            mark(&class.on_start);
+            mark(&class.on_stop);
+            for t in &class.tasks {
+                task_steps(t).into_iter().for_each(&mut mark);
+            }
+        }
         let mut tasks = Vec::new();
         let mut cumulative = Vec::new();
         let mut total = 0u64;
         for (i, t) in class.tasks.iter().enumerate() {
-            let included = include.is_empty() || t.tags.iter().any(|tag| include.contains(tag));
-            let excluded = t.tags.iter().any(|tag| exclude.contains(tag));
-            if included && !excluded {
+            let (mut requests, mut sent, mut listed) = (0, 0, included(&t.tags));
+            for steps in task_steps(t) {
+                for_each_request(steps, &mut |r| {
+                    requests += 1;
+                    sent += usize::from(!skipped.get(r.index).copied().unwrap_or(false));
+                    listed |= included(&r.tags);
+                });
+            }
+            let chosen = include.is_empty() || listed;
+            let left_out = excluded(&t.tags) || (requests > 0 && sent == 0);
+            if chosen && !left_out {
                 total += u64::from(t.weight);
                 tasks.push(i);
                 cumulative.push(total);
             }
         }
-        TaskTable { tasks, cumulative }
+        TaskTable {
+            tasks,
+            cumulative,
+            skipped,
+        }
+    }
+
+    /// Whether `--exclude-tags` leaves out the request with this index.
+    pub fn skips(&self, request: usize) -> bool {
+        self.skipped.get(request).copied().unwrap_or(false)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -546,5 +640,124 @@ impl TaskTable {
                 (*t, w as f64 / total)
             })
             .collect()
+    }
+}
+
+/// The step lists of a task: its own, or each of its sequence's.
+fn task_steps(t: &Task) -> Vec<&[Step]> {
+    match &t.body {
+        TaskBody::Steps(steps) => vec![steps],
+        TaskBody::Sequence(inner) => inner.iter().map(|(_, steps)| steps.as_slice()).collect(),
+    }
+}
+
+/// Calls `f` with every request of the steps, in every branch and loop.
+pub fn for_each_request<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Request)) {
+    for step in steps {
+        match step {
+            Step::Request(r) => f(r),
+            Step::If(i) => {
+                for_each_request(&i.then, f);
+                for_each_request(&i.otherwise, f);
+            }
+            Step::Repeat(_, body) => for_each_request(body, f),
+            Step::Let(..) | Step::Sleep(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{Context, compile_source};
+
+    const TAGGED: &str = r#"
+user Tagged tags web {
+  on start {
+    GET "/login" { tags auth }
+  }
+  task mixed tags read {
+    GET "/kept"
+    GET "/dropped" { tags slow }
+  }
+  task only_slow {
+    if true {
+      repeat 2 { GET "/only-slow" { tags slow } }
+    }
+  }
+  task listed {
+    GET "/listed-untagged"
+    GET "/listed" { tags list }
+  }
+  sequence flow {
+    task a { GET "/a" }
+    task b tags list { GET "/b" }
+  }
+  task idle tags read {
+    sleep 1s
+  }
+}
+"#;
+
+    /// The names of the tasks picked, and the paths of the requests left out.
+    fn table(include: &[&str], exclude: &[&str]) -> (Vec<String>, Vec<String>) {
+        let plan = compile_source(TAGGED, &Context::for_file(std::path::Path::new("t.kload")))
+            .plan
+            .expect("compiles");
+        let class = &plan.classes[0];
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let t = TaskTable::new(class, &strings(include), &strings(exclude));
+        let picked = t
+            .shares()
+            .into_iter()
+            .map(|(i, _)| class.tasks[i].name.clone())
+            .collect();
+        let mut skipped = Vec::new();
+        let mut note = |steps: &[Step]| {
+            for_each_request(steps, &mut |r| {
+                if t.skips(r.index) {
+                    skipped.push(r.url.source.clone());
+                }
+            })
+        };
+        note(&class.on_start);
+        for task in &class.tasks {
+            task_steps(task).into_iter().for_each(&mut note);
+        }
+        (picked, skipped)
+    }
+
+    #[test]
+    fn excluded_tags_leave_out_requests_and_the_tasks_left_empty() {
+        let (picked, skipped) = table(&[], &["slow"]);
+        assert_eq!(picked, ["mixed", "listed", "flow", "idle"]);
+        assert_eq!(skipped, ["/dropped", "/only-slow"]);
+        // A class tag is on every request, `on start` included.
+        let (picked, skipped) = table(&[], &["web"]);
+        assert!(picked.is_empty());
+        assert_eq!(skipped.len(), 8, "{skipped:?}");
+        // Nothing excluded: nothing skipped, every task picked.
+        let (picked, skipped) = table(&[], &[]);
+        assert_eq!(picked.len(), 5);
+        assert!(skipped.is_empty());
+    }
+
+    #[test]
+    fn included_tags_choose_tasks_by_their_requests_too() {
+        // `listed` has a request tagged `list`, `flow` an inner task; `on start` stays.
+        assert_eq!(
+            table(&["list"], &[]),
+            (strings(&["listed", "flow"]), vec![])
+        );
+        // A task without requests is chosen by its own tags.
+        assert_eq!(table(&["read"], &[]).0, ["mixed", "idle"]);
+        // Exclusion wins.
+        let (picked, skipped) = table(&["read", "list"], &["list", "auth"]);
+        assert_eq!(picked, ["mixed", "listed", "flow", "idle"]);
+        assert_eq!(skipped, ["/login", "/listed", "/b"]);
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
     }
 }

@@ -7,6 +7,7 @@
 
 mod cli;
 mod k8s;
+mod language;
 mod load;
 mod requests;
 mod session;
