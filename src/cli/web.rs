@@ -121,6 +121,10 @@ pub async fn serve(scenario: Arc<Scenario>, args: &RunArgs) -> i32 {
             }
         }
     }
+    // A test that ended just before the quit is printed too.
+    if let Some(run) = current.take().filter(Run::is_done) {
+        code = print_finished(&run, &*run.finish().await);
+    }
     server.shutdown().await;
     code
 }

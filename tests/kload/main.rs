@@ -15,3 +15,4 @@ mod stopping;
 mod support;
 mod timing;
 mod users;
+mod webui;

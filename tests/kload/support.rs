@@ -86,13 +86,21 @@ impl Scenario {
     }
 
     fn command(&self, args: &[&str]) -> (Command, PathBuf) {
+        let (mut command, json) = self.command_with_ui(args);
+        command.arg("--headless");
+        (command, json)
+    }
+
+    /// `kload run FILE --only-summary --json ... ARGS`: the web UI unless ARGS say
+    /// `--headless`.
+    fn command_with_ui(&self, args: &[&str]) -> (Command, PathBuf) {
         let json = self.dir.path().join("result.json");
         let _ = std::fs::remove_file(&json);
         let mut command = Command::new(env!("CARGO_BIN_EXE_kload"));
         command
             .arg("run")
             .arg(&self.path)
-            .args(["--headless", "--only-summary", "--json"])
+            .args(["--only-summary", "--json"])
             .arg(&json)
             .args(args)
             .env("NO_COLOR", "1");
@@ -117,6 +125,14 @@ impl Scenario {
     /// Starts the same command and returns at once, to be stopped by the test.
     pub fn spawn(&self, args: &[&str]) -> Spawned {
         let (mut command, json) = self.command(args);
+        Spawned::spawn(&mut command, json)
+    }
+
+    /// Starts `kload run` with its web UI (no `--headless`), with extra environment
+    /// variables, and returns at once.
+    pub fn spawn_ui(&self, env: &[(&str, &str)], args: &[&str]) -> Spawned {
+        let (mut command, json) = self.command_with_ui(args);
+        command.envs(env.iter().copied());
         Spawned::spawn(&mut command, json)
     }
 }
@@ -208,6 +224,11 @@ impl Spawned {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Standard error so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.lock().unwrap().clone()
     }
 
     fn output_so_far(&self) -> String {
