@@ -447,7 +447,7 @@ async fn a_test_runs_from_the_form_to_the_downloads_and_a_new_test() {
     // Stop: the test ends, its verdict is in the log.
     c.stop();
     assert!(logged(&c.snapshot(), "Stopping the test"));
-    let s = until(&c, "the end", |s| s.state == RunState::Stopped).await;
+    until(&c, "the end", |s| s.state == RunState::Stopped).await;
     let s = until(&c, "the verdict", |s| logged(s, "Test failed")).await;
     assert_eq!(s.user_count, 0);
     assert!(logged(&s, "error_rate < 1%"), "{:?}", s.logs);
