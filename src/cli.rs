@@ -4,6 +4,7 @@
 mod commands;
 mod demo;
 mod k8s;
+mod merge;
 mod out;
 mod run;
 
@@ -72,6 +73,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print the Kubernetes manifests (ConfigMap and Indexed Job) of a distributed run.
     K8s(Box<k8s::K8sArgs>),
+    /// Merge the results of every segment of a distributed run into one: the same reports,
+    /// thresholds and exit code as `kload run`.
+    Merge(merge::MergeArgs),
     /// Run every request of every class once and list each with its status.
     Smoke {
         file: PathBuf,
@@ -80,6 +84,12 @@ pub enum Command {
         #[arg(long, env = "KLOAD_INSECURE")]
         insecure: bool,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum LateStartArg {
+    Fail,
+    Join,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
@@ -168,6 +178,14 @@ pub struct RunArgs {
     /// Segments of a distributed run share one.
     #[arg(long, env = "KLOAD_START_AT", value_parser = parse_start_at)]
     pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Run segment I of N of a distributed run (I from 1), or `auto`: from the engine's
+    /// environment (Kubernetes Indexed Job, Slurm job array, Cloud Run, GitLab CI).
+    #[arg(long, env = "KLOAD_SEGMENT", value_name = "I/N|auto")]
+    pub segment: Option<String>,
+    /// When a segment starts more than 1 s after --start-at: `fail` (exit 3, the default) or
+    /// `join` (run on the shared schedule; arrivals already due are counted as dropped).
+    #[arg(long, env = "KLOAD_LATE_START", value_enum, default_value_t = LateStartArg::Fail)]
+    pub late_start: LateStartArg,
     /// Compare the result with a saved `--json` result at the end of the run.
     #[arg(long, env = "KLOAD_BASELINE")]
     pub baseline: Option<PathBuf>,
@@ -199,14 +217,39 @@ impl RunArgs {
             outputs: Outputs::default(),
             no_source: false,
             start_at: None,
+            segment: None,
+            late_start: LateStartArg::Fail,
             baseline: None,
             max_regression: 0.2,
         }
     }
 
-    /// The library's options for these flags.
-    fn options(&self) -> session::Options {
-        session::Options {
+    /// The library's options for these flags (`--json -` is the CLI's: a framed record on
+    /// standard output, so the session gets no JSON path for it).
+    fn options(&self) -> Result<session::Options, String> {
+        let segment: Option<kload::schedule::Segment> = match self.segment.as_deref() {
+            None => None,
+            Some("auto") => {
+                let (segment, engine) =
+                    kload::distributed::segment::from_env(|k| std::env::var(k).ok())?;
+                out::note!("segment {} of the {engine}", segment.label());
+                Some(segment)
+            }
+            Some(text) => Some(text.parse()?),
+        };
+        if let Some(segment) = segment
+            && self.start_at.is_none()
+        {
+            return Err(format!(
+                "segment {}: segments of a distributed run need a shared --start-at",
+                segment.label()
+            ));
+        }
+        let mut outputs = self.outputs.to_session();
+        if outputs.json.as_deref() == Some(std::path::Path::new("-")) {
+            outputs.json = None;
+        }
+        Ok(session::Options {
             host: self.host.clone(),
             users: self.users,
             spawn_rate: self.spawn_rate,
@@ -217,7 +260,7 @@ impl RunArgs {
             seed: self.seed,
             insecure: self.insecure,
             thresholds: self.thresholds.clone(),
-            outputs: self.outputs.to_session(),
+            outputs,
             baseline: self.baseline.clone().map(|path| session::Baseline {
                 path,
                 max_regression: self.max_regression,
@@ -225,9 +268,19 @@ impl RunArgs {
             exit_code_on_error: self.exit_code_on_error,
             omit_source: self.no_source,
             start_at: self.start_at,
+            segment,
+            late_start: match self.late_start {
+                LateStartArg::Fail => session::LateStart::Fail,
+                LateStartArg::Join => session::LateStart::Join,
+            },
             command_line: std::env::args().collect(),
             ..session::Options::default()
-        }
+        })
+    }
+
+    /// `--json -`: the result goes to standard output as a framed record.
+    fn json_to_stdout(&self) -> bool {
+        self.outputs.json.as_deref() == Some(std::path::Path::new("-"))
     }
 }
 
@@ -241,7 +294,8 @@ pub struct Outputs {
     /// Also write one history row per request name each second (Locust's flag).
     #[arg(long, env = "KLOAD_CSV_FULL_HISTORY")]
     pub csv_full_history: bool,
-    /// Write the complete result as JSON (docs/result.schema.json).
+    /// Write the complete result as JSON (docs/result.schema.json); `-` writes it to
+    /// standard output as a framed record that `kload merge -` finds in mixed logs.
     #[arg(long, env = "KLOAD_JSON", value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Write thresholds and checks as JUnit XML.
@@ -264,7 +318,7 @@ impl Outputs {
     }
 }
 
-fn parse_percent(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_percent(s: &str) -> Result<f64, String> {
     let n = s.strip_suffix('%').unwrap_or(s);
     let v: f64 = n
         .parse()
@@ -336,6 +390,7 @@ pub fn main(cli: Cli) -> i32 {
         Command::Run(args) => run::run(*args),
         Command::Demo(args) => demo::demo(args),
         Command::K8s(args) => k8s::command(*args),
+        Command::Merge(args) => merge::merge(args),
         Command::Smoke {
             file,
             host,

@@ -8,7 +8,7 @@ use kload::report;
 use kload::session::{self, Finished, Prepared, Run, Scenario, StartError, exit};
 
 use super::commands::{load, print_comparison};
-use super::out::{self, note, sayln};
+use super::out::{self, note, say, sayln};
 use super::{Format, RunArgs};
 
 pub fn run(args: RunArgs) -> i32 {
@@ -21,7 +21,14 @@ pub fn run(args: RunArgs) -> i32 {
 /// Runs a loaded scenario with the flags in `args`.
 pub fn run_scenario(scenario: Arc<Scenario>, args: &RunArgs) -> i32 {
     let plan = scenario.plan.clone();
-    let prepared = match session::prepare(scenario, args.options()) {
+    let options = match args.options() {
+        Ok(o) => o,
+        Err(e) => {
+            note!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let prepared = match session::prepare(scenario, options) {
         Ok(p) => p,
         Err(StartError::Threshold { text, diagnostic }) => {
             let text =
@@ -55,7 +62,11 @@ pub fn run_scenario(scenario: Arc<Scenario>, args: &RunArgs) -> i32 {
     if args.dry_run {
         return runtime.block_on(smoke(&prepared));
     }
-    runtime.block_on(load_test(prepared, !args.only_summary))
+    runtime.block_on(load_test(
+        prepared,
+        !args.only_summary,
+        args.json_to_stdout(),
+    ))
 }
 
 /// The runtime that drives the users: one worker thread per CPU kload may use (tokio sizes
@@ -67,8 +78,9 @@ pub fn build_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// Starts the run, prints the live line every 2 s unless `live` is off, and on the end the
-/// report; returns the verdict's exit code.
-pub async fn load_test(prepared: Prepared, live: bool) -> i32 {
+/// report (and the result as a framed record when `json_out`); returns the verdict's exit
+/// code.
+pub async fn load_test(prepared: Prepared, live: bool, json_out: bool) -> i32 {
     let run = prepared.start();
     let signals = tokio::spawn(watch_signals(run.clone()));
     let printer = live.then(|| tokio::spawn(print_live(run.clone())));
@@ -77,7 +89,17 @@ pub async fn load_test(prepared: Prepared, live: bool) -> i32 {
     if let Some(p) = printer {
         p.abort();
     }
-    print_finished(&run, &finished)
+    let code = print_finished(&run, &finished);
+    if json_out && finished.not_started.is_none() {
+        let mut json = Vec::new();
+        if report::json::render(&finished.summary, &mut json).is_ok() {
+            let segment = run.config().segment.label();
+            let record =
+                kload::distributed::frame::encode(&String::from_utf8_lossy(&json), &segment);
+            say!("{record}");
+        }
+    }
+    code
 }
 
 async fn print_live(run: Run) {

@@ -164,7 +164,9 @@ pub struct Options {
     pub baseline: Option<Baseline>,
     /// The exit code when any request failed (Locust's `--exit-code-on-error`; 0: ignore).
     pub exit_code_on_error: i32,
-    pub segment: Segment,
+    /// The segment of a distributed run this process runs (`None`: the whole run, not a
+    /// segment; `Some(1/1)` is a distributed run of one).
+    pub segment: Option<Segment>,
     /// The instant every segment starts on; `None`: now.
     pub start_at: Option<DateTime<Utc>>,
     pub late_start: LateStart,
@@ -361,7 +363,7 @@ impl Run {
     /// Asks for `users` users at `spawn_rate` per second from now on; says what that means
     /// for this run's load model.
     pub fn retarget(&self, users: u32, spawn_rate: f64) -> Result<String, String> {
-        if !self.inner.config.segment.is_whole() {
+        if self.inner.options.segment.is_some() {
             return Err("a segment of a distributed run cannot change its users".into());
         }
         if users == 0 {
@@ -642,7 +644,7 @@ impl Inner {
             thresholds: Vec::new(),
             load_model: config::describe(config),
             scenario_sha256: self.scenario.sha256.clone(),
-            segment: (!config.segment.is_whole()).then(|| SegmentInfo {
+            segment: self.options.segment.is_some().then(|| SegmentInfo {
                 index: config.segment.index,
                 count: config.segment.count,
                 start_at: self.options.start_at.unwrap_or(started_at),
