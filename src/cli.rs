@@ -720,9 +720,6 @@ async fn smoke(plan: Arc<Plan>, args: &RunArgs) -> i32 {
     if failed > 0 { exit::FAILED } else { exit::OK }
 }
 
-const DEMO_SCENARIO: &str = include_str!("../scenarios/kibray.kload");
-const DEMO_ACCOUNTS: &str = include_str!("../scenarios/data/accounts.csv");
-
 #[allow(clippy::too_many_arguments)]
 fn demo(
     serve: bool,
@@ -772,17 +769,16 @@ fn demo(
     }
     // The scenario ships inside the binary so that `kload demo` works from anywhere.
     let dir = std::env::temp_dir().join(format!("kload-demo-{}", std::process::id()));
-    let file = dir.join("kibray.kload");
-    let written = std::fs::create_dir_all(dir.join("data"))
-        .and_then(|_| std::fs::write(&file, DEMO_SCENARIO))
-        .and_then(|_| std::fs::write(dir.join("data/accounts.csv"), DEMO_ACCOUNTS));
-    if let Err(e) = written {
-        eprintln!(
-            "error: cannot write the demo scenario to {}: {e}",
-            dir.display()
-        );
-        return exit::COULD_NOT_RUN;
-    }
+    let file = match crate::demo::write_scenario(&dir) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!(
+                "error: cannot write the demo scenario to {}: {e}",
+                dir.display()
+            );
+            return exit::COULD_NOT_RUN;
+        }
+    };
     eprintln!(
         "demo target at {}; running scenarios/kibray.kload: {users} users, spawn rate {spawn_rate}/s, {run_time:?}",
         server.base_url()
