@@ -22,16 +22,16 @@
 //! | `POST auth/login/` (no login) | 180 ms | 322 ms |
 //! | `GET projects/` (`page`, `page_size`) | 45 ms + 0.5 ms/row | 111 ms |
 //! | `GET projects/{id}/` | 35 ms | 79 ms |
-//! | `GET tasks/` (`project`, `status`, `page`, `page_size`) | 55 ms + 0.4 ms/row | 113 ms (457 ms at 500 rows) |
-//! | `POST tasks/` (`title`, `project` required) | 110 ms | 221 ms |
+//! | `GET tasks/` (`project`, `status`, `page`, `page_size`) | 50 ms + 0.3 ms/row | 100 ms (358 ms at 500 rows) |
+//! | `POST tasks/` (`title`, `project` required) | 90 ms | 161 ms |
 //! | `GET tasks/{id}/` | 25 ms | 57 ms |
-//! | `PATCH tasks/{id}/` | 90 ms | 181 ms |
+//! | `PATCH tasks/{id}/` | 75 ms | 134 ms |
 //! | `POST tasks/bulk-update/` (`task_ids`, `action`, `value`) | 400 ms | 1016 ms |
-//! | `GET time-entries/` (`page`, `page_size`) | 60 ms + 0.4 ms/row | 122 ms |
-//! | `POST time-entries/` (`employee`, `date`, `start_time` required) | 100 ms | 201 ms |
-//! | `GET schedule/items/` (`project`, `start`, `end`) | 60 ms | 121 ms |
-//! | `GET search/?q=` | 65 ms | 131 ms |
-//! | `GET bi/kpis/` | 70 ms | 134 ms |
+//! | `GET time-entries/` (`page`, `page_size`) | 55 ms + 0.4 ms/row | 113 ms |
+//! | `POST time-entries/` (`employee`, `date`, `start_time` required) | 80 ms | 143 ms |
+//! | `GET schedule/items/` (`project`, `start`, `end`) | 55 ms | 111 ms |
+//! | `GET search/?q=` | 55 ms | 111 ms |
+//! | `GET bi/kpis/` | 60 ms | 115 ms |
 //! | `GET dashboards/admin/` (staff only) | 450 ms | 1143 ms |
 //! | `POST site-photos/` (multipart `image`, `project` required; `caption`) | 280 ms | 563 ms |
 

@@ -893,9 +893,10 @@ fn shipped_plan() -> crate::ir::Plan {
 }
 
 /// The demo's verdict does not depend on luck: every request the scenario sends is served in
-/// at most its route's ceiling, and every ceiling is at most 75 % of each latency threshold
+/// at most its route's ceiling, and every ceiling is at most 60 % of each latency threshold
 /// that looks at the request, so each of those thresholds holds with room for the load
-/// generator's own delays, however short the run. Adding a request to the scenario or
+/// generator's own delays (tens of milliseconds on a busy two-core machine), however short the
+/// run. Adding a request to the scenario or
 /// tightening a threshold past that fails here, not at random in someone's first `kload demo`.
 #[test]
 fn every_scenario_request_stays_well_below_its_thresholds() {
@@ -903,7 +904,7 @@ fn every_scenario_request_stays_well_below_its_thresholds() {
     use crate::ir::{Step, TaskBody};
     use crate::metrics::threshold::{Metric, Selector};
 
-    const ROOM: f64 = 0.75;
+    const ROOM: f64 = 0.6;
     let routes = [
         ("POST", "/auth/login/", Endpoint::Login),
         ("GET", "/health/", Endpoint::Health),
