@@ -169,9 +169,7 @@ fn median(mut times: Vec<Duration>) -> Duration {
 
 fn main() {
     let source = scenario(LINES);
-    let ctx = Context {
-        base_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"),
-    };
+    let ctx = Context::for_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/x.kload"));
     let out = compile::compile_source(&source, &ctx);
     assert!(
         out.plan.is_some() && out.diagnostics.is_empty(),

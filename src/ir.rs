@@ -37,6 +37,9 @@ pub struct Plan {
     pub stats: Vec<StatKey>,
     pub thresholds: Vec<Threshold>,
     pub load: LoadProfile,
+    /// Files the scenario reads (data feeds, multipart files), relative to it, as written:
+    /// what must travel with it (a Kubernetes ConfigMap).
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone)]

@@ -1,6 +1,8 @@
 use clap::Parser;
 
+mod cli;
+
 fn main() {
-    let cli = kload::cli::Cli::parse();
-    std::process::exit(kload::cli::main(cli));
+    let cli = cli::Cli::parse();
+    std::process::exit(cli::main(cli));
 }

@@ -23,15 +23,30 @@ use crate::syntax::ast;
 pub use threshold::compile_threshold_line;
 
 /// Where relative paths (data files, multipart files) are resolved.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Context {
     pub base_dir: PathBuf,
+    /// Files given in memory (path relative to the scenario → contents), read before the
+    /// disk: a scenario shipped inside the binary brings its data files along.
+    pub files: Vec<(PathBuf, &'static [u8])>,
 }
 
 impl Context {
     pub fn for_file(path: &Path) -> Context {
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Context { base_dir }
+        Context {
+            base_dir,
+            files: Vec::new(),
+        }
+    }
+
+    /// The contents of `relative` (a path as written in the scenario).
+    pub fn read(&self, relative: &str) -> std::io::Result<Vec<u8>> {
+        let wanted = Path::new(relative);
+        match self.files.iter().find(|(p, _)| p == wanted) {
+            Some((_, bytes)) => Ok(bytes.to_vec()),
+            None => std::fs::read(self.base_dir.join(wanted)),
+        }
     }
 }
 
@@ -97,6 +112,8 @@ pub(crate) struct Compiler<'a> {
     /// Feeds referenced while compiling the current class.
     class_feeds: BTreeSet<ir::FeedId>,
     scope: Scope,
+    /// Files the scenario reads (data feeds, multipart files), as written.
+    files: BTreeSet<String>,
 }
 
 impl<'a> Compiler<'a> {
@@ -117,6 +134,7 @@ impl<'a> Compiler<'a> {
             captures: Vec::new(),
             class_feeds: BTreeSet::new(),
             scope: Scope::default(),
+            files: BTreeSet::new(),
         }
     }
 
@@ -280,6 +298,7 @@ impl<'a> Compiler<'a> {
             stats: std::mem::take(&mut self.stats),
             thresholds,
             load,
+            files: std::mem::take(&mut self.files).into_iter().collect(),
         }
     }
 
@@ -300,8 +319,19 @@ impl<'a> Compiler<'a> {
             self.broken_feed(d);
             return;
         };
-        let full = self.ctx.base_dir.join(&path);
-        let mut reader = match csv::ReaderBuilder::new().flexible(false).from_path(&full) {
+        let read = self
+            .ctx
+            .read(&path)
+            .map_err(|e| e.to_string())
+            .map(|bytes| {
+                csv::ReaderBuilder::new()
+                    .flexible(false)
+                    .from_reader(std::io::Cursor::new(bytes))
+            });
+        if read.is_ok() {
+            self.files.insert(path.clone());
+        }
+        let mut reader = match read {
             Ok(r) => r,
             Err(e) => {
                 let similar = self.similar_file(&path);
@@ -888,7 +918,7 @@ fn collect_defs(steps: &[ast::Step], out: &mut BTreeSet<String>) {
     }
 }
 
-pub(crate) fn check_host(h: &str) -> Result<(), String> {
+pub fn check_host(h: &str) -> Result<(), String> {
     let url = reqwest::Url::parse(h).map_err(|e| e.to_string())?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(

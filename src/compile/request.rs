@@ -209,8 +209,9 @@ impl Compiler<'_> {
                 let content_type = content_type
                     .as_ref()
                     .and_then(|t| self.literal(t, "a content type"));
-                match std::fs::read(self.ctx.base_dir.join(&file)) {
+                match self.ctx.read(&file) {
                     Ok(bytes) => {
+                        self.files.insert(file.clone());
                         let file_name = std::path::Path::new(&file)
                             .file_name()
                             .map_or_else(|| file.clone(), |f| f.to_string_lossy().into_owned());

@@ -53,6 +53,7 @@ fn golden_diagnostics() {
     let dir = golden_dir();
     let ctx = Context {
         base_dir: dir.clone(),
+        files: Vec::new(),
     };
     let bless = std::env::var_os("KLOAD_BLESS").is_some();
     let mut failures = Vec::new();
@@ -102,6 +103,7 @@ fn a_jsonpath_error_at_a_wide_character_spans_the_whole_character() {
     let src = "user V { task t { GET \"/\" { check jsonpath \"$☕\" exists } } }";
     let ctx = Context {
         base_dir: golden_dir(),
+        files: Vec::new(),
     };
     let out = compile_source(src, &ctx);
     let d = &out.diagnostics[0];
@@ -128,7 +130,13 @@ fn every_code_is_documented() {
 fn json_form_of_a_diagnostic() {
     let dir = golden_dir();
     let source = std::fs::read_to_string(dir.join("unknown_variable.kload")).unwrap();
-    let out = compile_source(&source, &Context { base_dir: dir });
+    let out = compile_source(
+        &source,
+        &Context {
+            base_dir: dir,
+            files: Vec::new(),
+        },
+    );
     let json: Vec<String> = out
         .diagnostics
         .iter()

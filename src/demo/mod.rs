@@ -53,7 +53,6 @@ mod token;
 
 use std::io;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -116,32 +115,6 @@ impl DemoConfig {
         }
         Ok(())
     }
-}
-
-/// `scenarios/kibray.kload` and its data files, paths relative to the scenario's directory:
-/// what `kload demo` runs, built into the binary so that it works from anywhere.
-pub const SCENARIO_FILES: [(&str, &str); 3] = [
-    ("kibray.kload", include_str!("../../scenarios/kibray.kload")),
-    (
-        "data/accounts.csv",
-        include_str!("../../scenarios/data/accounts.csv"),
-    ),
-    (
-        "data/admins.csv",
-        include_str!("../../scenarios/data/admins.csv"),
-    ),
-];
-
-/// Writes [`SCENARIO_FILES`] under `dir` (created if needed) and returns the scenario's path.
-pub fn write_scenario(dir: &Path) -> io::Result<PathBuf> {
-    for (name, contents) in SCENARIO_FILES {
-        let path = dir.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&path, contents)?;
-    }
-    Ok(dir.join(SCENARIO_FILES[0].0))
 }
 
 /// How long `shutdown` lets in-flight requests finish before cutting them off.

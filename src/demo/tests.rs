@@ -839,12 +839,8 @@ async fn a_site_photo_needs_a_project() {
     );
 }
 
-/// The rows of the shipped data files, header first.
-fn shipped_rows(name: &str) -> Vec<Vec<&'static str>> {
-    let (_, contents) = super::SCENARIO_FILES
-        .iter()
-        .find(|(file, _)| *file == name)
-        .unwrap();
+/// The rows of one of the scenario's data files, header first.
+fn shipped_rows(contents: &'static str) -> Vec<Vec<&'static str>> {
     contents
         .lines()
         .map(|line| line.split(',').collect())
@@ -856,7 +852,7 @@ fn shipped_rows(name: &str) -> Vec<Vec<&'static str>> {
 #[test]
 fn the_shipped_data_files_hold_the_demo_accounts() {
     use super::token::Account;
-    let accounts = shipped_rows("data/accounts.csv");
+    let accounts = shipped_rows(include_str!("../../scenarios/data/accounts.csv"));
     assert_eq!(accounts[0], ["username", "password", "employee"]);
     assert_eq!(accounts.len(), 1 + 200);
     for row in &accounts[1..] {
@@ -867,7 +863,7 @@ fn the_shipped_data_files_hold_the_demo_accounts() {
             Some(row[2])
         );
     }
-    let admins = shipped_rows("data/admins.csv");
+    let admins = shipped_rows(include_str!("../../scenarios/data/admins.csv"));
     assert_eq!(admins[0], ["username", "password"]);
     assert_eq!(admins.len(), 1 + 20);
     for row in &admins[1..] {
@@ -876,11 +872,9 @@ fn the_shipped_data_files_hold_the_demo_accounts() {
     }
 }
 
-/// The scenario as `kload demo` writes it out: it compiles with no diagnostic at all (so every
-/// data file it reads is among `SCENARIO_FILES`).
+/// `scenarios/kibray.kload`, compiled with no diagnostic at all.
 fn shipped_plan() -> crate::ir::Plan {
-    let dir = tempfile::tempdir().unwrap();
-    let path = super::write_scenario(dir.path()).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/kibray.kload");
     let source = std::fs::read_to_string(&path).unwrap();
     let output = crate::compile::compile_source(&source, &crate::compile::Context::for_file(&path));
     let messages: Vec<&str> = output

@@ -223,7 +223,7 @@ fn key_numbers(s: &Summary, page: &mut String) {
         )
     };
     let peak_users = s
-        .time_series
+        .time_series()
         .iter()
         .map(|p| p.users)
         .max()
@@ -338,9 +338,10 @@ fn charts(s: &Summary, page: &mut String) {
         "Charts",
         "Current values at each tick, as in Locust: rates over a 10 s window ending 2 s before the newest request, percentiles of the requests completed in the last 10 s. Hover for values.",
     );
-    let times: Vec<u64> = s.time_series.iter().map(|p| p.elapsed_ms).collect();
+    let series = s.time_series();
+    let times: Vec<u64> = series.iter().map(|p| p.elapsed_ms).collect();
     let column = |f: &dyn Fn(&crate::metrics::TimePoint) -> Option<f64>| -> Vec<Option<f64>> {
-        s.time_series.iter().map(f).collect()
+        series.iter().map(f).collect()
     };
     let charts = [
         Chart {
@@ -557,6 +558,8 @@ mod tests {
                     ttfb_us: 5_000,
                     bytes: 100,
                     status: if stat == 0 { 500 } else { 201 },
+                    lag_us: 0,
+                    scheduled: false,
                     failure: (stat == 0).then(|| {
                         Box::new(Failure::new(
                             FailureKind::Check,
@@ -566,7 +569,7 @@ mod tests {
                 });
             }
             rec.flush();
-            metrics.tick_at(Duration::from_secs(sec + 1), 1);
+            metrics.tick_at(Duration::from_secs(sec + 1), &[1]);
         }
         drop(rec);
         let info = RunInfo {

@@ -99,12 +99,12 @@ pub fn render(summary: &Summary, out: &mut dyn Write) -> Result<(), ReportError>
             out,
             r#"    <testcase classname="{}" name="{}" time="0">"#,
             escape(&format!("{} {}", f.method, f.name)),
-            escape(&f.message),
+            escape(&f.error_text()),
         )?;
         writeln!(
             out,
             r#"      <failure type="check" message="{}">{} of {} requests failed this check ({:.2}%), first at {}, last at {}</failure>"#,
-            escape(&f.message),
+            escape(&f.error_text()),
             f.occurrences,
             requests,
             share,

@@ -32,7 +32,9 @@ pub enum ReportError {
     #[error(transparent)]
     Csv(#[from] ::csv::Error),
     /// A result document of another schema version.
-    #[error("result document has schema_version {found}, this kload reads version {supported}")]
+    #[error(
+        "result document has schema_version {found}, this kload reads versions 1 and {supported}"
+    )]
     SchemaVersion {
         /// The version in the document.
         found: u64,

@@ -16,7 +16,15 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(classes: &[UserClass]) -> Dispatcher {
-        let mut order: Vec<usize> = (0..classes.len()).collect();
+        Dispatcher::only(classes, &[])
+    }
+
+    /// A dispatcher over the classes whose `enabled` flag is set (all when `enabled` is
+    /// empty): a web UI's class picker.
+    pub fn only(classes: &[UserClass], enabled: &[bool]) -> Dispatcher {
+        let mut order: Vec<usize> = (0..classes.len())
+            .filter(|i| enabled.get(*i).copied().unwrap_or(true))
+            .collect();
         order.sort_by(|a, b| classes[*a].name.cmp(&classes[*b].name));
         let fixed = order
             .iter()
@@ -77,6 +85,43 @@ impl Dispatcher {
         entry.0 = w * (x / (x + 1.0)).log2();
         entry.1 = x + 1.0;
         Some(class)
+    }
+}
+
+/// The class of every global user slot, in spawn order, with the slot's rank among the users
+/// of its class (which segment owns it, see `schedule::Segment::owns_user`). Slot `g` is the
+/// `g`-th user a single process would start; the sequence is extended as the run grows.
+pub struct ClassSequence {
+    dispatcher: Dispatcher,
+    slots: Vec<(usize, u64)>,
+    per_class: Vec<u64>,
+    exhausted: bool,
+}
+
+impl ClassSequence {
+    pub fn new(classes: &[UserClass], enabled: &[bool]) -> ClassSequence {
+        ClassSequence {
+            dispatcher: Dispatcher::only(classes, enabled),
+            slots: Vec::new(),
+            per_class: vec![0; classes.len()],
+            exhausted: false,
+        }
+    }
+
+    /// (class, rank within the class) of slot `g`; `None` past the last slot when every
+    /// class has a fixed count.
+    pub fn get(&mut self, g: usize) -> Option<(usize, u64)> {
+        while self.slots.len() <= g && !self.exhausted {
+            match self.dispatcher.next_class() {
+                Some(class) => {
+                    let k = self.per_class[class];
+                    self.per_class[class] += 1;
+                    self.slots.push((class, k));
+                }
+                None => self.exhausted = true,
+            }
+        }
+        self.slots.get(g).copied()
     }
 }
 
@@ -145,6 +190,25 @@ mod tests {
         // Locust's docstring says AAABAAAAABAA; its code (which this follows, and which gives
         // the KKPKKAKKKPKKK vector above) yields this.
         assert_eq!(seq, "AABAAAAABAAA");
+    }
+
+    #[test]
+    fn the_class_sequence_numbers_users_within_their_class() {
+        let classes = vec![
+            class("KibrayUser", 10, None),
+            class("AdminUser", 1, None),
+            class("APIOnlyUser", 2, None),
+        ];
+        let mut seq = ClassSequence::new(&classes, &[]);
+        let first: Vec<(usize, u64)> = (0..6).map(|g| seq.get(g).unwrap()).collect();
+        assert_eq!(first, [(0, 0), (0, 1), (2, 0), (0, 2), (0, 3), (1, 0)]);
+        // Only the API users picked: every slot is theirs.
+        let mut api = ClassSequence::new(&classes, &[false, false, true]);
+        assert_eq!(api.get(3), Some((2, 3)));
+        let fixed = vec![class("Admin", 1, Some(2))];
+        let mut seq = ClassSequence::new(&fixed, &[]);
+        assert_eq!(seq.get(1), Some((0, 1)));
+        assert_eq!(seq.get(2), None);
     }
 
     #[test]

@@ -282,7 +282,7 @@ fn reports_are_written_and_rerendered() {
     }
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
     assert_eq!(doc["info"]["classes"][0]["users"], 2);
     assert!(
         std::fs::read_to_string(&junit)

@@ -16,6 +16,9 @@ use axum::http::{HeaderMap, Response, StatusCode};
 use kload::demo::{DemoConfig, DemoServer};
 use serde_json::Value;
 
+/// The exit code of a run stopped by Ctrl-C or SIGTERM (results written, run incomplete).
+pub const INTERRUPTED: i32 = 130;
+
 /// How long a test waits for something it expects before it gives up and fails. Generous:
 /// it only bounds a broken run, it is never what a test measures.
 pub const PATIENCE: Duration = Duration::from_secs(60);
@@ -280,6 +283,22 @@ impl Finished {
         self.json
             .as_ref()
             .unwrap_or_else(|| panic!("no --json result:\n{}", self.text()))
+    }
+
+    /// Users at each second of the run (the raw series' ticks, each holding until the next).
+    pub fn users_over_time(&self) -> Vec<u64> {
+        let mut current = 0;
+        self.json()["series"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                if let Some(u) = row["users"].as_u64() {
+                    current = u;
+                }
+                current
+            })
+            .collect()
     }
 
     /// The result entry of the request reported under `name`.

@@ -204,7 +204,7 @@ pub(super) fn failures(s: &Summary, page: &mut String) {
             r#"<tr><td class="method">{}</td><td class="name">{}</td><td class="message">{}</td><td><span class="kind">{}</span></td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
             escape(&f.method),
             escape(&f.name),
-            escape(&f.message),
+            escape(&f.error_text()),
             f.kind.as_str(),
             count(f.occurrences),
             time_html(f.first_seen, false),
