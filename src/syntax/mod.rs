@@ -13,7 +13,7 @@ mod tests {
     fn kibray_scenario_parses() {
         let src = include_str!("../../scenarios/kibray.kload");
         match super::parse(src) {
-            Ok(file) => assert_eq!(file.items.len(), 7),
+            Ok(file) => assert_eq!(file.items.len(), 8),
             Err(d) => panic!(
                 "{}",
                 crate::diagnostic::render(&d, "kibray.kload", src, false, 100)

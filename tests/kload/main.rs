@@ -6,6 +6,7 @@
 //! test needs, and statistical checks state their tolerance.
 
 mod cli;
+mod demo;
 mod distributed;
 mod k8s;
 mod language;
