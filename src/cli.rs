@@ -110,7 +110,7 @@ pub struct DemoArgs {
     pub users: u32,
     #[arg(short = 'r', long, default_value_t = 10.0, value_parser = parse_rate, allow_negative_numbers = true)]
     pub spawn_rate: f64,
-    #[arg(short = 't', long, default_value = "30s", value_parser = parse_run_time, allow_negative_numbers = true)]
+    #[arg(short = 't', long, default_value = "30s", value_parser = parse_run_time, allow_hyphen_values = true)]
     pub run_time: Duration,
     /// Scale the target's simulated latency (1.0 realistic, 0 none).
     #[arg(long, default_value_t = 1.0)]
@@ -134,13 +134,13 @@ pub struct RunArgs {
     #[arg(short = 'r', long, env = "KLOAD_SPAWN_RATE", value_parser = parse_rate, allow_negative_numbers = true)]
     pub spawn_rate: Option<f64>,
     /// Stop after this long: 30s, 5m, 1h30m (a bare number is seconds).
-    #[arg(short = 't', long, env = "KLOAD_RUN_TIME", value_parser = parse_run_time, allow_negative_numbers = true)]
+    #[arg(short = 't', long, env = "KLOAD_RUN_TIME", value_parser = parse_run_time, allow_hyphen_values = true)]
     pub run_time: Option<Duration>,
     /// Run without a web UI (the only mode for now).
     #[arg(long, env = "KLOAD_HEADLESS")]
     pub headless: bool,
     /// Time running tasks get to finish when the run stops.
-    #[arg(short = 's', long, env = "KLOAD_STOP_TIMEOUT", value_parser = parse_duration, allow_negative_numbers = true)]
+    #[arg(short = 's', long, env = "KLOAD_STOP_TIMEOUT", value_parser = parse_duration, allow_hyphen_values = true)]
     pub stop_timeout: Option<Duration>,
     /// Only run tasks and requests with any of these tags.
     #[arg(short = 'T', long, env = "KLOAD_TAGS", value_delimiter = ',', num_args = 1..)]
