@@ -83,6 +83,10 @@ pub enum Command {
         host: Option<String>,
         #[arg(long, env = "KLOAD_INSECURE")]
         insecure: bool,
+        /// Show the request and response of each failed step (-v), or of every step (-vv);
+        /// credentials and secrets are masked.
+        #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+        verbose: u8,
     },
 }
 
@@ -169,6 +173,9 @@ pub struct RunArgs {
     /// Run every request once and list its status instead of a load test.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run (`kload smoke`): how much of each exchange to print.
+    #[arg(skip)]
+    pub verbose: u8,
     #[command(flatten)]
     pub outputs: Outputs,
     /// Leave the scenario's source out of the JSON and HTML reports.
@@ -214,6 +221,7 @@ impl RunArgs {
             insecure: false,
             thresholds: vec![],
             dry_run: false,
+            verbose: 0,
             outputs: Outputs::default(),
             no_source: false,
             start_at: None,
@@ -395,11 +403,13 @@ pub fn main(cli: Cli) -> i32 {
             file,
             host,
             insecure,
+            verbose,
         } => run::run(RunArgs {
             host,
             insecure,
             only_summary: true,
             dry_run: true,
+            verbose,
             ..RunArgs::new(file)
         }),
     }

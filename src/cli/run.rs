@@ -60,7 +60,7 @@ pub fn run_scenario(scenario: Arc<Scenario>, args: &RunArgs) -> i32 {
         }
     };
     if args.dry_run {
-        return runtime.block_on(smoke(&prepared));
+        return runtime.block_on(smoke(&prepared, args.verbose));
     }
     runtime.block_on(load_test(
         prepared,
@@ -217,7 +217,8 @@ async fn watch_signals(run: Run) {
 }
 
 /// `--dry-run` / `kload smoke`: every request of every class once, in order, one user per class.
-async fn smoke(prepared: &Prepared) -> i32 {
+/// `verbose`: 1 prints the exchange of each failed step, 2 of every step.
+async fn smoke(prepared: &Prepared, verbose: u8) -> i32 {
     let results = prepared.smoke().await;
     let mut failed = 0;
     sayln!(
@@ -228,6 +229,7 @@ async fn smoke(prepared: &Prepared) -> i32 {
         "status",
         "time"
     );
+    let mut dumped = false;
     for r in &results {
         let verdict = match &r.failure {
             None => "ok".to_string(),
@@ -244,7 +246,20 @@ async fn smoke(prepared: &Prepared) -> i32 {
             r.status,
             r.millis
         );
+        dumped = false;
+        if let Some(x) = &r.exchange
+            && (verbose >= 2 || (verbose == 1 && r.failure.is_some()))
+        {
+            for line in x.render().lines() {
+                sayln!("    {line}");
+            }
+            sayln!("");
+            dumped = true;
+        }
     }
-    sayln!("\n{} requests, {} failed", results.len(), failed);
+    let sent = results.len();
+    let requests = if sent == 1 { "request" } else { "requests" };
+    let gap = if dumped { "" } else { "\n" };
+    sayln!("{gap}{sent} {requests}, {failed} failed");
     if failed > 0 { exit::FAILED } else { exit::OK }
 }

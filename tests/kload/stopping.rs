@@ -351,3 +351,70 @@ fn impossible_numbers_are_usage_errors_with_words() {
         assert!(!text(&o).contains("to pass '-"), "{args:?}: {}", text(&o));
     }
 }
+
+const VERBOSE: &str = r#"
+data creds from "creds.csv"
+
+user Writer {
+  header Authorization: "Bearer {{ creds.token }}"
+
+  task write {
+    GET "/json" {
+      name "listing"
+    }
+    POST "/echo/400" {
+      name "create"
+      json {
+        "title": "roof",
+        "password": "{{ creds.password }}",
+        "owner": "{{ creds.password }}-copy"
+      }
+      check status 201
+    }
+  }
+}
+"#;
+
+#[test]
+fn smoke_verbose_shows_the_exchange_of_a_failed_step_with_secrets_masked() {
+    let scenario = Scenario::new(VERBOSE)
+        .with_file("creds.csv", "token,password\ntok-SECRET-991,pw-hunter-2\n");
+    let path = scenario.path.to_str().unwrap();
+    let server = TestServer::start();
+    let url = server.url();
+
+    let o = kload(&["smoke", path, "-H", &url, "-v"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    // The failed step: what was sent and what came back, the server's reason included.
+    assert!(out.contains(&format!("> POST {url}/echo/400\n")), "{out}");
+    assert!(out.contains("> authorization: ***\n"), "{out}");
+    assert!(out.contains("> content-type: application/json\n"), "{out}");
+    assert!(out.contains("< 400 Bad Request\n"), "{out}");
+    assert!(
+        out.contains(r#"{"owner":"***-copy","password":"***","title":"roof"}"#),
+        "{out}"
+    );
+    // The step that passed is listed but not dumped at -v.
+    assert!(!out.contains("> GET"), "{out}");
+    for secret in ["tok-SECRET-991", "pw-hunter-2"] {
+        assert!(!out.contains(secret), "{secret} leaked:\n{out}");
+    }
+    // The server did receive the real values.
+    assert!(server.hits("/echo/400")[0].body.contains("pw-hunter-2"));
+
+    // -vv: every step; the JSON body's credential-named field is masked too.
+    let o = kload(&["smoke", path, "-H", &url, "-vv"]);
+    let out = text(&o);
+    assert!(out.contains(&format!("> GET {url}/json\n")), "{out}");
+    assert!(out.contains("< 200 OK\n"), "{out}");
+    assert!(out.contains(r#""token": "***""#), "{out}");
+    assert!(out.contains("< set-cookie: flavour=***; Path=/\n"), "{out}");
+    for secret in ["tok-SECRET-991", "pw-hunter-2"] {
+        assert!(!out.contains(secret), "{secret} leaked:\n{out}");
+    }
+
+    // Without -v nothing is dumped.
+    let out = text(&kload(&["smoke", path, "-H", &url]));
+    assert!(!out.contains("> POST"), "{out}");
+}

@@ -400,6 +400,7 @@ struct Log {
 /// | `/sleep/MS` | 200 after MS milliseconds |
 /// | `/cookie` | 200, `Set-Cookie: sid=N` with N unique per request, N as the body |
 /// | `/json` | `{"items": [{"id": 1}, {"id": 2}, {"id": 3}], "token": "abc", "note": "order-42"}`, header `X-Token: h-7`, cookie `flavour=oat` |
+/// | `/echo/N` | status N, the request's body as the body |
 /// | `/redirect-loop` | 302 to itself |
 /// | anything else | 200 `ok` |
 pub struct TestServer {
@@ -497,6 +498,11 @@ async fn answer(State(log): State<Arc<Log>>, request: axum::extract::Request) ->
         response
             .status(StatusCode::from_u16(code as u16).unwrap_or(StatusCode::BAD_REQUEST))
             .body(Body::from(format!("status {code}")))
+    } else if let Some(code) = number("/echo/") {
+        response
+            .status(StatusCode::from_u16(code as u16).unwrap_or(StatusCode::BAD_REQUEST))
+            .header("Content-Type", "application/json")
+            .body(Body::from(body.clone()))
     } else if let Some(ms) = number("/sleep/") {
         tokio::time::sleep(Duration::from_millis(ms)).await;
         response.body(Body::from("slept"))
