@@ -1,15 +1,22 @@
 //! Golden-file checks for everything a user sees. `KLOAD_BLESS=1 cargo test` rewrites the
-//! files under `tests/golden/report/`; review the diff like code.
+//! files under `tests/golden/`; review the diff like code.
 
 use std::fs;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-/// Compares `actual` with the golden file `name`, or rewrites it when `KLOAD_BLESS=1`.
+/// Compares `actual` with the golden file `tests/golden/report/{name}`, or rewrites it
+/// when `KLOAD_BLESS=1`.
 pub(crate) fn check(name: &str, actual: &[u8]) {
+    check_in("report", name, actual);
+}
+
+/// Like [`check`] for the golden file `tests/golden/{dir}/{name}`.
+pub(crate) fn check_in(dir: &str, name: &str, actual: &[u8]) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/report")
+        .join("tests/golden")
+        .join(dir)
         .join(name);
     if std::env::var_os("KLOAD_BLESS").is_some_and(|v| v == "1") {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
