@@ -7,6 +7,7 @@
 
 mod cli;
 mod load;
+mod prometheus;
 mod requests;
 mod stopping;
 mod support;

@@ -5,7 +5,7 @@
 use hdrhistogram::Histogram;
 
 use super::frame::MetricsFrame;
-use super::native::NativeHistogram;
+use super::native::{Bucketer, NativeHistogram};
 
 /// How Prometheus should treat a metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,23 +164,32 @@ pub(crate) struct HistogramValue {
 }
 
 impl HistogramValue {
-    /// Both forms of an HDR histogram in µs; `sum_us` is the exact sum when known.
-    fn from_hdr(hdr: &Histogram<u64>, schema: i8, sum_us: Option<u64>) -> HistogramValue {
-        let native = NativeHistogram::from_hdr(
-            hdr,
-            US_PER_SECOND,
-            schema,
-            sum_us.map(|us| us as f64 / US_PER_SECOND),
-        );
+    /// Both forms of an HDR histogram in µs, in one pass over its buckets; `sum_us` is the
+    /// exact sum when known (otherwise estimated from the buckets' middle values).
+    fn from_hdr(hdr: &Histogram<u64>, bucketer: &Bucketer, sum_us: Option<u64>) -> HistogramValue {
+        let mut native = NativeHistogram::empty(bucketer.schema());
+        let mut upper = 0.0;
         let mut classic = [0u64; CLASSIC_BOUNDS.len()];
+        let mut slot = 0;
+        let mut estimated_sum_us = 0.0;
+        // Values come in increasing order: the native and classic buckets only move up.
         for bucket in hdr.iter_recorded() {
-            // The same rule as the native conversion: a bucket counts at its highest value.
-            let v = bucket.value_iterated_to() as f64 / US_PER_SECOND;
-            let first = CLASSIC_BOUNDS.partition_point(|&b| b < v);
-            if let Some(slot) = classic.get_mut(first) {
-                *slot += bucket.count_at_value();
+            let n = bucket.count_at_value();
+            let highest = bucket.value_iterated_to();
+            if sum_us.is_none() {
+                estimated_sum_us += n as f64 * hdr.median_equivalent(highest) as f64;
+            }
+            // Both forms count an HDR bucket at its highest equivalent value.
+            let v = highest as f64 / US_PER_SECOND;
+            native.add(bucketer, &mut upper, v, n);
+            while slot < CLASSIC_BOUNDS.len() && CLASSIC_BOUNDS[slot] < v {
+                slot += 1;
+            }
+            if let Some(count) = classic.get_mut(slot) {
+                *count += n;
             }
         }
+        native.sum = sum_us.map_or(estimated_sum_us, |us| us as f64) / US_PER_SECOND;
         let mut running = 0;
         for slot in &mut classic {
             running += *slot;
@@ -193,6 +202,7 @@ impl HistogramValue {
 impl Exposition {
     /// Builds the families of `frame`, histograms at native `schema`.
     pub fn collect(frame: &MetricsFrame<'_>, schema: i8) -> Exposition {
+        let bucketer = Bucketer::new(schema);
         let mut requests = Vec::new();
         let mut failures = Vec::new();
         let mut durations = Vec::new();
@@ -212,12 +222,12 @@ impl Exposition {
             }
             durations.push(Series::histogram(
                 vec![r.name.into(), r.method.into()],
-                HistogramValue::from_hdr(r.latency.as_hdr(), schema, r.latency_sum_us),
+                HistogramValue::from_hdr(r.latency.as_hdr(), &bucketer, r.latency_sum_us),
             ));
             if let Some(h) = r.corrected_latency {
                 corrected.push(Series::histogram(
                     vec![r.name.into(), r.method.into()],
-                    HistogramValue::from_hdr(h.as_hdr(), schema, None),
+                    HistogramValue::from_hdr(h.as_hdr(), &bucketer, None),
                 ));
             }
         }
@@ -230,7 +240,7 @@ impl Exposition {
         let lateness = frame
             .lateness
             .map(|h| {
-                Series::histogram(vec![], HistogramValue::from_hdr(h.as_hdr(), schema, None))
+                Series::histogram(vec![], HistogramValue::from_hdr(h.as_hdr(), &bucketer, None))
             })
             .into_iter()
             .collect();

@@ -21,6 +21,8 @@ mod pusher;
 pub mod remote_write;
 mod server;
 pub mod text;
+#[cfg(test)]
+mod tests;
 mod wire;
 
 use std::fmt;

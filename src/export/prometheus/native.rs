@@ -78,6 +78,25 @@ impl Bucketer {
         Bucketer { schema, bounds }
     }
 
+    /// The schema this bucketer computes indexes for.
+    pub fn schema(&self) -> i8 {
+        self.schema
+    }
+
+    /// The upper bound of bucket `index`, computed from the same table as
+    /// [`index`](Self::index) so that `v <= upper(index(v))` holds exactly.
+    pub fn upper(&self, index: i32) -> f64 {
+        if self.schema > 0 {
+            let n = 1i32 << self.schema;
+            let exp = index.div_euclid(n) + 1;
+            let j = index.rem_euclid(n) as usize;
+            // j = 0 is the octave's first bucket: its bound is 0.5 · 2^exp = 2^(exp-1).
+            self.bounds[j] * 2f64.powi(exp)
+        } else {
+            2f64.powi(index << -i32::from(self.schema))
+        }
+    }
+
     /// The index of the bucket holding `v` (> 0, finite): the `i` with
     /// `2^((i-1)/2^s) < v <= 2^(i/2^s)`.
     pub fn index(&self, v: f64) -> i32 {
@@ -141,25 +160,38 @@ impl NativeHistogram {
         let bucketer = Bucketer::new(schema);
         let mut native = NativeHistogram::empty(schema);
         let mut estimated_sum = 0.0;
+        let mut upper = 0.0;
         for bucket in hdr.iter_recorded() {
             let n = bucket.count_at_value();
             let highest = bucket.value_iterated_to();
-            native.count += n;
-            estimated_sum += n as f64 * hdr.median_equivalent(highest) as f64 / per_second;
-            let v = highest as f64 / per_second;
-            if v <= native.zero_threshold {
-                native.zero_count += n;
-                continue;
+            if sum.is_none() {
+                estimated_sum += n as f64 * hdr.median_equivalent(highest) as f64 / per_second;
             }
-            let index = bucketer.index(v);
-            // HDR buckets come in increasing order, so native indexes never decrease.
-            match native.buckets.last_mut() {
-                Some((last, count)) if *last == index => *count += n,
-                _ => native.buckets.push((index, n)),
-            }
+            native.add(&bucketer, &mut upper, highest as f64 / per_second, n);
         }
         native.sum = sum.unwrap_or(estimated_sum);
         native
+    }
+
+    /// Counts `n` observations of value `v` (seconds). Values must come in increasing order
+    /// (as HDR buckets do): the last bucket's upper bound, kept in `upper`, then answers most
+    /// calls without computing an index. `count` grows, `sum` does not.
+    pub(crate) fn add(&mut self, bucketer: &Bucketer, upper: &mut f64, v: f64, n: u64) {
+        debug_assert_eq!(bucketer.schema, self.schema);
+        self.count += n;
+        if v <= self.zero_threshold {
+            self.zero_count += n;
+            return;
+        }
+        if let Some((_, count)) = self.buckets.last_mut()
+            && v <= *upper
+        {
+            *count += n;
+            return;
+        }
+        let index = bucketer.index(v);
+        *upper = bucketer.upper(index);
+        self.buckets.push((index, n));
     }
 
     /// The non-empty positive buckets as (index, count), indexes increasing.
@@ -263,9 +295,20 @@ mod tests {
         let b5 = Bucketer::new(5);
         assert_eq!(b5.index(0.001), -318);
         assert!(upper_bound(5, -319) < 0.001 && 0.001 <= upper_bound(5, -318));
-        // Every schema agrees with its own upper bounds.
+        // Every schema agrees with its own upper bounds, and the table's bounds are the
+        // formula's.
         for schema in SCHEMA_RANGE {
             let b = Bucketer::new(schema);
+            for i in [-1000, -319, -33, -32, -31, -1, 0, 1, 31, 32, 33, 700] {
+                let (table, formula) = (b.upper(i), upper_bound(schema, i));
+                if !formula.is_normal() {
+                    continue; // beyond f64 at coarse schemas
+                }
+                assert!((table / formula - 1.0).abs() < 1e-12, "{schema} {i}: {table} {formula}");
+                assert_eq!(b.index(table), i, "schema {schema}: {table} belongs to {i}");
+                let next = f64::from_bits(table.to_bits() + 1);
+                assert_eq!(b.index(next), i + 1, "schema {schema}: {next} is above {i}");
+            }
             for us in [1u64, 7, 150, 1_000, 2_047, 123_456, 3_600_000_000] {
                 let v = us as f64 / 1e6;
                 let i = b.index(v);
