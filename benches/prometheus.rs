@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use kload::export::prometheus::{
-    Exporter, Exposition, MetricsFrame, RemoteUrl, RemoteWriteConfig, RequestSeries,
-    common_labels, protobuf, remote_write, text,
+    Exporter, Exposition, MetricsFrame, RemoteUrl, RemoteWriteConfig, RequestSeries, common_labels,
+    protobuf, remote_write, text,
 };
 use kload::metrics::LatencyHistogram;
 
@@ -45,7 +45,7 @@ impl Rng {
 
     /// A latency in µs: log-normal around 20 ms, 1 % between 1 and 3 s.
     fn latency_us(&mut self) -> u64 {
-        if self.next() % 100 == 0 {
+        if self.next().is_multiple_of(100) {
             return 1_000_000 + self.next() % 2_000_000;
         }
         // Box-Muller.
@@ -75,7 +75,9 @@ impl Data {
             .collect();
         Data {
             labels: common_labels("bench", "Bench", "0/1", &[]),
-            names: (0..NAMES).map(|i| format!("/api/v1/endpoint{i}/")).collect(),
+            names: (0..NAMES)
+                .map(|i| format!("/api/v1/endpoint{i}/"))
+                .collect(),
             histograms,
         }
     }

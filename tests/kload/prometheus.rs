@@ -8,9 +8,9 @@
 //! PromQL's `histogram_quantile` over the runners' summed native histograms must fall in the
 //! native bucket that holds the merged HDR's quantile.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::io::Write as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kload::export::prometheus::native::{Bucketer, NativeHistogram, upper_bound};
@@ -23,7 +23,12 @@ use serde_json::Value;
 
 use crate::support::PATIENCE;
 
-const NAMES: [&str; 4] = ["/api/v1/projects/", "/api/v1/tasks/", "login", "upload photo"];
+const NAMES: [&str; 4] = [
+    "/api/v1/projects/",
+    "/api/v1/tasks/",
+    "login",
+    "upload photo",
+];
 const RUNNERS: usize = 3;
 const SCHEMA: i8 = 5;
 
@@ -33,7 +38,10 @@ fn prometheus_url() -> String {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 /// A run id no other run of this test used.
@@ -41,11 +49,14 @@ fn run_id(what: &str) -> String {
     format!("{what}-{}-{}", std::process::id(), now_ms())
 }
 
-/// One runner's data: per request name, a latency histogram (µs) and the error count.
+/// One runner's data: per request name, a latency histogram (µs) and the error count; the
+/// generator's lateness (µs).
 struct Runner {
     labels: Vec<(String, String)>,
     histograms: Vec<LatencyHistogram>,
     errors: Vec<u64>,
+    lateness: LatencyHistogram,
+    stage: usize,
 }
 
 /// xorshift64*: a fixed sequence, so the data are the same on every machine.
@@ -61,7 +72,7 @@ impl Rng {
 
     /// A log-uniform latency from `lo` to about `lo · e^spread` µs, 1 % in a 1–3 s tail.
     fn latency(&mut self, lo: f64, spread: f64) -> u64 {
-        if self.next() % 100 == 0 {
+        if self.next().is_multiple_of(100) {
             return 1_000_000 + self.next() % 2_000_000;
         }
         let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
@@ -69,20 +80,35 @@ impl Rng {
     }
 }
 
+/// Runs are pushed in this many steps, each with more of the samples.
+const STAGES: usize = 3;
+
 impl Runner {
-    /// Runner `index` of `RUNNERS`: request name `n` gets `2_000 + 1_500 n + 500 index`
-    /// samples, each name with its own latency range.
-    fn new(run_id: &str, index: usize) -> Runner {
+    /// Runner `index` of `RUNNERS` after `stage` of `STAGES`: request name `n` has
+    /// `2_000 + 1_500 n + 500 index` samples in the end (each name with its own latency
+    /// range), and `stage / STAGES` of them (and of its errors and lateness) so far.
+    fn new(run_id: &str, index: usize, stage: usize) -> Runner {
         let mut rng = Rng(0x1234_5678 + index as u64);
         let mut histograms = Vec::new();
         let mut errors = Vec::new();
         for n in 0..NAMES.len() {
             let mut h = LatencyHistogram::new();
-            for _ in 0..2_000 + 1_500 * n + 500 * index {
-                h.record(rng.latency(300.0 * (n + 1) as f64, 4.0 + n as f64));
+            let total = 2_000 + 1_500 * n + 500 * index;
+            for i in 0..total {
+                let v = rng.latency(300.0 * (n + 1) as f64, 4.0 + n as f64);
+                if i < total * stage / STAGES {
+                    h.record(v);
+                }
             }
-            errors.push((n * 7 + index) as u64);
+            errors.push(((n * 7 + index) * stage / STAGES) as u64);
             histograms.push(h);
+        }
+        let mut lateness = LatencyHistogram::new();
+        for i in 0..1_000 {
+            let v = rng.latency(50.0, 3.0);
+            if i < 1_000 * stage / STAGES {
+                lateness.record(v);
+            }
         }
         Runner {
             labels: common_labels(
@@ -93,6 +119,8 @@ impl Runner {
             ),
             histograms,
             errors,
+            lateness,
+            stage,
         }
     }
 
@@ -110,12 +138,13 @@ impl Runner {
                     failures: vec![(FailureKind::Http5xx, errors)],
                     latency: h,
                     latency_sum_us: None,
-                    corrected_latency: None,
+                    // Stands in for the corrected latency: only its presence matters here.
+                    corrected_latency: Some(h),
                 })
                 .collect(),
             users: vec![("Browser", 10), ("Admin", 1)],
-            dropped_iterations: 2,
-            lateness: None,
+            dropped_iterations: self.stage as u64,
+            lateness: Some(&self.lateness),
             thresholds: vec![("p95 < 2s", true), ("error_rate < 0.1%", false)],
             timestamp_ms: now_ms(),
         }
@@ -182,7 +211,10 @@ async fn compare(selector: &str, merged: &Merged) {
     let mut expected_order: Vec<usize> = (0..NAMES.len()).collect();
     expected_order.sort_by_key(|&n| NAMES[n]);
 
-    let requests = by_name(&format!("sum by (name) (kload_requests_total{{{selector}}})")).await;
+    let requests = by_name(&format!(
+        "sum by (name) (kload_requests_total{{{selector}}})"
+    ))
+    .await;
     let counts = by_name(&format!(
         "histogram_count(sum by (name) (kload_request_duration_seconds{{{selector}}}))"
     ))
@@ -196,7 +228,10 @@ async fn compare(selector: &str, merged: &Merged) {
         let h = &merged.histograms[n];
         assert_eq!(requests[row], (NAMES[n].to_owned(), h.len() as f64));
         assert_eq!(counts[row], (NAMES[n].to_owned(), h.len() as f64));
-        assert_eq!(failures[row], (NAMES[n].to_owned(), merged.errors[n] as f64));
+        assert_eq!(
+            failures[row],
+            (NAMES[n].to_owned(), merged.errors[n] as f64)
+        );
     }
 
     let bucketer = Bucketer::new(SCHEMA);
@@ -253,19 +288,21 @@ async fn wait_for(what: &str, promql: &str, expected: f64) {
 #[ignore = "needs a Prometheus: run tests/prometheus/run.sh"]
 async fn remote_write_from_three_runners_matches_the_merged_histograms() {
     let id = run_id("rw");
-    let runners: Vec<Runner> = (0..RUNNERS).map(|i| Runner::new(&id, i)).collect();
     let url = RemoteUrl::parse(&format!("{}/api/v1/write", prometheus_url())).unwrap();
     let mut exporters = Vec::new();
-    for _ in &runners {
+    for _ in 0..RUNNERS {
         let mut config = RemoteWriteConfig::new(url.clone());
-        config.interval = Duration::from_millis(250);
+        config.interval = Duration::from_millis(200);
         exporters.push(Exporter::with_remote_write(config, SCHEMA).unwrap());
     }
-    // A few periodic pushes of each runner's frame, then the final push.
-    for (e, r) in exporters.iter().zip(&runners) {
-        e.publish(&r.frame());
+    // Periodic pushes of growing frames, as during a run, then the final push.
+    for stage in 1..STAGES {
+        for (index, e) in exporters.iter().enumerate() {
+            e.publish(&Runner::new(&id, index, stage).frame());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let runners: Vec<Runner> = (0..RUNNERS).map(|i| Runner::new(&id, i, STAGES)).collect();
     for (e, r) in exporters.into_iter().zip(&runners) {
         let stats = e.finish(&r.frame()).await.remote_write.unwrap();
         eprintln!("{stats}");
@@ -279,12 +316,49 @@ async fn remote_write_from_three_runners_matches_the_merged_histograms() {
     // The other metrics, summed over the runners.
     let sum = |m: &str| format!("sum(kload_{m}{{{selector}}})");
     assert_eq!(query(&sum("users")).await[0].1, 33.0);
-    assert_eq!(query(&sum("dropped_iterations_total")).await[0].1, 6.0);
+    assert_eq!(query(&sum("dropped_iterations_total")).await[0].1, 9.0);
     assert_eq!(query(&sum("threshold_ok")).await[0].1, 3.0);
-    let segments = query(&format!("count by (segment) (kload_users{{{selector},class=\"Admin\"}})")).await;
+    let segments = query(&format!(
+        "count by (segment) (kload_users{{{selector},class=\"Admin\"}})"
+    ))
+    .await;
     assert_eq!(segments.len(), RUNNERS);
-    let extra = query(&format!("count(kload_users{{{selector},suite=\"integration\"}})")).await;
+    let extra = query(&format!(
+        "count(kload_users{{{selector},suite=\"integration\"}})"
+    ))
+    .await;
     assert_eq!(extra[0].1, 6.0);
+
+    // Every query of the shipped dashboard runs and has data, for this run.
+    for (title, expr) in dashboard_queries() {
+        let promql = expr
+            .replace("$run_id", &id)
+            .replace("$scenario", ".*")
+            .replace("$name", ".*")
+            .replace("$__rate_interval", "1m");
+        let rows = query(&promql).await;
+        assert!(
+            !rows.is_empty(),
+            "dashboard panel {title}: no data for {promql}"
+        );
+        assert!(rows.iter().all(|(_, v)| v.is_finite()), "{title}: {rows:?}");
+    }
+}
+
+/// Every PromQL expression of docs/grafana/kload-dashboard.json, with its panel's title.
+fn dashboard_queries() -> Vec<(String, String)> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/grafana/kload-dashboard.json");
+    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut out = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            out.push((
+                panel["title"].as_str().unwrap().to_owned(),
+                target["expr"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,7 +369,7 @@ async fn prometheus_scrapes_native_histograms_from_the_metrics_endpoint() {
             .expect("KLOAD_PROMETHEUS_TARGETS is set by tests/prometheus/run.sh"),
     );
     let id = run_id("scrape");
-    let runner = Runner::new(&id, 0);
+    let runner = Runner::new(&id, 0, STAGES);
     let args = PrometheusArgs {
         prometheus_listen: Some("127.0.0.1:0".parse().unwrap()),
         prometheus_schema: SCHEMA,
@@ -338,7 +412,12 @@ async fn prometheus_scrapes_native_histograms_from_the_metrics_endpoint() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool (Debian's prometheus package) is installed");
-    promtool.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = promtool.wait_with_output().unwrap();
     assert!(
         out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),

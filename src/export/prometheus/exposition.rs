@@ -240,7 +240,10 @@ impl Exposition {
         let lateness = frame
             .lateness
             .map(|h| {
-                Series::histogram(vec![], HistogramValue::from_hdr(h.as_hdr(), &bucketer, None))
+                Series::histogram(
+                    vec![],
+                    HistogramValue::from_hdr(h.as_hdr(), &bucketer, None),
+                )
             })
             .into_iter()
             .collect();
@@ -388,7 +391,10 @@ pub(crate) mod tests {
         assert_eq!(names, METRICS.map(|m| m.name));
         let requests = &e.families[0];
         assert_eq!(requests.series.len(), 3);
-        assert_eq!(requests.series[1].labels, ["/api/v1/projects/", "GET", "503"]);
+        assert_eq!(
+            requests.series[1].labels,
+            ["/api/v1/projects/", "GET", "503"]
+        );
         assert_eq!(requests.series[1].value, Value::Number(1.0));
         let Value::Histogram(h) = &e.families[2].series[0].value else {
             panic!("not a histogram")

@@ -20,9 +20,9 @@ pub mod protobuf;
 mod pusher;
 pub mod remote_write;
 mod server;
-pub mod text;
 #[cfg(test)]
 mod tests;
+pub mod text;
 mod wire;
 
 use std::fmt;
@@ -80,7 +80,10 @@ impl fmt::Display for ExportReport {
         let mut first = true;
         if let Some((addr, n)) = self.scrapes {
             let s = if n == 1 { "" } else { "s" };
-            write!(f, "Prometheus metrics at http://{addr}/metrics: {n} scrape{s} served")?;
+            write!(
+                f,
+                "Prometheus metrics at http://{addr}/metrics: {n} scrape{s} served"
+            )?;
             first = false;
         }
         if let Some(stats) = &self.remote_write {

@@ -66,7 +66,10 @@ pub struct Bucketer {
 impl Bucketer {
     /// A bucketer for `schema` (must be within [`SCHEMA_RANGE`]).
     pub fn new(schema: i8) -> Bucketer {
-        assert!(SCHEMA_RANGE.contains(&schema), "schema {schema} out of range");
+        assert!(
+            SCHEMA_RANGE.contains(&schema),
+            "schema {schema} out of range"
+        );
         let bounds = if schema > 0 {
             let n = 1u32 << schema;
             (0..n)
@@ -284,13 +287,22 @@ mod tests {
     fn bucket_indexes_follow_the_schema_boundaries() {
         // Schema 0: (0.5, 1] is 0, (1, 2] is 1, (2, 4] is 2; powers of two are upper bounds.
         let b0 = Bucketer::new(0);
-        assert_eq!([0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0].map(|v| b0.index(v)), [-1, 0, 0, 1, 1, 2, 2]);
+        assert_eq!(
+            [0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0].map(|v| b0.index(v)),
+            [-1, 0, 0, 1, 1, 2, 2]
+        );
         // Schema 1: boundaries at powers of sqrt(2).
         let b1 = Bucketer::new(1);
-        assert_eq!([1.0, 1.4, 1.42, 2.0, 2.9].map(|v| b1.index(v)), [0, 1, 2, 2, 4]);
+        assert_eq!(
+            [1.0, 1.4, 1.42, 2.0, 2.9].map(|v| b1.index(v)),
+            [0, 1, 2, 2, 4]
+        );
         // Schema -1: factor 4, (1, 4] is 1, (4, 16] is 2, (0.25, 1] is 0.
         let bm1 = Bucketer::new(-1);
-        assert_eq!([0.3, 1.0, 1.1, 4.0, 5.0, 16.0].map(|v| bm1.index(v)), [0, 0, 1, 1, 2, 2]);
+        assert_eq!(
+            [0.3, 1.0, 1.1, 4.0, 5.0, 16.0].map(|v| bm1.index(v)),
+            [0, 0, 1, 1, 2, 2]
+        );
         // Schema 5 at 1 ms: 2^(i/32) >= 0.001 gives i = -318 (2^(-318/32) = 0.0010081).
         let b5 = Bucketer::new(5);
         assert_eq!(b5.index(0.001), -318);
@@ -304,7 +316,10 @@ mod tests {
                 if !formula.is_normal() {
                     continue; // beyond f64 at coarse schemas
                 }
-                assert!((table / formula - 1.0).abs() < 1e-12, "{schema} {i}: {table} {formula}");
+                assert!(
+                    (table / formula - 1.0).abs() < 1e-12,
+                    "{schema} {i}: {table} {formula}"
+                );
                 assert_eq!(b.index(table), i, "schema {schema}: {table} belongs to {i}");
                 let next = f64::from_bits(table.to_bits() + 1);
                 assert_eq!(b.index(next), i + 1, "schema {schema}: {next} is above {i}");
@@ -357,7 +372,10 @@ mod tests {
             ]
         );
         assert_eq!(deltas, [1, -1, 0, 1, 6]);
-        assert_eq!(NativeHistogram::empty(5).spans_and_deltas(), (vec![], vec![]));
+        assert_eq!(
+            NativeHistogram::empty(5).spans_and_deltas(),
+            (vec![], vec![])
+        );
     }
 
     #[test]
@@ -396,13 +414,13 @@ mod tests {
     #[test]
     fn cumulative_counts_are_within_hdr_resolution_of_the_truth() {
         let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut samples: Vec<u64> = (0..20_000)
+        let mut samples: Vec<u64> = (0..20_000u32)
             .map(|i| {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
                 // Log-uniform from 50 µs to ~3 s, plus exact small values.
-                if i % 50 == 0 {
+                if i.is_multiple_of(50) {
                     state % 3_000
                 } else {
                     (50.0 * (((state >> 11) as f64 / (1u64 << 53) as f64) * 11.0).exp()) as u64

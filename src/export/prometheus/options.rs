@@ -84,8 +84,9 @@ pub struct RemoteUrl {
 impl RemoteUrl {
     /// Parses an `http://` or `https://` URL.
     pub fn parse(text: &str) -> Result<RemoteUrl, String> {
-        let mut url = Url::parse(text.trim())
-            .map_err(|e| format!("not a URL ({e}); write e.g. http://127.0.0.1:9090/api/v1/write"))?;
+        let mut url = Url::parse(text.trim()).map_err(|e| {
+            format!("not a URL ({e}); write e.g. http://127.0.0.1:9090/api/v1/write")
+        })?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("`{}:` is not http or https", url.scheme()));
         }
@@ -145,8 +146,10 @@ fn percent_decode(text: &str) -> String {
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
         if bytes[i] == b'%'
-            && let (Some(Some(hi)), Some(Some(lo))) =
-                (bytes.get(i + 1).map(|&b| hex(b)), bytes.get(i + 2).map(|&b| hex(b)))
+            && let (Some(Some(hi)), Some(Some(lo))) = (
+                bytes.get(i + 1).map(|&b| hex(b)),
+                bytes.get(i + 2).map(|&b| hex(b)),
+            )
         {
             out.push((hi * 16 + lo) as u8);
             i += 3;
@@ -201,9 +204,8 @@ pub fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
     {
         return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
     }
-    text.parse::<SocketAddr>().map_err(|_| {
-        format!("`{text}` is not an address like 9464, 127.0.0.1:9464 or [::1]:9464")
-    })
+    text.parse::<SocketAddr>()
+        .map_err(|_| format!("`{text}` is not an address like 9464, 127.0.0.1:9464 or [::1]:9464"))
 }
 
 /// `NAME=VALUE`, with a valid, unreserved label name and a non-empty value.
@@ -218,7 +220,9 @@ pub fn parse_label(text: &str) -> Result<(String, String), String> {
         ));
     }
     if RESERVED_LABELS.contains(&name) {
-        return Err(format!("`{name}` is a label kload sets itself; choose another name"));
+        return Err(format!(
+            "`{name}` is a label kload sets itself; choose another name"
+        ));
     }
     if value.is_empty() {
         return Err(format!("the label `{name}` needs a value"));
@@ -313,18 +317,27 @@ mod tests {
         assert_eq!(a.prometheus_listen, Some("127.0.0.1:9464".parse().unwrap()));
         let url = a.prometheus_remote_write.as_ref().unwrap();
         assert_eq!(url.basic_auth(), Some(("u@x", "p:ss")));
-        assert_eq!(url.url().as_str(), "https://example.com/api/prom/push?token=abc");
+        assert_eq!(
+            url.url().as_str(),
+            "https://example.com/api/prom/push?token=abc"
+        );
         assert_eq!(url.to_string(), "https://example.com/api/prom/push?…");
         assert_eq!(a.prometheus_interval, Duration::from_secs(1));
         assert_eq!(
             a.prometheus_labels,
-            [("team".into(), "payments".into()), ("env".into(), "staging=2".into())]
+            [
+                ("team".into(), "payments".into()),
+                ("env".into(), "staging=2".into())
+            ]
         );
         assert_eq!(a.prometheus_headers[0].name, "x-scope-orgid");
         assert_eq!(a.prometheus_schema, -2);
         // Nothing secret in the debug output.
         let debug = format!("{a:?}");
-        assert!(!debug.contains("p:ss") && !debug.contains("p%3Ass") && !debug.contains("abc"), "{debug}");
+        assert!(
+            !debug.contains("p:ss") && !debug.contains("p%3Ass") && !debug.contains("abc"),
+            "{debug}"
+        );
         assert!(!debug.contains("tenant-1"), "{debug}");
     }
 
@@ -332,7 +345,10 @@ mod tests {
     fn bad_flags_are_clap_errors() {
         for (args, expected) in [
             (&["--prometheus-listen", "nowhere"][..], "not an address"),
-            (&["--prometheus-remote-write", "ftp://x/"], "not http or https"),
+            (
+                &["--prometheus-remote-write", "ftp://x/"],
+                "not http or https",
+            ),
             (&["--prometheus-remote-write", "not a url"], "not a URL"),
             (&["--prometheus-interval", "10ms"], "at least 100ms"),
             (&["--prometheus-interval", "1h"], "at most 5m"),
@@ -343,7 +359,10 @@ mod tests {
             (&["--prometheus-label", "status=x"], "kload sets itself"),
             (&["--prometheus-label", "team="], "needs a value"),
             (&["--prometheus-header", "Authorization"], "Name: value"),
-            (&["--prometheus-header", "Bad Name: x"], "not a valid header name"),
+            (
+                &["--prometheus-header", "Bad Name: x"],
+                "not a valid header name",
+            ),
             (&["--prometheus-schema", "9"], "9"),
         ] {
             let e = parse(args).unwrap_err();

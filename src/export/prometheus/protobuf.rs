@@ -127,7 +127,9 @@ mod tests {
             "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,\
              text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
         ));
-        assert!(!accepts("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text"));
+        assert!(!accepts(
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text"
+        ));
         assert!(!accepts(
             "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0"
         ));
@@ -147,14 +149,20 @@ mod tests {
         let labels = read::all(&metric, 1);
         assert_eq!(labels.len(), 6);
         let status = read::fields(labels[5].bytes());
-        assert_eq!((read::one(&status, 1).str(), read::one(&status, 2).str()), ("status", "200"));
+        assert_eq!(
+            (read::one(&status, 1).str(), read::one(&status, 2).str()),
+            ("status", "200")
+        );
         let counter = read::fields(read::one(&metric, 3).bytes());
         assert_eq!(read::one(&counter, 1).double(), 6.0);
 
         let users = read::fields(families[4]);
         assert_eq!(read::one(&users, 3).varint(), 1, "GAUGE");
         let metric = read::fields(read::all(&users, 4)[0].bytes());
-        assert_eq!(read::one(&read::fields(read::one(&metric, 2).bytes()), 1).double(), 10.0);
+        assert_eq!(
+            read::one(&read::fields(read::one(&metric, 2).bytes()), 1).double(),
+            10.0
+        );
 
         let duration = read::fields(families[2]);
         assert_eq!(read::one(&duration, 3).varint(), 4, "HISTOGRAM");
@@ -165,9 +173,15 @@ mod tests {
         let buckets = read::all(&h, 3);
         assert_eq!(buckets.len(), CLASSIC_BOUNDS.len());
         let b = read::fields(buckets[2].bytes());
-        assert_eq!((read::one(&b, 1).varint(), read::one(&b, 2).double()), (2, 0.0025));
+        assert_eq!(
+            (read::one(&b, 1).varint(), read::one(&b, 2).double()),
+            (2, 0.0025)
+        );
         assert_eq!(read::one(&h, 5).sint(), 3, "schema");
-        assert!(read::one(&h, 6).double() > 0.0, "a zero threshold marks it native");
+        assert!(
+            read::one(&h, 6).double() > 0.0,
+            "a zero threshold marks it native"
+        );
         assert_eq!(read::one(&h, 7).varint(), 0);
         let deltas = read::packed_sint64(read::one(&h, 13).bytes());
         let mut count = 0;

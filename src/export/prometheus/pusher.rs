@@ -238,12 +238,7 @@ impl RemoteWriter {
             url: config.url.to_string(),
         });
         let stop = CancellationToken::new();
-        let ticker = tokio::spawn(tick(
-            shared.clone(),
-            latest,
-            config.interval,
-            stop.clone(),
-        ));
+        let ticker = tokio::spawn(tick(shared.clone(), latest, config.interval, stop.clone()));
         let final_timeout = config.final_timeout;
         let sender = tokio::spawn(send_all(shared.clone(), client, config, stop.clone()));
         Ok(RemoteWriter {
@@ -411,7 +406,13 @@ async fn post(client: &reqwest::Client, config: &RemoteWriteConfig, push: &Push)
 
 /// `HTTP 400 Bad Request: <first line of the body, at most 200 characters>`.
 fn status_error(status: StatusCode, body: &str) -> String {
-    let first: String = body.lines().next().unwrap_or("").chars().take(200).collect();
+    let first: String = body
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
     let first = first.trim();
     if first.is_empty() {
         format!("HTTP {status}")
@@ -486,7 +487,13 @@ mod tests {
             status_error(StatusCode::BAD_REQUEST, "out of order sample\nmore"),
             "HTTP 400 Bad Request: out of order sample"
         );
-        assert_eq!(status_error(StatusCode::BAD_GATEWAY, "  \n"), "HTTP 502 Bad Gateway");
-        assert_eq!(status_error(StatusCode::BAD_REQUEST, &"x".repeat(500)).len(), 222);
+        assert_eq!(
+            status_error(StatusCode::BAD_GATEWAY, "  \n"),
+            "HTTP 502 Bad Gateway"
+        );
+        assert_eq!(
+            status_error(StatusCode::BAD_REQUEST, &"x".repeat(500)).len(),
+            222
+        );
     }
 }

@@ -125,7 +125,10 @@ mod tests {
             .iter()
             .map(|l| {
                 let f = read::fields(l.bytes());
-                (read::one(&f, 1).str().to_owned(), read::one(&f, 2).str().to_owned())
+                (
+                    read::one(&f, 1).str().to_owned(),
+                    read::one(&f, 2).str().to_owned(),
+                )
             })
             .collect()
     }
@@ -152,7 +155,8 @@ mod tests {
         ];
         expected.extend_from_slice(b"kload_dropped_iterations_total");
         expected.extend_from_slice(&[
-            0x0a, 11, 0x0a, 6, b'r', b'u', b'n', b'_', b'i', b'd', 0x12, 1, b'r', // run_id="r"
+            0x0a, 11, 0x0a, 6, b'r', b'u', b'n', b'_', b'i', b'd', 0x12, 1,
+            b'r', // run_id="r"
             0x12, 11, // TimeSeries.samples (2, LEN)
             0x09, 0, 0, 0, 0, 0, 0, 0x08, 0x40, // Sample.value (1, I64) = 3.0
             0x10, 0x01, // Sample.timestamp (2, VARINT) = 1
@@ -222,7 +226,8 @@ mod tests {
         let duration = all
             .iter()
             .find(|ts| {
-                labels_of(ts).contains(&("__name__".into(), "kload_request_duration_seconds".into()))
+                labels_of(ts)
+                    .contains(&("__name__".into(), "kload_request_duration_seconds".into()))
             })
             .unwrap();
         assert!(read::all(duration, 2).is_empty(), "no float samples");
@@ -230,7 +235,10 @@ mod tests {
         assert_eq!(read::one(&h, 1).varint(), 7, "count_int");
         assert_eq!(read::one(&h, 3).double(), 2.16, "sum");
         assert_eq!(read::one(&h, 4).sint(), 0, "schema");
-        assert_eq!(read::one(&h, 5).double(), crate::export::prometheus::native::ZERO_THRESHOLD);
+        assert_eq!(
+            read::one(&h, 5).double(),
+            crate::export::prometheus::native::ZERO_THRESHOLD
+        );
         assert_eq!(read::one(&h, 6).varint(), 0, "zero_count_int");
         // Schema 0 buckets: 0.8 ms → -10, 1.2 ms → -9, 4 ms ×2 → -7, 30 ms → -5, 120 ms → -3,
         // 2 s → 2 (HDR's highest equivalents: 0.0008, 0.0012, 0.004001, 0.030015, 0.120063 and
@@ -254,7 +262,12 @@ mod tests {
         let f = Fixture::new();
         let raw = encode(&Exposition::collect(&f.frame(), 5), TS);
         let packed = compress(&raw);
-        assert!(packed.len() < raw.len(), "{} vs {}", packed.len(), raw.len());
+        assert!(
+            packed.len() < raw.len(),
+            "{} vs {}",
+            packed.len(),
+            raw.len()
+        );
         // Block format: the preamble is the uncompressed length as a varint, no stream header.
         let mut preamble = &packed[..];
         assert_eq!(read::varint(&mut preamble) as usize, raw.len());

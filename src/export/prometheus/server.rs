@@ -57,14 +57,20 @@ async fn metrics(State(state): State<Scrapes>, headers: HeaderMap) -> Response {
     if wants_protobuf {
         let body = latest.map(|e| protobuf::render(&e)).unwrap_or_default();
         (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(protobuf::CONTENT_TYPE))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(protobuf::CONTENT_TYPE),
+            )],
             body,
         )
             .into_response()
     } else {
         let body = latest.map(|e| text::render(&e)).unwrap_or_default();
         (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(text::CONTENT_TYPE))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(text::CONTENT_TYPE),
+            )],
             body,
         )
             .into_response()

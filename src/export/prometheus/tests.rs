@@ -136,7 +136,10 @@ async fn pushes_arrive_in_order_with_the_remote_write_headers() {
         frame.dropped_iterations = i;
         exporter.publish(&frame);
         let want = i as usize + 1;
-        wait_until("a push per frame", || r.received.lock().unwrap().bodies.len() >= want).await;
+        wait_until("a push per frame", || {
+            r.received.lock().unwrap().bodies.len() >= want
+        })
+        .await;
     }
     frame.dropped_iterations = 99;
     let report = exporter.finish(&frame).await;
@@ -153,7 +156,11 @@ async fn pushes_arrive_in_order_with_the_remote_write_headers() {
         assert_eq!(h["x-prometheus-remote-write-version"], "0.1.0");
         assert!(h["user-agent"].to_str().unwrap().starts_with("kload/"));
     }
-    let decoded: Vec<(i64, f64)> = received.bodies.iter().map(|b| timestamp_and_dropped(b)).collect();
+    let decoded: Vec<(i64, f64)> = received
+        .bodies
+        .iter()
+        .map(|b| timestamp_and_dropped(b))
+        .collect();
     assert!(
         decoded.windows(2).all(|w| w[0].0 < w[1].0),
         "timestamps must increase: {decoded:?}"
@@ -172,13 +179,21 @@ async fn server_errors_are_retried_with_backoff() {
     let exporter = Exporter::with_remote_write(c, 5).unwrap();
     let f = Fixture::new();
     let stats = exporter.finish(&f.frame()).await.remote_write.unwrap();
-    assert_eq!((stats.queued, stats.sent, stats.dropped), (1, 1, 0), "{stats:?}");
+    assert_eq!(
+        (stats.queued, stats.sent, stats.dropped),
+        (1, 1, 0),
+        "{stats:?}"
+    );
     assert_eq!(stats.failed_attempts, 2);
     assert_eq!(
         stats.last_error.as_deref(),
         Some("HTTP 503 Service Unavailable")
     );
-    assert_eq!(r.seen.load(Ordering::SeqCst), 3, "two failures, one success");
+    assert_eq!(
+        r.seen.load(Ordering::SeqCst),
+        3,
+        "two failures, one success"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,7 +209,12 @@ async fn client_errors_are_not_retried() {
     // Exactly one attempt per push.
     assert_eq!(stats.failed_attempts, stats.queued, "{stats:?}");
     assert_eq!(r.seen.load(Ordering::SeqCst) as u64, stats.queued);
-    assert!(stats.last_error.unwrap().starts_with("HTTP 400 Bad Request"));
+    assert!(
+        stats
+            .last_error
+            .unwrap()
+            .starts_with("HTTP 400 Bad Request")
+    );
 }
 
 /// Frames as a real run would hand them: 50 request names with dense latency histograms.
@@ -325,10 +345,18 @@ async fn a_stalled_endpoint_times_out_and_newer_pushes_replace_older_ones() {
     report_handover("endpoint stalled", &mut times);
     let finished = Instant::now();
     let stats = exporter.finish(&frame).await.remote_write.unwrap();
-    eprintln!("finish with a stalled endpoint returned after {:?}", finished.elapsed());
+    eprintln!(
+        "finish with a stalled endpoint returned after {:?}",
+        finished.elapsed()
+    );
     assert_eq!(stats.sent, 0);
     assert_eq!(stats.queued, stats.dropped, "{stats:?}");
-    assert!(stats.last_error.unwrap().starts_with("timed out after 100ms"));
+    assert!(
+        stats
+            .last_error
+            .unwrap()
+            .starts_with("timed out after 100ms")
+    );
     assert!(r.seen.load(Ordering::SeqCst) >= 2);
 }
 
@@ -340,7 +368,10 @@ async fn get(addr: SocketAddr, accept: Option<&str>) -> (String, Vec<u8>) {
     }
     let response = request.send().await.unwrap();
     assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     (content_type, response.bytes().await.unwrap().to_vec())
 }
 
@@ -378,7 +409,11 @@ async fn the_metrics_server_serves_text_or_protobuf_as_asked() {
         format!("Prometheus metrics at http://{addr}/metrics: 3 scrapes served")
     );
     // Stopped: the port no longer answers.
-    assert!(reqwest::get(format!("http://{addr}/metrics")).await.is_err());
+    assert!(
+        reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -394,7 +429,12 @@ async fn a_busy_port_is_an_error_before_the_run() {
         error.starts_with(&format!("cannot serve Prometheus metrics on {addr}: ")),
         "{error}"
     );
-    assert!(Exporter::start(&PrometheusArgs::default()).await.unwrap().is_none());
+    assert!(
+        Exporter::start(&PrometheusArgs::default())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -438,4 +478,131 @@ fn a_saved_result_becomes_a_frame() {
     assert_eq!(frame.requests[0].latency_sum_us, Some(2_000));
     assert_eq!(frame.users, [("U", 4)]);
     assert_eq!(frame.timestamp_ms, 7);
+}
+
+/// Every PromQL expression of the shipped dashboard, with its panel's title.
+pub(crate) fn dashboard_queries() -> Vec<(String, String)> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/grafana/kload-dashboard.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).expect("valid JSON");
+    let mut out = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            out.push((
+                panel["title"].as_str().unwrap().to_owned(),
+                target["expr"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_dashboard_queries_only_exported_metrics_of_the_selected_run() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/grafana/kload-dashboard.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(dashboard["uid"], "kload-run");
+    let variables: Vec<&str> = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(variables, ["datasource", "scenario", "run_id", "name"]);
+
+    // The series names PromQL may use: each metric, and a histogram's classic series.
+    let mut exported: Vec<String> = Vec::new();
+    for m in METRICS {
+        exported.push(m.name.to_owned());
+        if m.kind == MetricKind::Histogram {
+            for suffix in ["_bucket", "_sum", "_count"] {
+                exported.push(format!("{}{suffix}", m.name));
+            }
+        }
+    }
+    let metric_name = regex::Regex::new(r"\bkload_[a-z_]+").unwrap();
+    let mut ids = std::collections::HashSet::new();
+    let mut used = std::collections::HashSet::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        let title = panel["title"].as_str().unwrap();
+        assert!(
+            ids.insert(panel["id"].as_u64().unwrap()),
+            "{title}: duplicate id"
+        );
+        assert!(
+            ["stat", "timeseries", "table"].contains(&panel["type"].as_str().unwrap()),
+            "{title}"
+        );
+        let grid = &panel["gridPos"];
+        assert!(
+            grid["x"].as_u64().unwrap() + grid["w"].as_u64().unwrap() <= 24,
+            "{title}"
+        );
+        assert_eq!(panel["datasource"]["uid"], "${datasource}", "{title}");
+        let targets = panel["targets"].as_array().unwrap();
+        assert!(!targets.is_empty(), "{title}");
+        for t in targets {
+            let expr = t["expr"].as_str().unwrap();
+            assert_eq!(t["datasource"]["uid"], "${datasource}", "{title}");
+            assert!(t["refId"].is_string(), "{title}");
+            assert!(expr.contains(r#"run_id=~"$run_id""#), "{title}: {expr}");
+            let names: Vec<&str> = metric_name.find_iter(expr).map(|m| m.as_str()).collect();
+            assert!(!names.is_empty(), "{title}: {expr}");
+            for name in names {
+                assert!(
+                    exported.iter().any(|e| e == name),
+                    "{title}: unknown metric {name}"
+                );
+                used.insert(name.to_owned());
+            }
+        }
+    }
+    // Every metric kload exports is on the dashboard.
+    for m in METRICS {
+        assert!(used.contains(m.name), "{} is on no panel", m.name);
+    }
+    // The panels the issue asks for, with fleet-wide percentiles per request name.
+    let queries = dashboard_queries();
+    for q in ["0.5", "0.95", "0.99"] {
+        let wanted =
+            format!("histogram_quantile({q}, sum by (name) (rate(kload_request_duration_seconds{{");
+        assert!(
+            queries.iter().any(|(_, e)| e.starts_with(&wanted)),
+            "p{q} by name"
+        );
+    }
+    for title in [
+        "Requests/s",
+        "Failures/s by kind",
+        "Users by class",
+        "Thresholds",
+        "Dropped iterations/s",
+        "Generator lateness p99",
+    ] {
+        assert!(queries.iter().any(|(t, _)| t == title), "no panel {title}");
+    }
+}
+
+#[test]
+fn the_metrics_page_shows_every_dashboard_query() {
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md"),
+    )
+    .unwrap();
+    for (title, expr) in dashboard_queries() {
+        assert!(
+            docs.lines().any(|l| l == expr),
+            "docs/metrics.md lacks the query of {title}: {expr}"
+        );
+    }
+    for m in METRICS {
+        assert!(
+            docs.contains(&format!("| `{}` |", m.name)),
+            "{} is not in the table",
+            m.name
+        );
+    }
 }

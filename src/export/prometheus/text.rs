@@ -29,7 +29,14 @@ pub fn render(exposition: &Exposition) -> String {
                     }
                     bucket(&mut out, "+Inf", h.native.count);
                     line(&mut out, name, "_sum", &labels, None, h.native.sum);
-                    line(&mut out, name, "_count", &labels, None, h.native.count as f64);
+                    line(
+                        &mut out,
+                        name,
+                        "_count",
+                        &labels,
+                        None,
+                        h.native.count as f64,
+                    );
                 }
             }
         }
@@ -38,10 +45,21 @@ pub fn render(exposition: &Exposition) -> String {
 }
 
 /// `name{labels} value`, `le` last when given.
-fn line(out: &mut String, name: &str, suffix: &str, labels: &[(&str, &str)], le: Option<&str>, v: f64) {
+fn line(
+    out: &mut String,
+    name: &str,
+    suffix: &str,
+    labels: &[(&str, &str)],
+    le: Option<&str>,
+    v: f64,
+) {
     out.push_str(name);
     out.push_str(suffix);
-    let mut pairs = labels.iter().copied().chain(le.map(|le| ("le", le))).peekable();
+    let mut pairs = labels
+        .iter()
+        .copied()
+        .chain(le.map(|le| ("le", le)))
+        .peekable();
     if pairs.peek().is_some() {
         out.push('{');
         for (i, (k, value)) in pairs.enumerate() {

@@ -299,7 +299,10 @@ mod tests {
         let mut w = Writer::new();
         w.message(1, |m| m.string(1, "a"));
         w.delimited(|m| m.uint64(1, 7));
-        assert_eq!(w.into_bytes(), [0x0a, 0x03, 0x0a, 0x01, b'a', 0x02, 0x08, 0x07]);
+        assert_eq!(
+            w.into_bytes(),
+            [0x0a, 0x03, 0x0a, 0x01, b'a', 0x02, 0x08, 0x07]
+        );
     }
 
     #[test]
