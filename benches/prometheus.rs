@@ -10,7 +10,9 @@
 //!    histograms as fast as it can) while a snapshot task publishes a frame every 100 ms (ten
 //!    times a real session's rate) to: no exporter, a receiver that accepts, a port that
 //!    refuses, a receiver that never answers. Samples per second are compared; the hand-over
-//!    (`publish`) time is reported.
+//!    (`publish`) time is reported. On a shared machine the throughput is noisy, hence:
+//! 3. The same four cases without users: the CPU time the process uses per second (from
+//!    /proc/self/stat, Linux, 10 ms ticks), i.e. what the exporter itself costs per case.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +28,8 @@ use kload::metrics::LatencyHistogram;
 const NAMES: usize = 50;
 const SAMPLES: usize = 200_000;
 const RUNS: usize = 21;
-const LOAD_SECONDS: u64 = 3;
+const LOAD_SECONDS: u64 = 2;
+const ROUNDS: usize = 3;
 
 /// xorshift64*: a fixed pseudo-random sequence.
 struct Rng(u64);
@@ -177,8 +180,22 @@ async fn receiver(stall: bool) -> SocketAddr {
     addr
 }
 
-/// Samples per second recorded by the stand-in users, and the publish times.
-fn load(endpoint: Endpoint, data: &Arc<Data>) -> (f64, Vec<Duration>, String) {
+/// CPU time used by this process so far (all threads, user + system), from
+/// /proc/self/stat in clock ticks of 10 ms (Linux).
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest.split(' ').filter_map(|f| f.parse().ok()).collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
+    let ticks = fields.get(10).copied().unwrap_or(0) + fields.get(11).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// With `users`: samples per second recorded by the stand-in users. Without: the CPU the
+/// process used per second (the exporter's own cost). Plus the publish times and the
+/// pusher's final line.
+fn load(endpoint: Endpoint, data: &Arc<Data>, users: bool) -> (f64, Vec<Duration>, String) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -206,7 +223,8 @@ fn load(endpoint: Endpoint, data: &Arc<Data>) -> (f64, Vec<Duration>, String) {
         };
         let stop = Arc::new(AtomicBool::new(false));
         let recorded = Arc::new(AtomicU64::new(0));
-        let users: Vec<_> = (0..2)
+        let cpu_before = process_cpu();
+        let users: Vec<_> = (0..if users { 2 } else { 0 })
             .map(|seed| {
                 let stop = stop.clone();
                 let recorded = recorded.clone();
@@ -238,7 +256,11 @@ fn load(endpoint: Endpoint, data: &Arc<Data>) -> (f64, Vec<Duration>, String) {
         for u in users {
             u.await.unwrap();
         }
-        let rate = recorded.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64();
+        let rate = if users {
+            recorded.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64()
+        } else {
+            (process_cpu() - cpu_before).as_secs_f64() * 1000.0 / elapsed.as_secs_f64()
+        };
         let stats = match exporter {
             Some(e) => e
                 .finish(&data.frame())
@@ -256,31 +278,70 @@ fn main() {
     let data = Arc::new(Data::new());
     costs(&data);
     println!(
-        "\nStand-in users (2 tasks recording into HDR) for {LOAD_SECONDS} s, a frame published every 100 ms:"
+        "\nStand-in users (2 tasks recording into HDR), {ROUNDS} rounds of {LOAD_SECONDS} s per case \
+         (cases interleaved), a frame published every 100 ms:"
     );
-    let mut baseline = None;
-    for endpoint in [
+    let cases = [
         Endpoint::None,
         Endpoint::Accepting,
         Endpoint::Refusing,
         Endpoint::Stalled,
-    ] {
-        let (rate, times, stats) = load(endpoint, &data);
-        let base = *baseline.get_or_insert(rate);
-        let publish = if times.is_empty() {
+    ];
+    let mut rates = vec![Vec::new(); cases.len()];
+    let mut publishes = vec![Vec::new(); cases.len()];
+    let mut last_stats = vec![String::new(); cases.len()];
+    for _ in 0..ROUNDS {
+        for (i, &endpoint) in cases.iter().enumerate() {
+            let (rate, times, stats) = load(endpoint, &data, true);
+            rates[i].push(rate);
+            publishes[i].extend(times);
+            last_stats[i] = stats;
+        }
+    }
+    let median_rate = |r: &[f64]| {
+        let mut r = r.to_vec();
+        r.sort_by(f64::total_cmp);
+        r[r.len() / 2]
+    };
+    let base = median_rate(&rates[0]);
+    for (i, endpoint) in cases.iter().enumerate() {
+        let rate = median_rate(&rates[i]);
+        let spread = rates[i]
+            .iter()
+            .fold((f64::MAX, 0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+        let publish = if publishes[i].is_empty() {
             String::new()
         } else {
-            let max = times.iter().max().copied().unwrap_or_default();
-            format!(", publish median {:.2?} max {max:.2?}", median(times))
+            let max = publishes[i].iter().max().copied().unwrap_or_default();
+            format!(
+                ", publish median {:.2?} max {max:.2?}",
+                median(publishes[i].clone())
+            )
         };
         println!(
-            "  {:<10} {:>6.2} M samples/s ({:+.1} % vs no exporter){publish}",
+            "  {:<10} {:>6.2} M samples/s (rounds {:.2}-{:.2}; {:+.1} % vs no exporter){publish}",
             format!("{endpoint:?}"),
             rate / 1e6,
+            spread.0 / 1e6,
+            spread.1 / 1e6,
             (rate / base - 1.0) * 100.0
         );
-        if !stats.is_empty() {
-            println!("             {stats}");
+        if !last_stats[i].is_empty() {
+            println!("             last round: {}", last_stats[i]);
         }
+    }
+    println!(
+        "\nThe exporter alone (no users), CPU time of the whole process per second, median of \
+         {ROUNDS} rounds of {LOAD_SECONDS} s, a frame published every 100 ms:"
+    );
+    for endpoint in cases {
+        let cpu: Vec<f64> = (0..ROUNDS)
+            .map(|_| load(endpoint, &data, false).0)
+            .collect();
+        println!(
+            "  {:<10} {:>5.0} ms/s",
+            format!("{endpoint:?}"),
+            median_rate(&cpu)
+        );
     }
 }

@@ -13,7 +13,7 @@ if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
     echo "prometheus: installing Debian's prometheus package" >&2
     apt-get update -qq
     # The package's own service is not used (and not started where there is no systemd).
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 
 # "prometheus, version 2.42.0+ds (branch: …)" → 2 42

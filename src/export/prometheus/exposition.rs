@@ -6,6 +6,7 @@ use hdrhistogram::Histogram;
 
 use super::frame::MetricsFrame;
 use super::native::{Bucketer, NativeHistogram};
+use super::options::is_valid_label_name;
 
 /// How Prometheus should treat a metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +203,16 @@ impl HistogramValue {
 impl Exposition {
     /// Builds the families of `frame`, histograms at native `schema`.
     pub fn collect(frame: &MetricsFrame<'_>, schema: i8) -> Exposition {
+        debug_assert!(
+            frame.labels.iter().enumerate().all(|(i, (name, _))| {
+                is_valid_label_name(name)
+                    && name != "le"
+                    && !METRICS.iter().any(|m| m.labels.contains(&name.as_str()))
+                    && !frame.labels[..i].iter().any(|(other, _)| other == name)
+            }),
+            "common labels must be valid, unique and not a metric's own: {:?}",
+            frame.labels
+        );
         let bucketer = Bucketer::new(schema);
         let mut requests = Vec::new();
         let mut failures = Vec::new();

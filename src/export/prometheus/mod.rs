@@ -145,6 +145,23 @@ impl Exporter {
         })
     }
 
+    /// An exporter with no output of its own: it keeps the latest frame for another server
+    /// to serve (`router(exporter.subscribe())` in the web UI).
+    pub fn detached(schema: i8) -> Exporter {
+        let (latest, _) = watch::channel(None);
+        Exporter {
+            latest,
+            schema,
+            server: None,
+            writer: None,
+        }
+    }
+
+    /// A view of the latest frame, for [`router`] on another server.
+    pub fn subscribe(&self) -> Latest {
+        self.latest.subscribe()
+    }
+
     /// Makes `frame` the latest: the next scrape serves it and the next push sends it.
     /// Never waits for the network.
     pub fn publish(&self, frame: &MetricsFrame<'_>) {

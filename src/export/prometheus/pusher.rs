@@ -152,14 +152,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    /// Encodes `exposition` and queues it, dropping the oldest pending push when full.
+    /// Encodes `exposition` and queues it, dropping the oldest pending push when full. One
+    /// caller at a time (the ticker, then `finish` once the ticker has stopped), so pushes
+    /// are queued in timestamp order; the encoding happens outside the lock.
     fn enqueue(&self, exposition: &Exposition) {
-        let mut queue = lock(&self.queue);
-        let timestamp = exposition
-            .timestamp_ms()
-            .max(queue.last_timestamp_ms.saturating_add(1));
-        queue.last_timestamp_ms = timestamp;
+        let timestamp = {
+            let mut queue = lock(&self.queue);
+            let t = exposition
+                .timestamp_ms()
+                .max(queue.last_timestamp_ms.saturating_add(1));
+            queue.last_timestamp_ms = t;
+            t
+        };
         let body = Bytes::from(remote_write::body(exposition, timestamp));
+        let mut queue = lock(&self.queue);
         if queue.pending.len() >= self.capacity {
             queue.pending.pop_front();
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
@@ -259,6 +265,8 @@ impl RemoteWriter {
     /// then stops. Returns the final counters: `queued == sent + dropped`.
     pub async fn finish(mut self, last: &Exposition) -> PushStats {
         self.ticker.abort();
+        // Returns once the ticker is gone (an enqueue in progress completes first).
+        let _ = (&mut self.ticker).await;
         self.shared.enqueue(last);
         lock(&self.shared.queue).closed = true;
         self.shared.wake.notify_one();

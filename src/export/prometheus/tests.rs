@@ -416,6 +416,25 @@ async fn the_metrics_server_serves_text_or_protobuf_as_asked() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_server_can_mount_the_metrics_route() {
+    let exporter = Exporter::detached(5);
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(|| async { "web UI" }))
+        .merge(router(exporter.subscribe()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let f = Fixture::new();
+    exporter.publish(&f.frame());
+    let (_, body) = get(addr, None).await;
+    let expected = text::render(&Exposition::collect(&f.frame(), 5));
+    assert_eq!(String::from_utf8(body).unwrap(), expected);
+    let report = exporter.finish(&f.frame()).await;
+    assert_eq!(report, ExportReport::default());
+    assert_eq!(report.to_string(), "");
+}
+
 #[tokio::test]
 async fn a_busy_port_is_an_error_before_the_run() {
     let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
