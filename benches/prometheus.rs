@@ -224,7 +224,7 @@ fn load(endpoint: Endpoint, data: &Arc<Data>, users: bool) -> (f64, Vec<Duration
         let stop = Arc::new(AtomicBool::new(false));
         let recorded = Arc::new(AtomicU64::new(0));
         let cpu_before = process_cpu();
-        let users: Vec<_> = (0..if users { 2 } else { 0 })
+        let tasks: Vec<_> = (0..if users { 2 } else { 0 })
             .map(|seed| {
                 let stop = stop.clone();
                 let recorded = recorded.clone();
@@ -253,8 +253,8 @@ fn load(endpoint: Endpoint, data: &Arc<Data>, users: bool) -> (f64, Vec<Duration
         }
         stop.store(true, Ordering::Relaxed);
         let elapsed = start.elapsed();
-        for u in users {
-            u.await.unwrap();
+        for t in tasks {
+            t.await.unwrap();
         }
         let rate = if users {
             recorded.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64()
