@@ -11,6 +11,7 @@ mod distributed;
 mod k8s;
 mod language;
 mod load;
+mod prometheus;
 mod requests;
 mod session;
 mod stopping;
