@@ -173,6 +173,8 @@ pub struct RunArgs {
     /// Run every request once and list its status instead of a load test.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub prometheus: kload::export::prometheus::PrometheusArgs,
     /// With --dry-run (`kload smoke`): how much of each exchange to print.
     #[arg(skip)]
     pub verbose: u8,
@@ -222,6 +224,7 @@ impl RunArgs {
             thresholds: vec![],
             dry_run: false,
             verbose: 0,
+            prometheus: Default::default(),
             outputs: Outputs::default(),
             no_source: false,
             start_at: None,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kload::diagnostic::{self, Diagnostic};
+use kload::export::prometheus::{self, Exporter};
 use kload::report;
 use kload::session::{self, Finished, Prepared, Run, Scenario, StartError, exit};
 
@@ -62,12 +63,34 @@ pub fn run_scenario(scenario: Arc<Scenario>, args: &RunArgs) -> i32 {
     if args.dry_run {
         return runtime.block_on(smoke(&prepared, args.verbose));
     }
+    let exporter = match runtime.block_on(Exporter::start(&args.prometheus)) {
+        Ok(e) => e,
+        Err(e) => {
+            note!("error: {e}");
+            return exit::COULD_NOT_RUN;
+        }
+    };
+    let exporter = exporter.map(|e| {
+        if let Some(addr) = e.listen_addr() {
+            note!("Prometheus metrics at http://{addr}/metrics");
+        }
+        let start = args.start_at.unwrap_or_else(chrono::Utc::now);
+        (e, start, args.prometheus.prometheus_labels.clone())
+    });
     runtime.block_on(load_test(
         prepared,
         !args.only_summary,
         args.json_to_stdout(),
+        exporter,
     ))
 }
+
+/// A Prometheus exporter, the run's start (for its `run_id`) and the extra labels.
+pub type Export = (
+    Exporter,
+    chrono::DateTime<chrono::Utc>,
+    Vec<(String, String)>,
+);
 
 /// The runtime that drives the users: one worker thread per CPU kload may use (tokio sizes
 /// itself from the CPU affinity).
@@ -77,19 +100,36 @@ pub fn build_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Starts the run, prints the live line every 2 s unless `live` is off, and on the end the
-/// report (and the result as a framed record when `json_out`); returns the verdict's exit
-/// code.
-pub async fn load_test(prepared: Prepared, live: bool, json_out: bool) -> i32 {
+/// Starts the run, prints the live line every 2 s unless `live` is off, feeds the
+/// Prometheus exporter if any, and on the end the report (and the result as a framed record
+/// when `json_out`); returns the verdict's exit code.
+pub async fn load_test(
+    prepared: Prepared,
+    live: bool,
+    json_out: bool,
+    exporter: Option<Export>,
+) -> i32 {
     let run = prepared.start();
     let signals = tokio::spawn(watch_signals(run.clone()));
     let printer = live.then(|| tokio::spawn(print_live(run.clone())));
+    let export = exporter.map(|(exporter, start, extra)| {
+        let labels = prometheus::labels_of(&run, start, &extra);
+        tokio::spawn(prometheus::follow(run.clone(), exporter, labels))
+    });
     let finished = run.finish().await;
     signals.abort();
     if let Some(p) = printer {
         p.abort();
     }
     let code = print_finished(&run, &finished);
+    if let Some(export) = export
+        && let Ok(report) = export.await
+    {
+        let report = report.to_string();
+        if !report.is_empty() {
+            note!("{report}");
+        }
+    }
     if json_out && finished.not_started.is_none() {
         let mut json = Vec::new();
         if report::json::render(&finished.summary, &mut json).is_ok() {

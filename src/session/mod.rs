@@ -416,6 +416,12 @@ impl Run {
         self.inner.summary(None)
     }
 
+    /// The result so far without its time series (`series: None`), thresholds applied:
+    /// cheap enough to take every second for a live exporter.
+    pub fn totals(&self) -> Summary {
+        self.inner.totals()
+    }
+
     /// The time points so far (totals only), for charts.
     pub fn history(&self) -> Vec<TimePoint> {
         self.metrics().map(|m| m.history()).unwrap_or_default()
@@ -655,6 +661,18 @@ impl Inner {
     }
 
     /// The result so far, or the final one when `run` is given.
+    fn totals(&self) -> Summary {
+        let Some(metrics) = self.metrics() else {
+            return self.summary(None);
+        };
+        let info = self.info(None, &Outcome::default(), metrics.started_at());
+        let mut summary = metrics.totals(info);
+        summary.apply_thresholds(&self.thresholds);
+        let secrets = &self.config.secrets;
+        summary.scrub(|text| secrets.redact_all(text));
+        summary
+    }
+
     fn summary(&self, run: Option<&RunOutcome>) -> Summary {
         let Some(metrics) = self.metrics() else {
             return Metrics::new(self.plan.stats.clone()).summary_at(

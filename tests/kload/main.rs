@@ -8,6 +8,7 @@
 mod cli;
 mod demo;
 mod distributed;
+mod export;
 mod k8s;
 mod language;
 mod load;

@@ -431,3 +431,97 @@ async fn prometheus_scrapes_native_histograms_from_the_metrics_endpoint() {
     assert!(scrapes >= 2, "{report}");
     std::fs::write(&targets, "[]").unwrap();
 }
+
+/// Two segments of one distributed `kload run` push to the real Prometheus: they share a
+/// `run_id` (same scenario, same `--start-at`), and the sums over segments equal the sums
+/// of the two segments' own results.
+#[test]
+#[ignore = "needs a Prometheus: run tests/prometheus/run.sh"]
+fn segments_of_a_kload_run_push_one_run_to_prometheus() {
+    use crate::support::{Scenario, TestServer};
+    const SOURCE: &str = r#"
+scenario "segmented push" {
+  wait constant 10ms
+}
+
+user Reader {
+  task get {
+    GET "/sleep/1" {
+      name "read"
+    }
+  }
+}
+"#;
+    let server = TestServer::start();
+    let start = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let start_text = start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let write = format!("{}/api/v1/write", prometheus_url());
+    let unique = run_id("segments");
+    let scenarios = [Scenario::new(SOURCE), Scenario::new(SOURCE)];
+    let mut runs: Vec<_> = scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.spawn(&[
+                "-H",
+                &server.url(),
+                "-u",
+                "4",
+                "-r",
+                "100",
+                "-t",
+                "3s",
+                "--segment",
+                &format!("{}/2", i + 1),
+                "--start-at",
+                &start_text,
+                "--prometheus-remote-write",
+                &write,
+                "--prometheus-interval",
+                "500ms",
+                "--prometheus-label",
+                &format!("case={unique}"),
+            ])
+        })
+        .collect();
+    let finished: Vec<_> = runs.iter_mut().map(|r| r.wait()).collect();
+    let mut total = 0.0;
+    for f in &finished {
+        assert_eq!(f.code(), Some(0), "{}", f.text());
+        total += f.json()["aggregated"]["requests"].as_f64().unwrap();
+    }
+    assert!(total > 0.0);
+    let selector = format!("case=\"{unique}\"");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        wait_for(
+            "both segments' final pushes",
+            &format!("sum(kload_requests_total{{{selector}}})"),
+            total,
+        )
+        .await;
+        let ids = query(&format!(
+            "count by (run_id) (kload_requests_total{{{selector}}})"
+        ))
+        .await;
+        assert_eq!(ids.len(), 1, "one run_id for both segments: {ids:?}");
+        let segments = query(&format!(
+            "count by (segment) (kload_requests_total{{{selector}}})"
+        ))
+        .await;
+        let mut names: Vec<_> = segments
+            .iter()
+            .map(|(l, _)| l["segment"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["1/2", "2/2"]);
+        let users = query(&format!("sum(kload_users{{{selector}}})")).await;
+        assert_eq!(
+            users[0].1, 0.0,
+            "the final push says no user is left: {users:?}"
+        );
+    });
+}

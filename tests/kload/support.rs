@@ -210,6 +210,11 @@ impl Spawned {
         }
     }
 
+    /// kload's standard error so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
     fn output_so_far(&self) -> String {
         format!(
             "{}{}",

@@ -52,10 +52,11 @@ pub struct RequestSeries<'a> {
 }
 
 impl<'a> MetricsFrame<'a> {
-    /// A frame of a finished run's result: every request entry with its statuses, failures
-    /// per kind (from the failure table) and latencies, users per class at the peak, dropped
-    /// iterations and the threshold verdicts stored in the result. Saved results carry
-    /// neither generator lateness nor corrected latency.
+    /// A frame of a run's result (so far, or finished): every request entry with its
+    /// statuses, failures per kind (from the failure table), latencies and corrected
+    /// latencies, users per class at the peak (a live exporter replaces them with the
+    /// current counts), dropped iterations, the generator's lateness and the threshold
+    /// verdicts. A version 1 result has no corrected latency or lateness.
     pub fn from_summary(
         summary: &'a Summary,
         labels: &'a [(String, String)],
@@ -82,7 +83,7 @@ impl<'a> MetricsFrame<'a> {
                     .unwrap_or_default(),
                 latency: &entry.latency,
                 latency_sum_us: Some(entry.latency_sum_us),
-                corrected_latency: None,
+                corrected_latency: entry.corrected.as_ref().filter(|h| !h.is_empty()),
             })
             .collect();
         MetricsFrame {
@@ -95,7 +96,7 @@ impl<'a> MetricsFrame<'a> {
                 .map(|c| (c.name.as_str(), c.users as u64))
                 .collect(),
             dropped_iterations: summary.dropped_iterations,
-            lateness: None,
+            lateness: Some(&summary.generator.lateness).filter(|h| !h.is_empty()),
             thresholds: summary
                 .info
                 .thresholds

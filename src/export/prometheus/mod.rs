@@ -13,6 +13,7 @@
 //! holds for longer than a pointer swap and never waits for I/O.
 
 mod exposition;
+mod follow;
 mod frame;
 pub mod native;
 mod options;
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub use exposition::{CLASSIC_BOUNDS, Exposition, METRICS, MetricDef, MetricKind};
+pub use follow::{follow, labels_of, run_id};
 pub use frame::{MetricsFrame, RequestSeries};
 pub use options::{
     Header, PrometheusArgs, RESERVED_LABELS, RemoteUrl, common_labels, is_valid_label_name,
