@@ -486,9 +486,13 @@ user Reader {
         .collect();
     let finished: Vec<_> = runs.iter_mut().map(|r| r.wait()).collect();
     let mut total = 0.0;
+    let mut merged = LatencyHistogram::new();
     for f in &finished {
         assert_eq!(f.code(), Some(0), "{}", f.text());
         total += f.json()["aggregated"]["requests"].as_f64().unwrap();
+        let h: LatencyHistogram =
+            serde_json::from_value(f.json()["aggregated"]["latency"].clone()).unwrap();
+        merged.add(&h);
     }
     assert!(total > 0.0);
     let selector = format!("case=\"{unique}\"");
