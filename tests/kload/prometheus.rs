@@ -527,5 +527,19 @@ user Reader {
             users[0].1, 0.0,
             "the final push says no user is left: {users:?}"
         );
+        // p99 over both segments in PromQL lands in the native bucket of the merged
+        // results' p99 (or a neighbour: one bucket of resolution).
+        let p99 = query(&format!(
+            "histogram_quantile(0.99, sum(kload_request_duration_seconds{{{selector}}}))"
+        ))
+        .await;
+        let bucketer = Bucketer::new(SCHEMA);
+        let hdr_p99 = merged.percentile(99.0) as f64 / 1e6;
+        let prom = p99[0].1;
+        eprintln!("kload run, 2 segments: p99 Prometheus {prom:.6} s, merged HDR {hdr_p99:.6} s");
+        assert!(
+            bucketer.index(prom).abs_diff(bucketer.index(hdr_p99)) <= 1,
+            "p99: Prometheus {prom} s, HDR {hdr_p99} s"
+        );
     });
 }
