@@ -17,6 +17,8 @@ pub mod exchange;
 pub mod http;
 mod pool;
 pub mod signal;
+#[cfg(test)]
+mod tests;
 pub mod transport;
 pub mod user;
 
