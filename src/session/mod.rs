@@ -680,7 +680,9 @@ impl Inner {
                 Duration::ZERO,
             );
         };
-        let outcome = run.map(outcome_of).unwrap_or_default();
+        let outcome = run
+            .map(|r| outcome_of(r, &self.scenario.source))
+            .unwrap_or_default();
         let info = self.info(run.map(|r| r.peak_users), &outcome, metrics.started_at());
         let mut summary = metrics.summary(info);
         summary.apply_thresholds(&self.thresholds);
@@ -726,7 +728,9 @@ impl Inner {
     }
 }
 
-fn outcome_of(run: &RunOutcome) -> Outcome {
+/// The run's ending for the result; scenario errors get the line of the file their span
+/// starts on.
+fn outcome_of(run: &RunOutcome, source: &str) -> Outcome {
     Outcome {
         interrupted: run.interrupted,
         killed: run.killed,
@@ -741,7 +745,16 @@ fn outcome_of(run: &RunOutcome) -> Outcome {
                 line: None,
             })
             .collect(),
-        scenario_errors: Vec::new(),
+        scenario_errors: run
+            .problems
+            .scenario_errors
+            .iter()
+            .map(|(span, message, count)| Note {
+                message: message.clone(),
+                count: *count,
+                line: span.map(|s| crate::span::line_col(source, s.start).0 as u32),
+            })
+            .collect(),
         merged_segments: 0,
     }
 }

@@ -25,20 +25,24 @@ if [ ! -d "$here/node_modules/playwright-core" ]; then
     (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# The pages: the golden fixture run, one with markup in its names and messages, one with a
-# single time point and one without requests (notes instead of charts).
+# The pages: the golden fixture run (a paced class, so it has the corrected view; a pause of
+# the generator; abandoned requests; a scenario error), the same run gone wrong in every way
+# (interrupted, killed, aborted, merged, out of users), one with markup in its names and
+# messages, one with a single time point and one without requests (notes instead of charts).
 rm -rf "$out"
 mkdir -p "$out"
 (cd "$root" && KLOAD_BROWSER_DIR="$out" cargo test --quiet --lib \
     report::html::tests::write_browser_fixture -- --exact >/dev/null)
-for page in report hostile single-point empty; do
+for page in report troubled hostile single-point empty; do
     [ -s "$out/$page.html" ] || { echo "browser: $out/$page.html was not written" >&2; exit 1; }
 done
 
 cd "$root"
 status=0
 node "$here/check-report.mjs" \
-    "$out/report.html" "$out/hostile.html" "$out/single-point.html:0" "$out/empty.html:0" || status=1
+    "$out/report.html:3:corrected,outcome,suspect" \
+    "$out/troubled.html:3:corrected,outcome,interrupted,suspect" \
+    "$out/hostile.html" "$out/single-point.html:0" "$out/empty.html:0" || status=1
 
 # The web UI: an ignored Rust test serves two fake-controller UIs on 127.0.0.1 (one with
 # more than 500 request names), prints their URLs, and serves until its stdin closes.

@@ -288,6 +288,20 @@ user Breaker {
             "template error at line {line}:5: variable `missing` is not set (did a capture fail?)"
         )]
     );
+    // The result keeps it as a scenario error with its line, for every report.
+    let errors = &finished.json()["info"]["outcome"]["scenario_errors"];
+    assert!(
+        errors
+            .as_array()
+            .is_some_and(|errors| errors.iter().any(|e| {
+                e["line"] == line
+                    && e["count"].as_u64() > Some(0)
+                    && e["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("variable `missing` is not set"))
+            })),
+        "{errors}"
+    );
     // Every failed request is counted under exactly one kind.
     let total: u64 = finished.json()["errors_by_kind"]
         .as_object()
