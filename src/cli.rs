@@ -97,6 +97,9 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Turn a recording into a scenario: `kload import har FILE.har -o OUT.kload`.
+    #[command(subcommand)]
+    Import(crate::import::ImportCommand),
     /// Run every request of every class once and list each with its status.
     Smoke {
         file: PathBuf,
@@ -297,6 +300,7 @@ pub fn main(cli: Cli) -> i32 {
             only_summary,
             seed,
         ),
+        Command::Import(command) => crate::import::main(command),
         Command::Smoke {
             file,
             host,

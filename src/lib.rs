@@ -3,7 +3,8 @@
 //! The pipeline, one module per stage:
 //! `syntax` (pest grammar → AST) → `compile` (AST → validated IR, diagnostics) →
 //! `runtime` (tokio interpreter) → `metrics` (per-user recorders, aggregator, summary) →
-//! `report` (text, CSV, JSON, JUnit, HTML, compare). `demo` is the built-in target server.
+//! `report` (text, CSV, JSON, JUnit, HTML, compare). `demo` is the built-in target server;
+//! `import` turns recordings (HAR) into scenarios.
 
 // Diagnostics are returned on the cold path only; boxing them everywhere buys nothing.
 #![allow(clippy::result_large_err)]
@@ -12,6 +13,7 @@ pub mod cli;
 pub mod compile;
 pub mod demo;
 pub mod diagnostic;
+pub mod import;
 pub mod ir;
 pub mod metrics;
 pub mod report;
