@@ -129,7 +129,7 @@ pub fn select(entries: &[Entry], options: &Options) -> Selection {
             Some(DropKind::Preflight)
         } else if e.status() <= 0 {
             Some(DropKind::NoResponse)
-        } else if !(main_host.as_deref().is_some_and(|m| same_site(m, &host))
+        } else if !(main_host.as_deref().is_none_or(|m| same_site(m, &host))
             || keep_hosts.contains(&host)
             || keep_hosts.contains(&host_port))
         {

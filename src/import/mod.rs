@@ -223,12 +223,12 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// `2 static assets`, `3 to other hosts: a.com (2), b.com (1)`, ...
+/// `2 static assets`, `3 requests to other hosts: a.com (2), b.com (1)`, ...
 fn dropped_list(t: &Tally) -> Vec<String> {
     let mut out = Vec::new();
     if t.static_assets > 0 {
         out.push(format!(
-            "{} (--keep-static keeps them)",
+            "{} (kept with --keep-static)",
             plural(t.static_assets, "static asset")
         ));
     }
@@ -239,9 +239,14 @@ fn dropped_list(t: &Tally) -> Vec<String> {
             .iter()
             .map(|(h, n)| format!("{h} ({n})"))
             .collect();
+        let to = if t.other_hosts.len() == 1 {
+            "another host"
+        } else {
+            "other hosts"
+        };
         out.push(format!(
-            "{} to other hosts: {} (--keep-host HOST keeps them)",
-            n,
+            "{} to {to}: {} (kept with --keep-host HOST)",
+            plural(n, "request"),
             hosts.join(", ")
         ));
     }
@@ -249,12 +254,15 @@ fn dropped_list(t: &Tally) -> Vec<String> {
         out.push(plural(t.preflights, "CORS preflight"));
     }
     if t.no_response > 0 {
-        out.push(format!("{} without a response", t.no_response));
+        out.push(format!(
+            "{} without a response",
+            plural(t.no_response, "request")
+        ));
     }
     if t.unsupported > 0 {
         out.push(format!(
             "{} kload cannot send (not HTTP, or an unknown method)",
-            t.unsupported
+            plural(t.unsupported, "request")
         ));
     }
     out

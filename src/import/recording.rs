@@ -408,7 +408,11 @@ fn body(e: &Entry) -> Body {
                     name: p.name.clone(),
                     file_name: file_name.clone(),
                     content_type: p.content_type.clone(),
-                    size: p.value.as_ref().map_or(0, String::len).max(1),
+                    // Recorders rarely keep a file's bytes: 1 KiB stands in when they did not.
+                    size: match p.value.as_deref() {
+                        Some(v) if !v.is_empty() => v.len(),
+                        _ => 1024,
+                    },
                 },
                 None => Part::Field(
                     p.name.clone(),

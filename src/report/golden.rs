@@ -1,5 +1,5 @@
 //! Golden-file checks for everything a user sees. `KLOAD_BLESS=1 cargo test` rewrites the
-//! files under `tests/golden/report/`; review the diff like code.
+//! files under `tests/golden/report/` (and those other tests name); review the diff like code.
 
 use std::fs;
 use std::path::PathBuf;
@@ -8,9 +8,12 @@ use chrono::{DateTime, Utc};
 
 /// Compares `actual` with the golden file `name`, or rewrites it when `KLOAD_BLESS=1`.
 pub(crate) fn check(name: &str, actual: &[u8]) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/report")
-        .join(name);
+    check_at(&PathBuf::from("tests/golden/report").join(name), actual);
+}
+
+/// [`check`] for a golden file anywhere in the repository (`path` relative to its root).
+pub(crate) fn check_at(path: &std::path::Path, actual: &[u8]) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path);
     if std::env::var_os("KLOAD_BLESS").is_some_and(|v| v == "1") {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, actual).unwrap();

@@ -8,7 +8,7 @@ pub mod compare;
 pub mod csv;
 mod format;
 #[cfg(test)]
-mod golden;
+pub(crate) mod golden;
 pub mod html;
 pub mod inspect;
 pub mod json;
