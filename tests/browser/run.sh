@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Browser test of the HTML report: renders fixture reports from Rust, opens each in headless
-# Chromium and checks it (see check-report.mjs). Installs what it needs on a fresh Debian
+# Browser tests: records a HAR of the demo target with headless Chromium and imports it (see
+# record-har.mjs), then renders fixture reports from Rust, opens each in headless Chromium and
+# checks it (see check-report.mjs). Installs what it needs on a fresh Debian
 # machine, once: the chromium package when /usr/bin/chromium is missing, node_modules when
 # missing (npm ci, from package-lock.json). Run from anywhere; ends with
 # `browser: N passed, M failed` and exits non-zero on a failure.
@@ -33,6 +34,17 @@ mkdir -p "$out"
 for page in report hostile single-point empty; do
     [ -s "$out/$page.html" ] || { echo "browser: $out/$page.html was not written" >&2; exit 1; }
 done
+
+# The HAR import on a fresh recording: headless Chromium uses the demo target like a web app
+# while playwright-core records a HAR (record-har.mjs); `kload import har` of it must pass
+# `check`, `fmt --check` and a smoke run against the demo. The files stay in $out/import.
+mkdir -p "$out/import"
+(cd "$root" && KLOAD_BROWSER_DIR="$out/import" cargo test --quiet --test kload \
+    import::a_fresh_chromium_recording_imports_and_runs -- --exact --ignored >/dev/null) || {
+    echo "browser: FAIL the import of a fresh Chromium recording (run: KLOAD_BROWSER_DIR=$out/import cargo test --test kload a_fresh_chromium -- --ignored)" >&2
+    exit 1
+}
+echo "ok   HAR import of a fresh Chromium recording ($out/import/recorded.har)"
 
 cd "$root"
 node "$here/check-report.mjs" \

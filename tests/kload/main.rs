@@ -6,6 +6,7 @@
 //! test needs, and statistical checks state their tolerance.
 
 mod cli;
+mod import;
 mod load;
 mod requests;
 mod stopping;
