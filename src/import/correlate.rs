@@ -8,15 +8,15 @@
 //! more without spaces that has a digit or is at least twelve long, that the client had not
 //! sent before the response (then the client chose it, and it is data, not a server's id).
 //! Later requests are searched for candidates in path segments, query values, headers, JSON
-//! leaves and form fields, as the whole value or, for long values (tokens), inside one
-//! (`Bearer <token>`). The first response that gave a value is its source.
+//! leaves and form fields, as the whole value or, for long values (tokens), as a word inside
+//! one (`Bearer <token>`). The first response that gave a value is its source.
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
 use super::naming::{Namer, ident, is_id_key, resource, singular};
-use super::recording::{Call, Piece, Slot, SlotKind};
+use super::recording::{Call, Slot, SlotKind};
 
 /// Where a captured value comes from in its response.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -159,7 +159,7 @@ const COUNT_KEYS: &[&str] = &[
 /// Most leaves indexed in one response; huge responses beyond that are not searched further.
 const MAX_LEAVES: usize = 50_000;
 
-/// Texts at least this long are also found inside a longer value.
+/// Texts at least this long are also found inside a longer value, as a word of it.
 const INSIDE_MIN: usize = 16;
 
 /// Finds the correlations in `calls`, puts the variables into the later requests, and returns
@@ -168,7 +168,6 @@ pub fn correlate(calls: &mut [Call], reserved: &[&str]) -> Correlation {
     let atoms: Vec<Vec<String>> = calls.iter_mut().map(Call::atoms).collect();
     let mut known: HashSet<String> = HashSet::new();
     let mut index: HashMap<String, Vec<Candidate>> = HashMap::new();
-    let mut long: Vec<String> = Vec::new();
     let mut bindings: HashMap<(usize, Extractor), String> = HashMap::new();
     let mut namer = Namer::reserving(reserved);
     let mut captures: Vec<Vec<Capture>> = vec![Vec::new(); calls.len()];
@@ -194,14 +193,21 @@ pub fn correlate(calls: &mut [Call], reserved: &[&str]) -> Correlation {
                 t.replace(&text, &var, true);
                 return;
             }
+            // A long value (a token) inside a longer one: `Bearer <token>`, an attribute of
+            // an XML body. Looked up word by word, the words being what URLs leave unescaped.
             if text.len() > INSIDE_MIN {
-                for value in &long {
-                    let present =
-                        t.0.iter()
-                            .any(|p| matches!(p, Piece::Text(s) if s.contains(value.as_str())));
-                    if present && let Some(best) = best(&index[value], slot) {
+                let words: Vec<&str> = text
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || "-_.~".contains(c)))
+                    .chain(std::iter::once(super::secrets::split_scheme(&text).1))
+                    .filter(|w| w.len() >= INSIDE_MIN && *w != text)
+                    .collect();
+                for word in words {
+                    if let Some(cands) = index.get(word)
+                        && !cands[0].number
+                        && let Some(best) = best(cands, slot)
+                    {
                         let var = state.var(best);
-                        t.replace(value, &var, false);
+                        t.replace(word, &var, false);
                     }
                 }
             }
@@ -289,14 +295,7 @@ pub fn correlate(calls: &mut [Call], reserved: &[&str]) -> Correlation {
             }
             fresh.entry(text).or_default().push(cand);
         }
-        for (text, cands) in fresh {
-            if text.len() >= INSIDE_MIN && !cands[0].number {
-                long.push(text.clone());
-            }
-            index.insert(text, cands);
-        }
-        // Longest first, so a token inside a longer one is not split out of it.
-        long.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        index.extend(fresh);
     }
 
     keep_items_together(&mut captures);
@@ -525,7 +524,7 @@ fn keep_items_together(captures: &mut [Vec<Capture>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::recording::{Body, Json, Template};
+    use crate::import::recording::{Body, Json, Piece, Template};
 
     fn call(method: &str, path: &str, response: Option<Value>) -> Call {
         Call {

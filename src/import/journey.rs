@@ -48,21 +48,45 @@ pub fn timings(entries: &[Entry]) -> Vec<Option<(f64, f64)>> {
         .collect()
 }
 
-/// The pause before `entry` started: from the end of everything that started before it (kept
-/// or not) to its start, rounded to 100 ms; `None` when too short to be a person's.
-fn think_before(entry: usize, timings: &[Option<(f64, f64)>]) -> Option<Step> {
-    let (start, _) = timings[entry]?;
-    let previous_end = timings
+/// For each entry, the end of everything that started before it (kept or not), when known.
+fn previous_ends(timings: &[Option<(f64, f64)>]) -> Vec<Option<f64>> {
+    let mut order: Vec<(f64, f64, usize)> = timings
         .iter()
         .enumerate()
-        .filter(|(i, _)| *i != entry)
-        .filter_map(|(_, t)| *t)
-        .filter(|(s, _)| *s < start)
-        .map(|(_, end)| end)
-        .fold(f64::NEG_INFINITY, f64::max);
-    if !previous_end.is_finite() {
-        return None;
+        .filter_map(|(i, t)| t.map(|(s, e)| (s, e, i)))
+        .collect();
+    order.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut out = vec![None; timings.len()];
+    let mut latest = f64::NEG_INFINITY;
+    let mut k = 0;
+    while k < order.len() {
+        // Entries that started at the same moment do not wait for each other.
+        let start = order[k].0;
+        let same: Vec<(f64, f64, usize)> = order[k..]
+            .iter()
+            .take_while(|o| o.0 == start)
+            .copied()
+            .collect();
+        for (_, _, i) in &same {
+            out[*i] = latest.is_finite().then_some(latest);
+        }
+        for (_, end, _) in &same {
+            latest = latest.max(*end);
+        }
+        k += same.len();
     }
+    out
+}
+
+/// The pause before `entry` started: from the end of everything that started before it to its
+/// start, rounded to 100 ms; `None` when too short to be a person's.
+fn think_before(
+    entry: usize,
+    timings: &[Option<(f64, f64)>],
+    previous: &[Option<f64>],
+) -> Option<Step> {
+    let (start, _) = timings[entry]?;
+    let previous_end = previous[entry]?;
     let ms = ((start - previous_end).max(0.0) / 100.0).round() as u64 * 100;
     if ms < THINK_MIN_MS {
         return None;
@@ -80,11 +104,12 @@ fn think_before(entry: usize, timings: &[Option<(f64, f64)>]) -> Option<Step> {
 /// Lays the calls out: `on start` up to and including `login` (when requests follow it), then
 /// one task per page.
 pub fn plan(calls: &[Call], timings: &[Option<(f64, f64)>], login: Option<usize>) -> Journey {
+    let previous = previous_ends(timings);
     let steps_of = |range: std::ops::Range<usize>, first_pause: bool| {
         let mut steps = Vec::new();
         for i in range.clone() {
             if (i > range.start || first_pause)
-                && let Some(sleep) = think_before(calls[i].entry, timings)
+                && let Some(sleep) = think_before(calls[i].entry, timings, &previous)
             {
                 steps.push(sleep);
             }

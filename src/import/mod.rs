@@ -99,7 +99,17 @@ pub fn import_har(source: &str, names: &Names, options: &Options) -> Result<Impo
     let entries = &har.log.entries;
     let selection = filter::select(entries, options);
     let tally = selection.tally();
-    let mut calls = recording::calls(&har, &selection.kept, selection.main_origin.as_deref());
+    let timings = journey::timings(entries);
+    // In the order they were sent, when the recording says (recorders write entries as they
+    // finish, or in any order).
+    let mut kept = selection.kept.clone();
+    if kept.iter().all(|&i| timings[i].is_some()) {
+        kept.sort_by(|&a, &b| {
+            let start = |i: usize| timings[i].map_or(0.0, |t| t.0);
+            start(a).total_cmp(&start(b))
+        });
+    }
+    let mut calls = recording::calls(&har, &kept, selection.main_origin.as_deref());
     if calls.is_empty() {
         return Err(nothing(entries.len(), &tally));
     }
@@ -110,7 +120,6 @@ pub fn import_har(source: &str, names: &Names, options: &Options) -> Result<Impo
     let mut secrets = Secrets::find(&mut calls);
     secrets.replace(&mut calls);
 
-    let timings = journey::timings(entries);
     let journey = journey::plan(&calls, &timings, login);
     let data_path =
         (!secrets.columns().is_empty()).then(|| format!("data/{}.{FEED}.csv", names.stem));
@@ -297,15 +306,26 @@ fn notes(
     } else {
         format!(" (recorded with {})", recorder.join(" and "))
     };
+    let requests = |steps: &[journey::Step]| {
+        steps
+            .iter()
+            .filter(|s| matches!(s, journey::Step::Request(_)))
+            .count()
+    };
+    let start = if journey.on_start.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "{} up to the login in `on start`, then ",
+            requests(&journey.on_start)
+        )
+    };
     paragraphs.push(format!(
-        "Imported by `kload import har` from {}{recorded}: {} on {}, replayed in order by \
-         one sequence (see docs/import.md).",
+        "Imported by `kload import har` from {}{recorded}. {}: {start}{} as the tasks of one \
+         sequence, in the recorded order (see docs/import.md).",
         names.source,
         plural(calls.len(), "request"),
-        plural(
-            journey.tasks.len() + usize::from(!journey.on_start.is_empty()),
-            "page"
-        ),
+        plural(journey.tasks.len(), "page"),
     ));
     let dropped = dropped_list(tally);
     if !dropped.is_empty() {

@@ -279,9 +279,10 @@ fn call(index: usize, e: &Entry, main_origin: Option<&str>) -> Option<Call> {
         }
     }
     let mime = e.response_mime();
+    // Servers do not always say JSON when they send it: whatever looks like it is read.
     let response = e
         .response_text()
-        .filter(|_| mime.contains("json") || mime.is_empty())
+        .filter(|t| mime.contains("json") || t.trim_start().starts_with(['{', '[']))
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .filter(|v| v.is_object() || v.is_array());
     let document = e

@@ -265,3 +265,40 @@ fn hostile_values_are_written_safely() {
     assert!(i.scenario.contains("\"n\": 0.0015"), "{}", i.scenario);
     assert!(!i.scenario.contains("X Bad Name"));
 }
+
+/// The diagnostic for a file that is not a HAR file, as `kload import har` prints it (80
+/// columns, no colour); docs/diagnostics.md shows the same text.
+#[test]
+fn invalid_har_diagnostic() {
+    let source = fixture("invalid.har");
+    let names = Names {
+        source: "invalid.har",
+        stem: "invalid",
+    };
+    let Err(ImportError::Har(d)) = import_har(&source, &names, &Options::default()) else {
+        panic!("not a diagnostic")
+    };
+    let rendered = diagnostic::render(&d, "invalid.har", &source, false, 80);
+    golden::check_at(&Path::new(DIR).join("invalid.txt"), rendered.as_bytes());
+    let docs = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/diagnostics.md"),
+    )
+    .unwrap();
+    assert!(
+        docs.contains(rendered.trim_end()),
+        "docs/diagnostics.md should show:\n{rendered}"
+    );
+}
+
+/// docs/import.md shows the import of the Chromium recording as it is.
+#[test]
+fn the_documented_example_is_the_golden_output() {
+    let docs =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/import.md"))
+            .unwrap();
+    let golden = fixture("chromium-demo.kload");
+    assert!(
+        docs.contains(&format!("```kload\n{golden}```")),
+        "docs/import.md should show tests/golden/import/chromium-demo.kload"
+    );
+}
