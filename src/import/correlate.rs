@@ -102,14 +102,57 @@ impl Correlation {
     }
 }
 
-/// A place in a response where a value was found.
+/// A place in a response where a value was found. JSON paths are worked out only for the
+/// values that are used: a recording's responses hold far more values than its requests send
+/// back.
 #[derive(Clone, Debug)]
 struct Candidate {
     call: usize,
-    extractor: Extractor,
+    source: Source,
     number: bool,
-    /// Position in the response, for preferring the first of equals.
+    /// Position in the response (the leaf's number for JSON), for preferring the first of
+    /// equals.
     order: usize,
+}
+
+#[derive(Clone, Debug)]
+enum Source {
+    /// The JSON leaf numbered `order`.
+    Leaf,
+    Header(String),
+    Cookie(String),
+}
+
+impl Candidate {
+    fn extractor(&self, calls: &[Call]) -> Extractor {
+        match &self.source {
+            Source::Leaf => Extractor::Json(
+                calls[self.call]
+                    .response
+                    .as_ref()
+                    .and_then(|v| path_of(v, self.order))
+                    .unwrap_or_default(),
+            ),
+            Source::Header(name) => Extractor::Header(name.clone()),
+            Source::Cookie(name) => Extractor::Cookie(name.clone()),
+        }
+    }
+}
+
+/// One step of a JSON path while walking a response, borrowing its key.
+#[derive(Clone, Copy, Debug)]
+enum Walk<'a> {
+    Key(&'a str),
+    Index { index: usize, len: usize },
+}
+
+impl Walk<'_> {
+    fn owned(self) -> Step {
+        match self {
+            Walk::Key(k) => Step::Key(k.to_string()),
+            Walk::Index { index, len } => Step::Index { index, len },
+        }
+    }
 }
 
 /// Response headers that carry no value a client sends back.
@@ -187,9 +230,9 @@ pub fn correlate(calls: &mut [Call], reserved: &[&str]) -> Correlation {
                 return;
             }
             if let Some(cands) = index.get(&text)
-                && let Some(best) = best(cands, slot)
+                && let Some((call, extractor)) = best(cands, slot, state.before)
             {
-                let var = state.var(best);
+                let var = state.var(call, extractor);
                 t.replace(&text, &var, true);
                 return;
             }
@@ -204,102 +247,103 @@ pub fn correlate(calls: &mut [Call], reserved: &[&str]) -> Correlation {
                 for word in words {
                     if let Some(cands) = index.get(word)
                         && !cands[0].number
-                        && let Some(best) = best(cands, slot)
+                        && let Some((call, extractor)) = best(cands, slot, state.before)
                     {
-                        let var = state.var(best);
+                        let var = state.var(call, extractor);
                         t.replace(word, &var, false);
                     }
                 }
             }
         });
 
-        // What this response gives.
+        // What this response gives, unless an earlier one gave it or the client sent it.
         known.extend(atoms[j].iter().cloned());
-        let mut found: Vec<(String, Candidate)> = Vec::new();
-        let call = &calls[j];
-        if let Some(body) = &call.response {
-            let mut path = Vec::new();
-            let mut order = 0;
-            leaves(body, &mut path, &mut order, &mut |path, value, order| {
-                let (text, number) = match value {
-                    Value::Number(n) => {
-                        let key = path.iter().rev().find_map(|s| match s {
-                            Step::Key(k) => Some(k.as_str()),
-                            Step::Index { .. } => None,
-                        });
-                        let id = n.as_i64().is_some_and(|i| i.abs() >= 10)
-                            || n.as_u64().is_some_and(|u| u >= 10);
-                        if !(id && key.is_some_and(is_id_key)) {
-                            return;
-                        }
-                        (n.to_string(), true)
-                    }
-                    Value::String(s) if is_candidate_text(s) => (s.clone(), false),
-                    _ => return,
-                };
-                found.push((
-                    text,
-                    Candidate {
-                        call: j,
-                        extractor: Extractor::Json(path.to_vec()),
-                        number,
-                        order,
-                    },
-                ));
-            });
+        let fresh = |text: &str, number: bool| {
+            !index.contains_key(text) && (number || !known.contains(text))
+        };
+        for (text, cand) in values(&calls[j], j, &fresh) {
+            index.entry(text).or_default().push(cand);
         }
-        for (name, value) in &call.response_headers {
-            let lower = name.to_ascii_lowercase();
-            let writable = lower
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !writable
-                || STANDARD_HEADERS.contains(&lower.as_str())
-                || lower.starts_with("content-")
-                || lower.starts_with("access-control-")
-                || lower.starts_with("cross-origin-")
-                || lower.starts_with("x-ratelimit")
-            {
-                continue;
-            }
-            let value = value.trim();
-            if is_candidate_text(value) {
-                found.push((
-                    value.to_string(),
-                    Candidate {
-                        call: j,
-                        extractor: Extractor::Header(name.clone()),
-                        number: false,
-                        order: usize::MAX / 2,
-                    },
-                ));
-            }
-        }
-        for (name, value) in &call.set_cookies {
-            if is_candidate_text(value) {
-                found.push((
-                    value.clone(),
-                    Candidate {
-                        call: j,
-                        extractor: Extractor::Cookie(name.clone()),
-                        number: false,
-                        order: usize::MAX,
-                    },
-                ));
-            }
-        }
-        let mut fresh: HashMap<String, Vec<Candidate>> = HashMap::new();
-        for (text, cand) in found {
-            if index.contains_key(&text) || (!cand.number && known.contains(&text)) {
-                continue;
-            }
-            fresh.entry(text).or_default().push(cand);
-        }
-        index.extend(fresh);
     }
 
     keep_items_together(&mut captures);
     Correlation { captures }
+}
+
+/// The candidate values of call `j`'s response that `fresh` lets through: JSON leaves, headers
+/// and cookies set.
+fn values(call: &Call, j: usize, fresh: &dyn Fn(&str, bool) -> bool) -> Vec<(String, Candidate)> {
+    let mut found: Vec<(String, Candidate)> = Vec::new();
+    let mut add = |text: String, source: Source, number: bool, order: usize| {
+        if fresh(&text, number) {
+            let cand = Candidate {
+                call: j,
+                source,
+                number,
+                order,
+            };
+            found.push((text, cand));
+        }
+    };
+    if let Some(body) = &call.response {
+        leaves(
+            body,
+            &mut Vec::new(),
+            &mut 0,
+            &mut |path, value, order| match value {
+                Value::Number(n) => {
+                    let key = path.iter().rev().find_map(|s| match s {
+                        Walk::Key(k) => Some(*k),
+                        Walk::Index { .. } => None,
+                    });
+                    let id = n.as_i64().is_some_and(|i| i.abs() >= 10)
+                        || n.as_u64().is_some_and(|u| u >= 10);
+                    if id && key.is_some_and(is_id_key) {
+                        add(n.to_string(), Source::Leaf, true, order);
+                    }
+                }
+                Value::String(s) if is_candidate_text(s) => {
+                    add(s.clone(), Source::Leaf, false, order)
+                }
+                _ => {}
+            },
+        );
+    }
+    for (name, value) in &call.response_headers {
+        let lower = name.to_ascii_lowercase();
+        let writable = lower
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let standard = STANDARD_HEADERS.contains(&lower.as_str())
+            || [
+                "content-",
+                "access-control-",
+                "cross-origin-",
+                "x-ratelimit",
+            ]
+            .iter()
+            .any(|p| lower.starts_with(p));
+        let value = value.trim();
+        if writable && !standard && is_candidate_text(value) {
+            add(
+                value.to_string(),
+                Source::Header(name.clone()),
+                false,
+                usize::MAX / 2,
+            );
+        }
+    }
+    for (name, value) in &call.set_cookies {
+        if is_candidate_text(value) {
+            add(
+                value.clone(),
+                Source::Cookie(name.clone()),
+                false,
+                usize::MAX,
+            );
+        }
+    }
+    found
 }
 
 /// Hands out the variable of a source, adding its capture the first time.
@@ -312,20 +356,18 @@ struct Bind<'a> {
 }
 
 impl Bind<'_> {
-    fn var(&mut self, cand: &Candidate) -> String {
-        let key = (cand.call, cand.extractor.clone());
+    fn var(&mut self, call: usize, extractor: Extractor) -> String {
+        let key = (call, extractor);
         if let Some(v) = self.bindings.get(&key) {
             return v.clone();
         }
-        let v = self
-            .namer
-            .fresh(&var_hint(&self.before[cand.call], &cand.extractor));
-        self.bindings.insert(key, v.clone());
-        self.captures[cand.call].push(Capture {
+        let v = self.namer.fresh(&var_hint(&self.before[call], &key.1));
+        self.captures[call].push(Capture {
             var: v.clone(),
-            extractor: cand.extractor.clone(),
+            extractor: key.1.clone(),
             fixed: false,
         });
+        self.bindings.insert(key, v.clone());
         v
     }
 }
@@ -354,12 +396,12 @@ fn is_date(s: &str) -> bool {
         && b[8..10].iter().all(u8::is_ascii_digit)
 }
 
-/// Walks the leaves of a JSON value with their paths.
-fn leaves(
-    v: &Value,
-    path: &mut Vec<Step>,
+/// Walks the leaves of a JSON value with their paths, numbering them from 1.
+fn leaves<'a>(
+    v: &'a Value,
+    path: &mut Vec<Walk<'a>>,
     order: &mut usize,
-    f: &mut dyn FnMut(&[Step], &Value, usize),
+    f: &mut dyn FnMut(&[Walk<'a>], &'a Value, usize),
 ) {
     if *order >= MAX_LEAVES {
         return;
@@ -367,7 +409,7 @@ fn leaves(
     match v {
         Value::Object(m) => {
             for (k, child) in m {
-                path.push(Step::Key(k.clone()));
+                path.push(Walk::Key(k));
                 leaves(child, path, order, f);
                 path.pop();
             }
@@ -375,7 +417,7 @@ fn leaves(
         Value::Array(items) => {
             let len = items.len();
             for (index, child) in items.iter().enumerate() {
-                path.push(Step::Index { index, len });
+                path.push(Walk::Index { index, len });
                 leaves(child, path, order, f);
                 path.pop();
             }
@@ -387,24 +429,45 @@ fn leaves(
     }
 }
 
-/// The best source for a value used in `slot`, or `None` if none fits there (a number where a
-/// JSON text is, a text where a JSON number is, a number as a page size).
-fn best<'a>(cands: &'a [Candidate], slot: &Slot) -> Option<&'a Candidate> {
+/// The path of the leaf numbered `order`.
+fn path_of(v: &Value, order: usize) -> Option<Vec<Step>> {
+    let mut found = None;
+    leaves(v, &mut Vec::new(), &mut 0, &mut |path, _, o| {
+        if o == order {
+            found = Some(path.iter().map(|w| w.owned()).collect());
+        }
+    });
+    found
+}
+
+/// The best source for a value used in `slot` and how to capture it, or `None` if none fits
+/// there (a number where a JSON text is, a text where a JSON number is, a number as a page
+/// size).
+fn best(cands: &[Candidate], slot: &Slot, calls: &[Call]) -> Option<(usize, Extractor)> {
     let usage = usage_key(slot);
-    cands.iter().filter(|c| fits(c, slot)).min_by_key(|c| {
-        let wildcards = match &c.extractor {
-            Extractor::Json(steps) => steps
-                .iter()
-                .filter(|s| matches!(s, Step::Index { len, .. } if *len > 1))
-                .count(),
-            _ => 0,
-        };
-        let length = match &c.extractor {
-            Extractor::Json(steps) => steps.len(),
-            _ => 1,
-        };
-        (tier(c, usage.as_deref()), wildcards, length, c.order)
-    })
+    cands
+        .iter()
+        .filter(|c| fits(c, slot))
+        .map(|c| (c, c.extractor(calls)))
+        .min_by_key(|(c, extractor)| {
+            let (wildcards, length) = match extractor {
+                Extractor::Json(steps) => (
+                    steps
+                        .iter()
+                        .filter(|s| matches!(s, Step::Index { len, .. } if *len > 1))
+                        .count(),
+                    steps.len(),
+                ),
+                _ => (0, 1),
+            };
+            (
+                tier(extractor, usage.as_deref()),
+                wildcards,
+                length,
+                c.order,
+            )
+        })
+        .map(|(c, extractor)| (c.call, extractor))
 }
 
 fn fits(c: &Candidate, slot: &Slot) -> bool {
@@ -429,8 +492,8 @@ fn usage_key(slot: &Slot) -> Option<String> {
 
 /// How well a source's key matches the use: the same name, then an id of the resource the use
 /// names, then any id, then anything else.
-fn tier(c: &Candidate, usage: Option<&str>) -> u8 {
-    let Extractor::Json(steps) = &c.extractor else {
+fn tier(extractor: &Extractor, usage: Option<&str>) -> u8 {
+    let Extractor::Json(steps) = extractor else {
         return 3;
     };
     let keys: Vec<String> = steps

@@ -525,6 +525,14 @@ fn har_command(args: &HarArgs) -> i32 {
 /// in), its data file.
 fn write(imported: &Imported, out: &Path) -> i32 {
     let dir = out.parent().unwrap_or(Path::new(""));
+    if !dir.as_os_str().is_empty() && !dir.is_dir() {
+        eprintln!(
+            "error: cannot write {}: no folder {}",
+            out.display(),
+            dir.display()
+        );
+        return FAILED;
+    }
     if let Some((path, contents)) = &imported.data_file {
         let full = dir.join(path);
         let columns = contents.lines().next().unwrap_or_default();

@@ -194,6 +194,8 @@ pub fn is_id_key(key: &str) -> bool {
 #[derive(Default)]
 pub struct Namer {
     used: HashSet<String>,
+    /// The next number to try after each base name, so that many equal bases stay cheap.
+    next: std::collections::HashMap<String, usize>,
 }
 
 impl Namer {
@@ -201,16 +203,17 @@ impl Namer {
     pub fn reserving(reserved: &[&str]) -> Namer {
         Namer {
             used: reserved.iter().map(|s| s.to_string()).collect(),
+            next: Default::default(),
         }
     }
 
     pub fn fresh(&mut self, base: &str) -> String {
         let base = ident(base);
         let mut name = base.clone();
-        let mut n = 2;
+        let n = self.next.entry(base.clone()).or_insert(2);
         while self.used.contains(&name) {
             name = format!("{base}_{n}");
-            n += 1;
+            *n += 1;
         }
         self.used.insert(name.clone());
         name
