@@ -161,10 +161,10 @@ fn normalize_host(h: &str) -> String {
 
 /// An image, stylesheet, script, font or media file.
 pub fn is_static(e: &Entry) -> bool {
-    if let Some(t) = &e.resource_type {
-        if STATIC_TYPES.contains(&t.to_ascii_lowercase().as_str()) {
-            return true;
-        }
+    if let Some(t) = &e.resource_type
+        && STATIC_TYPES.contains(&t.to_ascii_lowercase().as_str())
+    {
+        return true;
     }
     let mime = e.response_mime();
     if mime.starts_with("image/")

@@ -155,7 +155,7 @@ fn starts_page(next: &Call, previous: &Call) -> bool {
 
 /// `1.5s`, `800ms`, `2s`.
 pub fn duration_text(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else if ms < 1000 {
         format!("{ms}ms")

@@ -114,7 +114,7 @@ pub fn import_har(source: &str, names: &Names, options: &Options) -> Result<Impo
         return Err(nothing(entries.len(), &tally));
     }
 
-    let password_login = calls.iter_mut().position(|c| sends_password(c));
+    let password_login = calls.iter_mut().position(sends_password);
     let correlation = correlate::correlate(&mut calls, &[FEED, "true", "false", "null"]);
     let login = password_login.or_else(|| token_issuer(&calls, &correlation));
     let mut secrets = Secrets::find(&mut calls);

@@ -145,7 +145,7 @@ impl Secrets {
             }
         }
         // Longest first, so that a value inside another is not replaced before it.
-        s.found.sort_by(|a, b| b.value.len().cmp(&a.value.len()));
+        s.found.sort_by_key(|f| std::cmp::Reverse(f.value.len()));
         s
     }
 
