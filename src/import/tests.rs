@@ -302,3 +302,55 @@ fn the_documented_example_is_the_golden_output() {
         "docs/import.md should show tests/golden/import/chromium-demo.kload"
     );
 }
+
+/// Without a password, the request whose token later requests send is the login; a token
+/// from before the recording becomes a data column, its scheme kept.
+#[test]
+fn logins_without_passwords() {
+    let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtYWNoaW5lIn0.c2lnbmF0dXJlLTEyMzQ1";
+    let old = "Bearer old-token-from-before-0001";
+    let har = format!(
+        r#"{{"log": {{"entries": [
+      {{"request": {{"method": "GET", "url": "https://api.example.com/status",
+         "headers": [{{"name": "Authorization", "value": "{old}"}}]}},
+       "response": {{"status": 200}}}},
+      {{"request": {{"method": "POST", "url": "https://api.example.com/oauth/token",
+         "postData": {{"mimeType": "application/x-www-form-urlencoded",
+                      "text": "grant_type=client_credentials&client_id=svc&client_secret=very-secret-42"}}}},
+       "response": {{"status": 200, "content": {{"mimeType": "application/json",
+                     "text": "{{\"access_token\": \"{token}\"}}"}}}}}},
+      {{"request": {{"method": "GET", "url": "https://api.example.com/items",
+         "headers": [{{"name": "Authorization", "value": "Bearer {token}"}}]}},
+       "response": {{"status": 200}}}}
+    ]}}}}"#
+    );
+    let i = import(&har, "machine", &Options::default());
+    let on_start = i
+        .scenario
+        .split("sequence journey")
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(on_start.contains("POST \"/oauth/token\""), "{}", i.scenario);
+    assert!(
+        on_start.contains("header Authorization: \"Bearer {{ credentials.authorization }}\""),
+        "{}",
+        i.scenario
+    );
+    assert!(
+        i.scenario
+            .contains("client_secret: \"{{ credentials.client_secret }}\""),
+        "{}",
+        i.scenario
+    );
+    assert!(
+        i.scenario
+            .contains("header Authorization: \"Bearer {{ access_token }}\"")
+    );
+    let (_, csv) = i.data_file.as_ref().unwrap();
+    assert_eq!(csv, "authorization,client_secret\nCHANGE_ME,CHANGE_ME\n");
+    let out = written(&i);
+    for secret in ["old-token-from-before-0001", "very-secret-42", "eyJ"] {
+        assert!(!out.contains(secret), "{secret}:\n{out}");
+    }
+}
