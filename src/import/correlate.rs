@@ -2,11 +2,12 @@
 //! login in an `Authorization` header, an id from a list in a detail URL) becomes a `capture`
 //! on the response and a `{{ variable }}` in the request, so a replay uses fresh values.
 //!
-//! Responses are indexed as they come: JSON leaves, headers other than the standard ones, and
-//! cookies set. A value is only a candidate when it could not be a coincidence: an integer of
-//! two digits or more under an id key (`id`, `project_id`), or a text of six characters or
-//! more without spaces that has a digit or is at least twelve long, that the client had not
-//! sent before the response (then the client chose it, and it is data, not a server's id).
+//! Responses are indexed as they come: JSON leaves, headers other than the standard ones,
+//! cookies set, and the hidden fields and `<meta>` values of HTML pages. A value is only a
+//! candidate when it could not be a coincidence: an integer of two digits or more under an id
+//! key (`id`, `project_id`), or a text of six characters or more without spaces that has a
+//! digit or is at least twelve long, that the client had not sent before the response (then
+//! the client chose it, and it is data, not a server's id).
 //! Later requests are searched for candidates in path segments, query values, headers, JSON
 //! leaves and form fields, as the whole value or, for long values (tokens), as a word inside
 //! one (`Bearer <token>`). The first response that gave a value is its source.
@@ -24,6 +25,11 @@ pub enum Extractor {
     Json(Vec<Step>),
     Header(String),
     Cookie(String),
+    /// A field of an HTML page, found by a regular expression whose first group is its value.
+    Regex {
+        name: String,
+        pattern: String,
+    },
 }
 
 /// One step of a JSON path.
@@ -81,6 +87,7 @@ impl Capture {
             }
             Extractor::Header(name) => ("header", name.clone(), false),
             Extractor::Cookie(name) => ("cookie", name.clone(), false),
+            Extractor::Regex { pattern, .. } => ("regex", pattern.clone(), false),
         }
     }
 }
@@ -121,6 +128,7 @@ enum Source {
     Leaf,
     Header(String),
     Cookie(String),
+    Html(super::html::Field),
 }
 
 impl Candidate {
@@ -135,6 +143,10 @@ impl Candidate {
             ),
             Source::Header(name) => Extractor::Header(name.clone()),
             Source::Cookie(name) => Extractor::Cookie(name.clone()),
+            Source::Html(field) => Extractor::Regex {
+                name: field.name.clone(),
+                pattern: field.pattern.clone(),
+            },
         }
     }
 }
@@ -343,6 +355,18 @@ fn values(call: &Call, j: usize, fresh: &dyn Fn(&str, bool) -> bool) -> Vec<(Str
             );
         }
     }
+    if let Some(page) = &call.page {
+        for field in super::html::fields(page) {
+            if is_candidate_text(&field.value) {
+                add(
+                    field.value.clone(),
+                    Source::Html(field),
+                    false,
+                    usize::MAX / 4,
+                );
+            }
+        }
+    }
     found
 }
 
@@ -528,6 +552,7 @@ const GENERIC_KEYS: &[&str] = &[
 fn var_hint(source: &Call, extractor: &Extractor) -> String {
     match extractor {
         Extractor::Header(name) | Extractor::Cookie(name) => ident(name),
+        Extractor::Regex { name, .. } => ident(name),
         Extractor::Json(steps) => {
             let keys: Vec<&str> = steps
                 .iter()
@@ -600,6 +625,7 @@ mod tests {
             body: Body::None,
             status: 200,
             response,
+            page: None,
             response_headers: vec![],
             set_cookies: vec![],
             sent_cookies: vec![],

@@ -193,7 +193,7 @@ fn request(
     for c in captures {
         let (kind, what, random) = c.source();
         let what = match kind {
-            "jsonpath" => quoted_text(&what),
+            "jsonpath" | "regex" => quoted_text(&what),
             "cookie" => param_name(&what),
             _ => what,
         };

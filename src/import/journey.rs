@@ -180,6 +180,7 @@ mod tests {
             body: Body::None,
             status: 200,
             response: None,
+            page: None,
             response_headers: vec![],
             set_cookies: vec![],
             sent_cookies: vec![],

@@ -3,8 +3,8 @@
 //!
 //! The steps, one file each: [`har`] reads the file; [`filter`] keeps the application's own
 //! requests (no static assets, no other sites); [`recording`] turns them into values that can
-//! hold variables; [`correlate`] finds values a response gave and a later request sent back,
-//! and makes them captures; [`secrets`] replaces what must not be copied (passwords, tokens,
+//! hold variables; [`correlate`] finds values a response gave (in JSON, headers, cookies, or
+//! an HTML page's fields, see [`html`]) and a later request sent back, and makes them captures; [`secrets`] replaces what must not be copied (passwords, tokens,
 //! cookies) by columns of a data file of placeholders; [`journey`] lays the requests out as
 //! `on start` and a `sequence` of one task per page, with the recorded pauses; [`emit`]
 //! writes the text. The text then goes through the project's own parser and formatter, so it
@@ -15,6 +15,7 @@ pub mod correlate;
 pub mod emit;
 pub mod filter;
 pub mod har;
+pub mod html;
 pub mod journey;
 pub mod naming;
 pub mod recording;

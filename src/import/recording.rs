@@ -214,6 +214,8 @@ pub struct Call {
     pub status: u16,
     /// The response body, when it is JSON.
     pub response: Option<Value>,
+    /// The response body, when it is an HTML page.
+    pub page: Option<String>,
     pub response_headers: Vec<(String, String)>,
     /// Cookies the response set.
     pub set_cookies: Vec<(String, String)>,
@@ -285,6 +287,7 @@ fn call(index: usize, e: &Entry, main_origin: Option<&str>) -> Option<Call> {
         .filter(|t| mime.contains("json") || t.trim_start().starts_with(['{', '[']))
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .filter(|v| v.is_object() || v.is_array());
+    let page = e.response_text().filter(|_| mime.contains("html"));
     let document = e
         .resource_type
         .as_deref()
@@ -299,6 +302,7 @@ fn call(index: usize, e: &Entry, main_origin: Option<&str>) -> Option<Call> {
         body: body(e),
         status: u16::try_from(e.status()).unwrap_or(0),
         response,
+        page,
         response_headers,
         set_cookies,
         sent_cookies,

@@ -73,6 +73,7 @@ fn shop_recording() {
         "cs_live_51HxYz9Q",
         "ak_test_7Hq2Lw9Zp",
         "q8Vx2LmN7pRt4KsW",
+        "hT9wQx2Lr5Kd8Vn3Zp6Ys1Bc4Mf7Gj0A",
         "9f8e7d6c5b4a39281706",
         "eyJ",
     ] {
@@ -80,8 +81,10 @@ fn shop_recording() {
     }
     // The known correlations, each captured once and used.
     for line in [
+        "capture csrfmiddlewaretoken = regex \"name=\\\"csrfmiddlewaretoken\\\" value=\\\"([^\\\"]*)\\\"\"",
+        "csrfmiddlewaretoken: \"{{ csrfmiddlewaretoken }}\"",
         "capture csrftoken = cookie csrftoken",
-        "csrfmiddlewaretoken: \"{{ csrftoken }}\"",
+        "header X-CSRFToken: \"{{ csrftoken }}\"",
         "capture access_token = jsonpath \"$.access_token\"",
         "header Authorization: \"Bearer {{ access_token }}\"",
         "capture product_id = jsonpath \"$.results[*].id\" random",
