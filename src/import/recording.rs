@@ -106,6 +106,15 @@ pub enum Json {
 }
 
 impl Json {
+    /// How many objects and arrays are nested at the deepest point.
+    pub fn depth(&self) -> usize {
+        match self {
+            Json::Object(members) => 1 + members.iter().map(|(_, v)| v.depth()).max().unwrap_or(0),
+            Json::Array(items) => 1 + items.iter().map(Json::depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
     /// Reads a JSON text, keeping its members in the order written (serde_json's own map
     /// sorts them).
     pub fn parse(text: &str) -> Option<Json> {
@@ -382,8 +391,11 @@ fn body(e: &Entry) -> Body {
     let mime = mime_essence(&declared);
     let text = post.text.clone().unwrap_or_default();
     let params = post.params.as_deref().unwrap_or(&[]);
+    // Deeper than the language nests (with the request's own blocks around it), a body is
+    // sent as recorded text.
     if mime.contains("json")
         && let Some(j @ (Json::Object(_) | Json::Array(_))) = Json::parse(&text)
+        && j.depth() + 8 <= crate::syntax::error::MAX_DEPTH
     {
         return Body::Json(j);
     }

@@ -357,3 +357,59 @@ fn logins_without_passwords() {
         assert!(!out.contains(secret), "{secret}:\n{out}");
     }
 }
+
+/// Recordings that the language cannot say as recorded still import into valid scenarios:
+/// a JSON body nested deeper than the language allows is sent as text, an impossible status
+/// is not checked.
+#[test]
+fn odd_recordings_still_compile() {
+    let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+    let har = format!(
+        r#"{{"log": {{"entries": [
+      {{"request": {{"method": "POST", "url": "http://127.0.0.1:9/deep",
+         "postData": {{"mimeType": "application/json", "text": "{deep}"}}}},
+       "response": {{"status": 999}}}}
+    ]}}}}"#
+    );
+    let i = import(&har, "odd", &Options::default());
+    assert!(
+        i.scenario
+            .contains(&format!("body \"{deep}\" type \"application/json\""))
+    );
+    assert!(!i.scenario.contains("check status"), "{}", i.scenario);
+}
+
+/// No prefix of a recording makes the import panic, and every entry of the fixtures imported
+/// alone (or with the entries before it) gives a scenario that compiles, or says why not.
+#[test]
+fn parts_of_recordings_import_or_say_why_not() {
+    let names = Names {
+        source: "part.har",
+        stem: "part",
+    };
+    let options = Options::default();
+    for stem in ["shop", "chromium-demo"] {
+        let source = fixture(&format!("{stem}.har"));
+        for cut in (0..source.len()).step_by(source.len() / 97 + 1) {
+            let cut = (0..=cut)
+                .rev()
+                .find(|&c| source.is_char_boundary(c))
+                .unwrap_or(0);
+            assert!(matches!(
+                import_har(&source[..cut], &names, &options),
+                Err(ImportError::Har(_))
+            ));
+        }
+        let har: serde_json::Value = serde_json::from_str(&source).unwrap();
+        let entries = har["log"]["entries"].as_array().unwrap();
+        for k in 0..entries.len() {
+            for part in [&entries[k..=k], &entries[..=k]] {
+                let text = serde_json::json!({"log": {"entries": part}}).to_string();
+                match import_har(&text, &names, &options).and_then(|i| i.verify().map(|()| i)) {
+                    Ok(_) | Err(ImportError::Nothing { .. }) => {}
+                    Err(e) => panic!("{stem} entries up to {k}: {e:?}"),
+                }
+            }
+        }
+    }
+}
