@@ -3,6 +3,7 @@
 
 mod commands;
 mod demo;
+mod import;
 mod k8s;
 mod merge;
 mod out;
@@ -76,6 +77,9 @@ pub enum Command {
     /// Merge the results of every segment of a distributed run into one: the same reports,
     /// thresholds and exit code as `kload run`.
     Merge(merge::MergeArgs),
+    /// Turn a recording into a scenario: `kload import har FILE.har -o OUT.kload`.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Run every request of every class once and list each with its status.
     Smoke {
         file: PathBuf,
@@ -402,6 +406,7 @@ pub fn main(cli: Cli) -> i32 {
         Command::Demo(args) => demo::demo(args),
         Command::K8s(args) => k8s::command(*args),
         Command::Merge(args) => merge::merge(args),
+        Command::Import(command) => import::command(command),
         Command::Smoke {
             file,
             host,

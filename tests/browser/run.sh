@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Browser tests in headless Chromium: the HTML report (fixture reports rendered from Rust,
-# see check-report.mjs) and the web UI (served by the fake controller of the `web` module,
-# see check-webui.mjs). Installs what it needs on a fresh Debian machine, once: the chromium
+# see check-report.mjs), the HAR import of a fresh recording of the demo target (see
+# record-har.mjs) and the web UI (served by the fake controller of the `web` module, see
+# check-webui.mjs). Installs what it needs on a fresh Debian machine, once: the chromium
 # package when /usr/bin/chromium is missing, node_modules when missing (npm ci, from
 # package-lock.json). Run from anywhere; each script ends with `browser: N passed, M failed`,
-# and this one exits non-zero if either failed. Screenshots and downloads: target/browser/.
+# and this one exits non-zero if any failed. Screenshots and downloads: target/browser/.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,6 +37,17 @@ mkdir -p "$out"
 for page in report troubled hostile single-point empty; do
     [ -s "$out/$page.html" ] || { echo "browser: $out/$page.html was not written" >&2; exit 1; }
 done
+
+# The HAR import on a fresh recording: headless Chromium uses the demo target like a web app
+# while playwright-core records a HAR (record-har.mjs); `kload import har` of it must pass
+# `check`, `fmt --check` and a smoke run against the demo. The files stay in $out/import.
+mkdir -p "$out/import"
+(cd "$root" && KLOAD_BROWSER_DIR="$out/import" cargo test --quiet --test kload \
+    import::a_fresh_chromium_recording_imports_and_runs -- --exact --ignored >/dev/null) || {
+    echo "browser: FAIL the import of a fresh Chromium recording (run: KLOAD_BROWSER_DIR=$out/import cargo test --test kload a_fresh_chromium -- --ignored)" >&2
+    exit 1
+}
+echo "ok   HAR import of a fresh Chromium recording ($out/import/recorded.har)"
 
 cd "$root"
 status=0

@@ -9,6 +9,7 @@ mod cli;
 mod demo;
 mod distributed;
 mod export;
+mod import;
 mod k8s;
 mod language;
 mod load;
