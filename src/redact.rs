@@ -172,6 +172,21 @@ impl Secrets {
     }
 }
 
+/// Headers whose values never appear in logs or reports.
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization"
+            | "proxy-authorization"
+            | "cookie"
+            | "set-cookie"
+            | "x-api-key"
+            | "x-auth-token"
+    ) || n.contains("token")
+        || n.contains("secret")
+}
+
 /// The words of a secret header value worth remembering on their own: the token after an
 /// auth scheme (`Bearer abc…`), each cookie value (`sid=abc; theme=dark`).
 pub fn header_parts(value: &str) -> Vec<&str> {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kload::session::{Run, Scenario, exit};
+use kload::session::{Options, Run, Scenario, exit};
 use kload::web::{self, SessionController, StartRequest, WebError, WebLogin, WebOptions};
 use tokio::time::Instant;
 
@@ -13,9 +13,28 @@ use super::RunArgs;
 use super::out::note;
 use super::run::{Signals, interrupt, kill, print_finished};
 
+/// The first flag given that only means something for one headless run: the Prometheus
+/// exporter follows one run to its end, `--json -` frames one result, segments share one
+/// start.
+pub fn headless_only(args: &RunArgs) -> Option<&'static str> {
+    if args.prometheus.prometheus_listen.is_some() {
+        Some("--prometheus-listen")
+    } else if args.prometheus.prometheus_remote_write.is_some() {
+        Some("--prometheus-remote-write")
+    } else if args.json_to_stdout() {
+        Some("--json -")
+    } else if args.segment.is_some() {
+        Some("--segment")
+    } else if args.start_at.is_some() {
+        Some("--start-at")
+    } else {
+        None
+    }
+}
+
 /// Serves the web UI until Ctrl-C (or `--autoquit`); returns the exit code of the last test
-/// (0 when none ran).
-pub async fn serve(scenario: Arc<Scenario>, args: &RunArgs) -> i32 {
+/// (0 when none ran). `options` are the flags' (checked), the base of each test.
+pub async fn serve(scenario: Arc<Scenario>, options: Options, args: &RunArgs) -> i32 {
     let login = match args.web_login.as_deref().map(str::parse::<WebLogin>) {
         None => None,
         Some(Ok(login)) => Some(login),
@@ -25,8 +44,7 @@ pub async fn serve(scenario: Arc<Scenario>, args: &RunArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let controller =
-        SessionController::new(scenario, args.options(), tokio::runtime::Handle::current());
+    let controller = SessionController::new(scenario, options, tokio::runtime::Handle::current());
     let options = WebOptions {
         host: args.web_host.clone(),
         port: args.web_port,

@@ -304,3 +304,33 @@ fn a_taken_port_is_refused_with_a_hint() {
     );
     assert!(text(&o).contains("-P/--web-port"), "{}", text(&o));
 }
+
+#[test]
+fn flags_that_follow_one_headless_run_are_refused_with_the_web_ui() {
+    let scenario = Scenario::new(SCENARIO);
+    let file = scenario.path.to_str().unwrap();
+    for (flags, named) in [
+        (
+            &["--prometheus-listen", "127.0.0.1:0"][..],
+            "--prometheus-listen",
+        ),
+        (&["--json", "-"][..], "--json -"),
+        (
+            &["--segment", "1/2", "--start-at", "2026-12-05T10:00:00Z"][..],
+            "--segment",
+        ),
+    ] {
+        let mut args = vec!["run", file, "-P", "0"];
+        args.extend_from_slice(flags);
+        let o = kload(&args);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", text(&o));
+        let expected = format!("error: {named} needs --headless");
+        assert!(text(&o).contains(&expected), "{flags:?}: {}", text(&o));
+        // Refused before serving anything.
+        assert!(
+            !text(&o).contains("web UI: http"),
+            "{flags:?}: {}",
+            text(&o)
+        );
+    }
+}
