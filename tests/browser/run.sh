@@ -89,8 +89,11 @@ wait "$server" || status=1
 # on another (-P 0 prints the real URL), the same browser checks, then Ctrl-C for both.
 echo "browser: the web UI of a real kload run" >&2
 (cd "$root" && cargo build --quiet --bin kload)
-kload="${CARGO_TARGET_DIR:-$root/target}/debug/kload"
-[[ "$kload" = /* ]] || kload="$root/$kload"
+built="${CARGO_TARGET_DIR:-$root/target}/debug/kload"
+[[ "$built" = /* ]] || built="$root/$built"
+# A copy: another checkout building into the same CARGO_TARGET_DIR replaces debug/kload.
+kload="$out/kload"
+cp "$built" "$kload"
 demo_log="$out/demo.log"
 run_out="$out/run.stdout"
 run_log="$out/run.stderr"
