@@ -97,6 +97,9 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Language server for editors, on stdin/stdout: diagnostics, completion, hover,
+    /// navigation, rename, formatting, quick fixes.
+    Lsp,
     /// Run every request of every class once and list each with its status.
     Smoke {
         file: PathBuf,
@@ -297,6 +300,7 @@ pub fn main(cli: Cli) -> i32 {
             only_summary,
             seed,
         ),
+        Command::Lsp => crate::lsp::serve_stdio(),
         Command::Smoke {
             file,
             host,

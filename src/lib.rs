@@ -13,6 +13,7 @@ pub mod compile;
 pub mod demo;
 pub mod diagnostic;
 pub mod ir;
+pub mod lsp;
 pub mod metrics;
 pub mod report;
 pub mod runtime;
