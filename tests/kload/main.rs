@@ -7,6 +7,7 @@
 
 mod cli;
 mod load;
+mod lsp;
 mod requests;
 mod stopping;
 mod support;
