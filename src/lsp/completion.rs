@@ -168,10 +168,11 @@ fn code(mut list: Items, cursor: &Cursor, index: Option<&Index>) -> Vec<Completi
     if expected.has_rule(Rule::metric) {
         for m in crate::compile::METRICS {
             let row = words::metric(m);
+            let syntax = row.map(|r| r.syntax.replacen(r.word, m, 1));
             list.push(
                 m,
                 CompletionItemKind::PROPERTY,
-                row.map(|r| r.syntax.to_string()),
+                syntax,
                 row.map(|r| r.doc.to_string()),
             );
         }
@@ -190,8 +191,7 @@ fn code(mut list: Items, cursor: &Cursor, index: Option<&Index>) -> Vec<Completi
 
 fn expression(mut list: Items, index: Option<&Index>, offset: usize) -> Vec<CompletionItem> {
     if let Some(index) = index {
-        let scope = index.scope_at(offset);
-        for name in index.names(SymbolKind::Variable, scope) {
+        for name in index.variables_at(offset) {
             list.push(
                 name,
                 CompletionItemKind::VARIABLE,

@@ -157,7 +157,8 @@ fn word(text: &str, offset: usize) -> Option<(String, Span)> {
     }
     if expected.has_rule(Rule::metric) {
         let m = words::metric(word)?;
-        return Some((words::markdown(m.syntax, m.doc), span));
+        let syntax = m.syntax.replacen(m.word, word, 1);
+        return Some((words::markdown(&syntax, m.doc), span));
     }
     if !expected.keywords.iter().any(|k| k == word) {
         return None;

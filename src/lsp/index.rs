@@ -33,11 +33,23 @@ pub struct Symbol {
     pub scope: Scope,
 }
 
+/// Where a variable is set, which decides where it can be read (as the compiler does).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DefPlace {
+    /// A `let` among the scenario's or a class's settings.
+    Setting,
+    /// A step of the `on start` block with this span: seen by the steps after it only.
+    OnStart(Span),
+    /// A step of a task, sequence or `on stop`: seen in the whole class.
+    Step,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Occurrence {
     pub symbol: usize,
     pub span: Span,
     pub definition: bool,
+    pub place: DefPlace,
     /// The statement it stands in (`let api = "/v1"`, `data accounts from "a.csv"`).
     pub statement: Span,
 }
@@ -58,6 +70,8 @@ pub struct Index {
     pub feeds: Vec<Feed>,
     /// The span of each user class, by scope number.
     pub classes: Vec<Span>,
+    /// The spans of the `on start` blocks.
+    pub on_starts: Vec<Span>,
 }
 
 impl Index {
@@ -107,6 +121,29 @@ impl Index {
         out
     }
 
+    /// The variables a use at `offset` may read, by the compiler's rules: in a class, the
+    /// scenario's and the class's; in `on start`, only the settings' and what the block
+    /// itself set before `offset`.
+    pub fn variables_at(&self, offset: usize) -> Vec<&str> {
+        let scope = self.scope_at(offset);
+        let on_start = self.on_starts.iter().find(|b| b.contains(offset)).copied();
+        let mut out: Vec<&str> = Vec::new();
+        for (id, s) in self.symbols.iter().enumerate() {
+            if s.kind != SymbolKind::Variable || (s.scope.is_some() && s.scope != scope) {
+                continue;
+            }
+            let visible = self.definitions_of(id).any(|d| match (on_start, d.place) {
+                (None, _) | (_, DefPlace::Setting) => true,
+                (Some(block), DefPlace::OnStart(b)) => b == block && d.span.start < offset,
+                (Some(_), _) => false,
+            });
+            if visible && !out.contains(&s.name.as_str()) {
+                out.push(&s.name);
+            }
+        }
+        out
+    }
+
     pub fn feed(&self, name: &str) -> Option<&Feed> {
         self.feeds.iter().find(|f| f.name == name)
     }
@@ -121,15 +158,31 @@ struct Raw {
     span: Span,
     definition: bool,
     statement: Span,
+    place: DefPlace,
 }
 
-#[derive(Default)]
 struct Builder {
     raw: Vec<Raw>,
     feeds: Vec<Feed>,
     classes: Vec<Span>,
+    on_starts: Vec<Span>,
     class: Scope,
     statement: Span,
+    place: DefPlace,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder {
+            raw: Vec::new(),
+            feeds: Vec::new(),
+            classes: Vec::new(),
+            on_starts: Vec::new(),
+            class: None,
+            statement: Span::default(),
+            place: DefPlace::Setting,
+        }
+    }
 }
 
 impl Builder {
@@ -141,6 +194,7 @@ impl Builder {
             span,
             definition,
             statement: self.statement,
+            place: self.place,
         });
     }
 
@@ -148,6 +202,7 @@ impl Builder {
         let mut index = Index {
             feeds: self.feeds,
             classes: self.classes,
+            on_starts: self.on_starts,
             ..Index::default()
         };
         let defined = |name: &str, scope: Scope| {
@@ -182,6 +237,7 @@ impl Builder {
                 span: r.span,
                 definition: r.definition,
                 statement: r.statement,
+                place: r.place,
             });
         }
         index
@@ -213,12 +269,25 @@ impl Builder {
                     for item in &u.items {
                         self.statement = item.span();
                         match item {
-                            ast::UserItem::Setting(s) => self.settings(std::slice::from_ref(s)),
-                            ast::UserItem::OnStart(b) | ast::UserItem::OnStop(b) => {
+                            ast::UserItem::Setting(s) => {
+                                self.place = DefPlace::Setting;
+                                self.settings(std::slice::from_ref(s))
+                            }
+                            ast::UserItem::OnStart(b) => {
+                                self.on_starts.push(b.span);
+                                self.place = DefPlace::OnStart(b.span);
                                 self.steps(&b.steps)
                             }
-                            ast::UserItem::Task(t) => self.task(t),
+                            ast::UserItem::OnStop(b) => {
+                                self.place = DefPlace::Step;
+                                self.steps(&b.steps)
+                            }
+                            ast::UserItem::Task(t) => {
+                                self.place = DefPlace::Step;
+                                self.task(t)
+                            }
                             ast::UserItem::Sequence(s) => {
+                                self.place = DefPlace::Step;
                                 self.options(&s.options);
                                 for t in &s.tasks {
                                     self.task(t);
@@ -227,6 +296,7 @@ impl Builder {
                         }
                     }
                     self.class = None;
+                    self.place = DefPlace::Setting;
                 }
                 Item::Thresholds(t) => {
                     for th in &t.thresholds {
@@ -582,5 +652,18 @@ thresholds {
         assert_eq!(index.names(SymbolKind::Variable, a), ["api", "token"]);
         assert_eq!(index.names(SymbolKind::Variable, b), ["api"]);
         assert_eq!(index.names(SymbolKind::Variable, None), ["api"]);
+    }
+
+    #[test]
+    fn on_start_sees_settings_and_its_own_earlier_steps() {
+        let src = "user A {\n  let base = 1\n  on start {\n    let a = 1\n    GET \"/{{ a }}\" { capture t = header X }\n  }\n  task u {\n    let later = 2\n    GET \"/{{ t }}\"\n  }\n}\n";
+        let index = Index::build(&crate::syntax::parse(src).unwrap());
+        let in_on_start = src.find("{{ a }}").unwrap();
+        assert_eq!(index.variables_at(in_on_start), ["base", "a"]);
+        assert_eq!(index.variables_at(src.find("let a").unwrap()), ["base"]);
+        assert_eq!(
+            index.variables_at(src.find("{{ t }}").unwrap()),
+            ["base", "a", "t", "later"]
+        );
     }
 }

@@ -25,6 +25,8 @@ mod navigation;
 mod outline;
 mod position;
 mod server;
+#[cfg(test)]
+mod tests;
 mod words;
 
 use position::Encoding;
