@@ -170,11 +170,15 @@ fn main() {
     let middle = text.len() / 2;
     let variable = middle + text[middle..].find("{{ token }}").unwrap() + 3;
     let wait = middle + text[middle..].find("wait between").unwrap() + 5;
+    // A new request being typed before a `sleep`: `GET "/{{ ` and no more.
+    let typing = middle + text[middle..].find("    sleep between").unwrap();
+    let half_typed = "    GET \"/{{ \n";
 
     let mut version = 0;
     let mut semantic = Vec::new();
     let mut syntax = Vec::new();
     let mut completion = Vec::new();
+    let mut broken_completion = Vec::new();
     for run in 0..RUNS {
         // A misspelt variable (one diagnostic), then its fix (none).
         for (len, with, expected) in [(5, "tokn", 1), (4, "token", 0)] {
@@ -205,11 +209,55 @@ fn main() {
             );
             completion.push(start.elapsed());
             assert!(items.as_array().is_some_and(|i| i.len() > 5), "{items}");
+        } else {
+            // The file does not parse while the line is half typed: the names come from a
+            // repaired copy.
+            version += 1;
+            edit(&mut client, &uri, &mut text, version, typing, 0, half_typed);
+            let start = Instant::now();
+            let items = client.request(
+                "textDocument/completion",
+                json!({ "textDocument": { "uri": uri }, "position": position(&text, typing + half_typed.len() - 1) }),
+            );
+            broken_completion.push(start.elapsed());
+            let labels: Vec<&str> = items
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["label"].as_str().unwrap())
+                .collect();
+            assert!(
+                labels.contains(&"project_ids") && labels.contains(&"uuid"),
+                "{labels:?}"
+            );
+            version += 1;
+            edit(
+                &mut client,
+                &uri,
+                &mut text,
+                version,
+                typing,
+                half_typed.len(),
+                "",
+            );
+            assert!(client.diagnostics(version).is_empty());
         }
     }
     client.request("shutdown", Value::Null);
     client.notify("exit", Value::Null);
     child.wait().unwrap();
+
+    // For reference, the same work in process: what `kload check` does for this text.
+    let ctx = kload::compile::Context { base_dir: dir };
+    let check: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            let out = kload::compile::compile_source(&text, &ctx);
+            let took = start.elapsed();
+            assert!(out.diagnostics.is_empty());
+            took
+        })
+        .collect();
 
     println!(
         "scenario: {} lines, {} KB; {} edits of each kind",
@@ -232,5 +280,14 @@ fn main() {
         "completion right after an edit:                     median {:.1} ms, worst {:.1} ms",
         ms(median(completion.clone())),
         ms(worst(&completion))
+    );
+    println!(
+        "completion in a half-typed line (file repaired):    median {:.1} ms, worst {:.1} ms",
+        ms(median(broken_completion.clone())),
+        ms(worst(&broken_completion))
+    );
+    println!(
+        "for reference, parse + compile in process:          median {:.1} ms",
+        ms(median(check))
     );
 }

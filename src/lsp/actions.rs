@@ -88,6 +88,23 @@ mod tests {
     }
 
     #[test]
+    fn a_misspelt_file_name_is_replaced_by_the_file_that_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("accounts.csv"), "u\nx\n").unwrap();
+        let text = "data accounts from \"acounts.csv\"\nuser A {\n  task t {\n    GET \"/{{ accounts.u }}\"\n  }\n}\n";
+        let analysis = Analysis::new(text, Some(&dir.path().join("s.kload")));
+        let index = LineIndex::new(text);
+        let lines = Lines::new(text, &index, Encoding::Utf16);
+        let uri: Uri = "file:///s.kload".parse().unwrap();
+        let at = text.find("acounts").unwrap();
+        let actions = quick_fixes(&uri, text, &analysis, &lines, Span::new(at, at));
+        let CodeActionOrCommand::CodeAction(a) = &actions[0] else {
+            panic!("an action")
+        };
+        assert_eq!(a.title, "Change `\"acounts.csv\"` to `\"accounts.csv\"`");
+    }
+
+    #[test]
     fn syntax_and_threshold_fixes() {
         let src = "user A {\n  task t {\n    get \"/a\"\n  }\n}\n";
         assert_eq!(
@@ -118,7 +135,15 @@ mod tests {
                 "/health".to_string()
             )]
         );
-        let src = "user A {\n  task t {\n    GET \"/a\" {\n      tags a,\n    }\n  }\n}\n";
-        let _ = src;
+        let src = "user A {\n  wait constant 1s,\n  task t {\n    GET \"/a\"\n  }\n}\n";
+        assert_eq!(fixes(src, ","), [("Remove `,`".to_string(), String::new())]);
+        let src = "userVisitor {\n}\n";
+        assert_eq!(
+            fixes(src, "userVisitor"),
+            [(
+                "Change `userVisitor` to `user Visitor`".to_string(),
+                "user Visitor".to_string()
+            )]
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! parse from a repaired copy whose byte offsets are the same as the text's.
 
 use std::cell::OnceCell;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use pest::Parser as _;
@@ -124,7 +125,12 @@ pub fn repaired(text: &str) -> Option<ast::File> {
                 continue;
             }
         }
-        let line = line_to_blank(&work, pos.min(text.len()));
+        // A string left open runs on over the next lines: blank the line it starts on.
+        let pos = pos.min(text.len());
+        let line = match context::at(&work, pos).string_start {
+            Some(quote) => line_of(&work, quote),
+            None => line_to_blank(&work, pos),
+        };
         if line.is_empty() {
             return None;
         }
@@ -139,15 +145,18 @@ fn closers(text: &str) -> String {
     context::at(text, text.len()).closing
 }
 
+/// The byte range of the line that holds `at`, without its `\n`.
+fn line_of(text: &str, at: usize) -> Range<usize> {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    start..end
+}
+
 /// The line to blank for a parse that stopped at `pos`: the line itself, or the statement
 /// before it when pest stopped at the first word of a line (the line before is then the
 /// one left incomplete), unless that one opened a block.
-fn line_to_blank(text: &str, pos: usize) -> std::ops::Range<usize> {
-    let line_of = |at: usize| {
-        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-        let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
-        start..end
-    };
+fn line_to_blank(text: &str, pos: usize) -> Range<usize> {
+    let line_of = |at: usize| line_of(text, at);
     let line = line_of(pos);
     let at_first_word = text[line.start..pos].trim().is_empty();
     if at_first_word && line.start > 0 {
@@ -229,6 +238,15 @@ mod tests {
         assert_eq!(index.names(SymbolKind::Feed, None), ["accounts"]);
         let src = "user A {\n  task t {\n    GET \"/x\n";
         assert!(repaired(src).is_some());
+    }
+
+    #[test]
+    fn a_string_left_open_is_blanked_where_it_starts() {
+        // The string runs on into the lines after it: pest stops far below.
+        let src = "user A {\n  task t {\n    GET \"/a\" { capture token = header X }\n    GET \"/{{ \n    sleep between 500ms 1s\n  }\n  task u {\n    GET \"/b\" {\n      name \"b\"\n      check status 200\n    }\n  }\n}\n";
+        let index = Index::build(&repaired(src).expect("repaired"));
+        assert_eq!(index.names(SymbolKind::Variable, Some(0)), ["token"]);
+        assert_eq!(index.names(SymbolKind::RequestName, None), ["/a", "b"]);
     }
 
     #[test]

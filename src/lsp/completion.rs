@@ -60,7 +60,7 @@ pub fn complete(
         Place::Comment | Place::Text => Vec::new(),
         Place::Expression { feed: Some(feed) } => columns(list, analysis, index(), feed),
         Place::Expression { feed: None } => expression(list, index(), offset),
-        Place::Selector { tag: true, .. } => names(list, index(), SymbolKind::Tag),
+        Place::Selector { tag: true, .. } => tags(list, index()),
         Place::Selector { tag: false, start } => selector(list, index(), text, *start, offset),
         Place::Code => code(list, &cursor, index()),
     }
@@ -184,7 +184,7 @@ fn code(mut list: Items, cursor: &Cursor, index: Option<&Index>) -> Vec<Completi
     }
     let in_tags = cursor.statement.split_whitespace().any(|w| w == "tags");
     if expected.has_rule(Rule::ident) && in_tags {
-        return names(list, index, SymbolKind::Tag);
+        return tags(list, index);
     }
     list.items
 }
@@ -249,8 +249,12 @@ fn columns(
     list.items
 }
 
-fn names(mut list: Items, index: Option<&Index>, kind: SymbolKind) -> Vec<CompletionItem> {
-    for name in index.map(|i| i.names(kind, None)).unwrap_or_default() {
+/// The tags given anywhere in the file.
+fn tags(mut list: Items, index: Option<&Index>) -> Vec<CompletionItem> {
+    for name in index
+        .map(|i| i.names(SymbolKind::Tag, None))
+        .unwrap_or_default()
+    {
         list.push(
             name,
             CompletionItemKind::VALUE,

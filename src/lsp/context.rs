@@ -75,6 +75,9 @@ pub struct Cursor {
     /// What closes every string, expression, bracket and block open at the cursor,
     /// innermost first.
     pub closing: String,
+    /// Where the string the cursor is in starts (the outermost one, when strings nest in
+    /// `{{ }}`).
+    pub string_start: Option<usize>,
 }
 
 impl Cursor {
@@ -288,12 +291,14 @@ pub fn at(text: &str, offset: usize) -> Cursor {
             Open::Brace => "}",
         })
         .collect();
+    let string_start = stack.iter().find(|f| f.open == Open::Str).map(|f| f.at);
     Cursor {
         place,
         word,
         blocks,
         statement,
         closing,
+        string_start,
     }
 }
 
@@ -433,6 +438,8 @@ mod tests {
             "\") }}\"\n}\n}"
         );
         assert_eq!(ctx("|").closing, "");
+        let c = ctx("user A {\n  task t {\n    GET \"/{{ choice(\"a\n  let|");
+        assert_eq!(c.string_start, Some(28));
     }
 
     #[test]
