@@ -24,6 +24,8 @@ pub struct Analysis {
     tree: Option<ast::File>,
     /// A tree of a repaired copy, when the text does not parse (made on first use).
     repaired: OnceCell<Option<ast::File>>,
+    /// Where the text fails to parse.
+    syntax_error_at: Option<usize>,
     index: OnceCell<Option<Index>>,
     /// Where the text's relative paths start (data files).
     pub base_dir: PathBuf,
@@ -43,10 +45,15 @@ impl Analysis {
             Ok(file) => (compile::compile(&file, text, &ctx).diagnostics, Some(file)),
             Err(d) => (vec![d], None),
         };
+        let syntax_error_at = match tree {
+            None => diagnostics.first().map(|d| d.primary.span.start),
+            Some(_) => None,
+        };
         Analysis {
             diagnostics,
             tree,
             repaired: OnceCell::new(),
+            syntax_error_at,
             index: OnceCell::new(),
             base_dir: ctx.base_dir,
         }
@@ -62,7 +69,10 @@ impl Analysis {
     pub fn tree_or_repaired(&self, text: &str) -> Option<&ast::File> {
         match &self.tree {
             Some(file) => Some(file),
-            None => self.repaired.get_or_init(|| repaired(text)).as_ref(),
+            None => self
+                .repaired
+                .get_or_init(|| repaired(text, self.syntax_error_at))
+                .as_ref(),
         }
     }
 
@@ -107,15 +117,22 @@ impl Analysis {
 /// A tree for a text that does not parse: the line where pest stops is blanked (or, when
 /// it stops at the end, the open strings and blocks are closed), a few times over. Blanking
 /// replaces bytes by spaces, so every span of the tree is also a span of `text`.
-pub fn repaired(text: &str) -> Option<ast::File> {
+///
+/// `error_at` is where the text is known to fail already (its syntax diagnostic), which
+/// saves parsing it once more.
+pub fn repaired(text: &str, error_at: Option<usize>) -> Option<ast::File> {
     syntax::error::check_depth(text).ok()?;
     let mut work = text.to_string();
+    let mut known = error_at;
     for _ in 0..REPAIRS {
-        let pos = match KloadParser::parse(Rule::file, &work) {
-            Ok(_) => return syntax::parse(&work).ok(),
-            Err(e) => match e.location {
-                pest::error::InputLocation::Pos(p) => p,
-                pest::error::InputLocation::Span((p, _)) => p,
+        let pos = match known.take() {
+            Some(p) => p,
+            None => match KloadParser::parse(Rule::file, &work) {
+                Ok(_) => return syntax::parse(&work).ok(),
+                Err(e) => match e.location {
+                    pest::error::InputLocation::Pos(p) => p,
+                    pest::error::InputLocation::Span((p, _)) => p,
+                },
             },
         };
         if work[pos.min(work.len())..].trim().is_empty() {
@@ -233,18 +250,18 @@ mod tests {
     #[test]
     fn unclosed_blocks_are_closed() {
         let src = "data accounts from \"a.csv\"\nuser A {\n  task t {\n    GET \"/{{ accounts.id }}\"\n    let y = ";
-        let file = repaired(src).expect("repaired");
+        let file = repaired(src, None).expect("repaired");
         let index = Index::build(&file);
         assert_eq!(index.names(SymbolKind::Feed, None), ["accounts"]);
         let src = "user A {\n  task t {\n    GET \"/x\n";
-        assert!(repaired(src).is_some());
+        assert!(repaired(src, None).is_some());
     }
 
     #[test]
     fn a_string_left_open_is_blanked_where_it_starts() {
         // The string runs on into the lines after it: pest stops far below.
         let src = "user A {\n  task t {\n    GET \"/a\" { capture token = header X }\n    GET \"/{{ \n    sleep between 500ms 1s\n  }\n  task u {\n    GET \"/b\" {\n      name \"b\"\n      check status 200\n    }\n  }\n}\n";
-        let index = Index::build(&repaired(src).expect("repaired"));
+        let index = Index::build(&repaired(src, None).expect("repaired"));
         assert_eq!(index.names(SymbolKind::Variable, Some(0)), ["token"]);
         assert_eq!(index.names(SymbolKind::RequestName, None), ["/a", "b"]);
     }
@@ -252,7 +269,7 @@ mod tests {
     #[test]
     fn an_incomplete_statement_before_the_error_is_blanked() {
         let src = "user A {\n  task t {\n    let a = 1\n    sleep\n  }\n  task u {\n    let b = 2\n  }\n}\n";
-        let index = Index::build(&repaired(src).expect("repaired"));
+        let index = Index::build(&repaired(src, None).expect("repaired"));
         assert_eq!(index.names(SymbolKind::Variable, Some(0)), ["a", "b"]);
     }
 }
