@@ -249,7 +249,10 @@ fn main() {
     child.wait().unwrap();
 
     // For reference, the same work in process: what `kload check` does for this text.
-    let ctx = kload::compile::Context { base_dir: dir };
+    let ctx = kload::compile::Context {
+        base_dir: dir,
+        ..Default::default()
+    };
     let check: Vec<Duration> = (0..RUNS)
         .map(|_| {
             let start = Instant::now();

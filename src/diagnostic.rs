@@ -122,6 +122,8 @@ struct WithSource<'a> {
 struct Source<'a> {
     name: &'a str,
     text: &'a str,
+    /// (1-based line, characters cut from its start) of lines shortened for display.
+    skipped: Vec<(usize, usize)>,
 }
 
 impl miette::SourceCode for Source<'_> {
@@ -141,10 +143,17 @@ impl miette::SourceCode for Source<'_> {
             .rposition(|b| *b == b'\n')
             .map_or(0, |i| i + 1);
         // Characters are the bytes that do not continue a UTF-8 sequence.
+        let line_number = bytes[..line_start].iter().filter(|b| **b == b'\n').count() + 1;
+        let cut = self
+            .skipped
+            .iter()
+            .find(|(l, _)| *l == line_number)
+            .map_or(0, |(_, n)| *n);
         let column = bytes[line_start..start]
             .iter()
             .filter(|b| **b & 0xC0 != 0x80)
-            .count();
+            .count()
+            + cut;
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.to_string(),
             inner.data(),
@@ -212,7 +221,131 @@ impl miette::Diagnostic for WithSource<'_> {
     }
 }
 
+/// Longest quote of the input a message keeps (in characters): a 1 MB line in a file must
+/// not make a 1 MB error message.
+pub const MAX_QUOTE: usize = 60;
+
+/// Longest source line shown whole under a diagnostic; longer ones are cut around the
+/// labels.
+pub const MAX_SHOWN_LINE: usize = 160;
+
+/// `text` with every backtick-quoted part longer than [`MAX_QUOTE`] characters cut.
+pub fn cut_quotes(text: &str) -> std::borrow::Cow<'_, str> {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len() < 3
+        || !parts
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .any(|q| q.chars().count() > MAX_QUOTE)
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len().min(4096));
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        // Odd parts are inside backticks (the last one may be unclosed).
+        if i % 2 == 1 && i + 1 < parts.len() && part.chars().count() > MAX_QUOTE {
+            out.extend(part.chars().take(MAX_QUOTE));
+            out.push('…');
+        } else {
+            out.push_str(part);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A shortened source, the diagnostic moved onto it, and the characters each cut line lost at
+/// its start (see [`shorten`]).
+type Shortened = (String, Diagnostic, Vec<(usize, usize)>);
+
+/// A view of `source` for rendering `diag` whose long lines are cut around the labels, and
+/// the diagnostic with its spans moved to match. Lines stay where they were, so miette's
+/// line numbers hold; `skipped` says how many characters each cut line lost at its start
+/// (for the column of `[file:line:column]`).
+fn shorten(diag: &Diagnostic, source: &str) -> Option<Shortened> {
+    let spans: Vec<Span> = std::iter::once(diag.primary.span)
+        .chain(diag.secondary.iter().map(|l| l.span))
+        .collect();
+    let long_line = source.lines().any(|l| l.len() > MAX_SHOWN_LINE * 4);
+    if !long_line {
+        return None;
+    }
+    let floor = |mut i: usize| {
+        i = i.min(source.len());
+        while !source.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let mut out = String::with_capacity(source.len().min(1 << 16));
+    // (old byte offset where a kept piece starts, new offset) for moving spans.
+    let mut moves: Vec<(usize, usize, usize)> = Vec::new();
+    let mut skipped = Vec::new();
+    let mut line_start = 0;
+    for (index, line) in source.split_inclusive('\n').enumerate() {
+        let line_end = line_start + line.len();
+        if line.len() <= MAX_SHOWN_LINE {
+            moves.push((line_start, line_end, out.len()));
+            out.push_str(line);
+        } else {
+            // Keep a window around the labels on this line (or its start).
+            let on_line: Vec<&Span> = spans
+                .iter()
+                .filter(|s| s.start < line_end && s.end >= line_start)
+                .collect();
+            let from = on_line
+                .iter()
+                .map(|s| s.start.max(line_start))
+                .min()
+                .unwrap_or(line_start);
+            let keep_from = floor(from.saturating_sub(MAX_SHOWN_LINE / 3).max(line_start));
+            let keep_to = floor((from + MAX_SHOWN_LINE).min(line_end));
+            let lost = source[line_start..keep_from].chars().count();
+            if keep_from > line_start {
+                out.push('…');
+                skipped.push((index + 1, lost.saturating_sub(1)));
+            }
+            moves.push((keep_from, keep_to, out.len()));
+            out.push_str(&source[keep_from..keep_to]);
+            if keep_to < line_end {
+                out.push('…');
+                if line.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+        }
+        line_start = line_end;
+    }
+    let map = |offset: usize| -> usize {
+        for &(from, to, new) in &moves {
+            if offset >= from && offset <= to {
+                return new + (offset - from);
+            }
+        }
+        // In a cut part: the nearest kept piece before it.
+        moves
+            .iter()
+            .rev()
+            .find(|(from, _, _)| *from <= offset)
+            .map_or(0, |&(from, to, new)| new + (to - from))
+    };
+    let mut moved = diag.clone();
+    let fix = |s: Span| {
+        let start = map(s.start);
+        Span::new(start, map(s.end).max(start))
+    };
+    moved.primary.span = fix(diag.primary.span);
+    for l in &mut moved.secondary {
+        l.span = fix(l.span);
+    }
+    Some((out, moved, skipped))
+}
+
 /// Renders like rustc: code, message, the labelled source, help. `color` only on a terminal.
+/// Long quotes of the input are cut in the texts, long source lines around the labels.
 pub fn render(
     diag: &Diagnostic,
     file_name: &str,
@@ -226,11 +359,24 @@ pub fn render(
         GraphicalTheme::unicode_nocolor()
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
+    let mut diag = diag.clone();
+    diag.message = cut_quotes(&diag.message).into_owned();
+    diag.primary.text = cut_quotes(&diag.primary.text).into_owned();
+    for l in &mut diag.secondary {
+        l.text = cut_quotes(&l.text).into_owned();
+    }
+    diag.help = diag.help.as_deref().map(|h| cut_quotes(h).into_owned());
+    let shortened = shorten(&diag, source);
+    let (source, diag, skipped) = match &shortened {
+        Some((text, moved, skipped)) => (text.as_str(), moved, skipped.clone()),
+        None => (source, &diag, Vec::new()),
+    };
     let with_source = WithSource {
         diag,
         source: Source {
             name: file_name,
             text: source,
+            skipped,
         },
     };
     let mut out = String::new();
@@ -250,9 +396,9 @@ pub struct JsonDiagnostic<'a> {
     pub end_column: usize,
     pub severity: Severity,
     pub code: &'a str,
-    pub message: &'a str,
-    pub label: &'a str,
-    pub help: Option<&'a str>,
+    pub message: std::borrow::Cow<'a, str>,
+    pub label: std::borrow::Cow<'a, str>,
+    pub help: Option<std::borrow::Cow<'a, str>>,
 }
 
 pub fn to_json<'a>(diag: &'a Diagnostic, file: &'a str, source: &str) -> JsonDiagnostic<'a> {
@@ -266,9 +412,9 @@ pub fn to_json<'a>(diag: &'a Diagnostic, file: &'a str, source: &str) -> JsonDia
         end_column,
         severity: diag.severity,
         code: diag.code,
-        message: &diag.message,
-        label: &diag.primary.text,
-        help: diag.help.as_deref(),
+        message: cut_quotes(&diag.message),
+        label: cut_quotes(&diag.primary.text),
+        help: diag.help.as_deref().map(cut_quotes),
     }
 }
 
@@ -310,6 +456,27 @@ mod tests {
         let d = Diagnostic::error("kload::test", "m", Span::new(21, 22), "here");
         let out = render(&d, "f.kload", src, false, 80);
         assert!(out.contains("[f.kload:2:9]"), "{out}");
+    }
+
+    #[test]
+    fn a_huge_line_gives_a_small_message_that_still_points_at_the_mistake() {
+        let name = "x".repeat(1_000_000);
+        let source = format!("user U {{\n  task t {{ GET \"/{{{{ {name} }}}}\" }}\n}}\n");
+        let start = source.find(&name).unwrap();
+        let d = Diagnostic::error(
+            "kload::unknown_variable",
+            format!("unknown variable `{name}`"),
+            Span::new(start, start + name.len()),
+            format!("`{name}` is not set anywhere"),
+        );
+        let out = render(&d, "big.kload", &source, false, 100);
+        assert!(out.len() < 4_000, "{} bytes", out.len());
+        assert!(out.contains("unknown variable `xxxx"), "{out}");
+        assert!(out.contains("[big.kload:2:"), "{out}");
+        let json = serde_json::to_string(&to_json(&d, "big.kload", &source)).unwrap();
+        assert!(json.len() < 1_000, "{} bytes", json.len());
+        // A short line is shown whole, a short quote kept.
+        assert_eq!(cut_quotes("unknown `abc`"), "unknown `abc`");
     }
 
     #[test]

@@ -37,6 +37,12 @@ pub struct Plan {
     pub stats: Vec<StatKey>,
     pub thresholds: Vec<Threshold>,
     pub load: LoadProfile,
+    /// Files the scenario reads (data feeds, multipart files), relative to it, as written:
+    /// what must travel with it (a Kubernetes ConfigMap).
+    pub files: Vec<String>,
+    /// By `VarId`: the variable's values are secrets, never printed (used in an
+    /// Authorization or Cookie header, or marked `secret`).
+    pub secret_vars: Vec<bool>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -126,7 +132,39 @@ pub enum TaskBody {
 pub enum Step {
     Let(VarId, Expr),
     Sleep(Sleep),
+    /// `if`: the steps of the branch the condition picks (an `else if` is an `If` alone in
+    /// `otherwise`).
+    If(Box<If>),
+    /// `repeat N { ... }`: the steps N times in a row.
+    Repeat(u32, Vec<Step>),
     Request(Box<Request>),
+}
+
+#[derive(Debug)]
+pub struct If {
+    pub condition: Condition,
+    pub then: Vec<Step>,
+    pub otherwise: Vec<Step>,
+}
+
+/// What an `if` tests: a value's truthiness, or a check's predicate on the value.
+#[derive(Debug)]
+pub struct Condition {
+    pub value: Expr,
+    pub test: ConditionTest,
+    /// As written, for the plan review.
+    pub source: String,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub enum ConditionTest {
+    /// `if {{ x }}` (or `if not {{ x }}` when negated): false for null, false, 0, empty
+    /// text, an empty list or object, and a variable that has no value yet.
+    Truthy {
+        negated: bool,
+    },
+    Predicate(Predicate),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -150,6 +188,8 @@ pub struct Request {
     pub method: reqwest::Method,
     pub url: Template,
     pub stat: StatId,
+    /// Its class's, task's and own tags (`--exclude-tags` leaves out a request with any).
+    pub tags: Vec<String>,
     pub headers: Vec<HeaderTemplate>,
     pub query: Vec<(String, Template)>,
     pub body: Body,
@@ -214,6 +254,9 @@ pub struct Check {
     pub kind: CheckKind,
     /// The check as written, to name it when it fails.
     pub source: String,
+    /// Where the compared value starts in `source`, when it has an interpolation: a failed
+    /// check is named with the value it was compared with (`== 7`, not `== {{ id }}`).
+    pub operand_at: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -276,6 +319,21 @@ pub struct Template {
     pub source: String,
 }
 
+/// A URL as written with any `user:password@` left out (`http://u:p@host/x` →
+/// `http://host/x`), for names and messages. Works on templates too, where the URL is not
+/// yet a URL: only the text between `://` and the first `/`, `?` or `#` after it is looked at.
+pub fn without_credentials(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_len].rfind('@') {
+        Some(at) => format!("{}{}", &url[..scheme_end], &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Segment {
     Text(String),
@@ -298,6 +356,17 @@ impl Template {
             [Segment::Text(t)] => Some(t),
             _ => None,
         }
+    }
+
+    /// The text if there is no interpolation, also when it is split in several segments.
+    pub fn as_literal_joined(&self) -> Option<String> {
+        self.segments
+            .iter()
+            .map(|s| match s {
+                Segment::Text(t) => Some(t.as_str()),
+                Segment::Expr(_) => None,
+            })
+            .collect()
     }
 }
 
@@ -322,6 +391,8 @@ pub enum Function {
     Seq,
     UserSeq,
     UserId,
+    Base64,
+    UrlEncode,
 }
 
 /// What each function accepts, for the compiler's checks and the docs.
@@ -397,4 +468,38 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         max_args: Some(0),
         signature: "user_id()",
     },
+    FunctionSpec {
+        name: "base64",
+        function: Function::Base64,
+        min_args: 1,
+        max_args: Some(1),
+        signature: "base64(\"text\")",
+    },
+    FunctionSpec {
+        name: "url_encode",
+        function: Function::UrlEncode,
+        min_args: 1,
+        max_args: Some(1),
+        signature: "url_encode(\"text\")",
+    },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::without_credentials;
+
+    #[test]
+    fn credentials_are_left_out_of_urls() {
+        let cases = [
+            ("http://u:p@h:8000/x?a=b@c", "http://h:8000/x?a=b@c"),
+            ("https://user@h/", "https://h/"),
+            ("http://{{ u }}:{{ p }}@h/x", "http://h/x"),
+            ("http://h/x@y", "http://h/x@y"),
+            ("/api/v1/?mail=a@b", "/api/v1/?mail=a@b"),
+            ("http://a:b@c@h", "http://h"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(without_credentials(url), expected, "{url}");
+        }
+    }
+}

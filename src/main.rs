@@ -1,6 +1,11 @@
+// Diagnostics are returned on the cold path only; boxing them everywhere buys nothing.
+#![allow(clippy::result_large_err)]
+
 use clap::Parser;
 
+mod cli;
+
 fn main() {
-    let cli = kload::cli::Cli::parse();
-    std::process::exit(kload::cli::main(cli));
+    let cli = cli::Cli::parse();
+    std::process::exit(cli::main(cli));
 }

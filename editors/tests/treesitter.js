@@ -61,6 +61,8 @@ const HELIX_NAMES = {
   '@property': '@variable.other.member',
   '@function.call': '@function',
   '@embedded': '@special',
+  '@keyword.conditional': '@keyword.control.conditional',
+  '@keyword.repeat': '@keyword.control.repeat',
 };
 const DERIVED = [
   { file: path.join(EDITORS, 'helix', 'runtime', 'queries', 'kload', 'highlights.scm'), make: helixQueries },

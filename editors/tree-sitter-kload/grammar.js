@@ -35,11 +35,15 @@ module.exports = grammar({
     // ------------------------------------------------------------ scenario settings
 
     scenario_block: ($) => seq('scenario', field('name', $.string), '{', repeat($._scenario_setting), '}'),
-    _scenario_setting: ($) => choice($.host_setting, $.timeout_setting, $.wait_setting, $.header_setting, $.let_stmt),
+    _scenario_setting: ($) => choice($.host_setting, $.timeout_setting, $.wait_setting, $.header_setting, $.auth_setting, $.let_stmt),
 
     host_setting: ($) => seq('host', $.string),
     timeout_setting: ($) => seq('timeout', $.quantity),
     header_setting: ($) => seq('header', field('name', $.header_name), ':', field('value', $._value)),
+
+    auth_setting: ($) => seq('auth', choice($.auth_basic, $.auth_bearer)),
+    auth_basic: ($) => seq('basic', field('user', $._value), field('password', $._value)),
+    auth_bearer: ($) => seq('bearer', field('token', $._value)),
 
     wait_setting: ($) => seq('wait', choice($.wait_between, $.wait_constant, $.wait_pacing, $.wait_throughput)),
     wait_between: ($) => seq('between', $.quantity, $.quantity),
@@ -81,7 +85,7 @@ module.exports = grammar({
     tags_option: ($) => seq('tags', commaSep1(field('tag', $.identifier))),
 
     _user_item: ($) => choice(
-      $.host_setting, $.wait_setting, $.header_setting, $.let_stmt,
+      $.host_setting, $.wait_setting, $.header_setting, $.auth_setting, $.let_stmt,
       $.on_start, $.on_stop, $.task_block, $.sequence_block,
     ),
 
@@ -94,16 +98,22 @@ module.exports = grammar({
 
     // ------------------------------------------------------------ steps
 
-    _step: ($) => choice($.let_stmt, $.sleep_step, $.request),
+    _step: ($) => choice($.let_stmt, $.sleep_step, $.if_step, $.repeat_step, $.request),
     sleep_step: ($) => seq('sleep', choice($.sleep_between, $.quantity)),
     sleep_between: ($) => seq('between', $.quantity, $.quantity),
+
+    if_step: ($) => seq('if', $.condition, $.step_block, optional($.else_clause)),
+    else_clause: ($) => seq('else', choice($.if_step, $.step_block)),
+    condition: ($) => choice(seq($.negation, $._value), seq($._value, optional($.predicate))),
+    repeat_step: ($) => seq('repeat', $.quantity, $.step_block),
+    step_block: ($) => seq('{', repeat($._step), '}'),
 
     request: ($) => seq(field('method', $.method), field('path', $.string), optional($.request_block)),
     // Any upper-case word; the compiler says which methods exist.
     method: (_) => token(prec(1, /[A-Z]+/)),
     request_block: ($) => seq('{', repeat($._request_item), '}'),
     _request_item: ($) => choice(
-      $.name_option, $.header_setting, $.query_param, $.json_body, $.form_body, $.multipart_body,
+      $.name_option, $.header_setting, $.auth_setting, $.query_param, $.json_body, $.form_body, $.multipart_body,
       $.raw_body, $.timeout_setting, $.redirects_option, $.tags_option, $.check, $.capture,
     ),
 

@@ -121,6 +121,40 @@ pub fn duplicate_setting(setting: &str, span: Span, first: Span) -> Diagnostic {
     .with_help("keep one of them")
 }
 
+/// `auth` and `header Authorization:` in one scenario, class or request.
+pub fn auth_and_header(span: Span, first: Span) -> Diagnostic {
+    Diagnostic::error(
+        "kload::duplicate_setting",
+        "the Authorization header is set twice",
+        span,
+        "set again here",
+    )
+    .with_label(first, "first set here")
+    .with_help("`auth` writes the Authorization header: keep the `auth` line or the `header Authorization:` line")
+}
+
+/// Credentials `auth basic` cannot send.
+pub fn invalid_auth(span: Span, reason: &str, help: &str) -> Diagnostic {
+    Diagnostic::error(
+        "kload::invalid_auth",
+        "invalid credentials",
+        span,
+        reason.to_string(),
+    )
+    .with_help(help.to_string())
+}
+
+/// `repeat 0`, `repeat 1.5`.
+pub fn invalid_repeat(text: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "kload::invalid_number",
+        format!("`repeat` cannot be `{text}`"),
+        span,
+        "expected a whole number of at least 1",
+    )
+    .with_help("write how many times to run the steps, as in `repeat 3 { ... }`")
+}
+
 pub fn invalid_weight(what: &str, text: &str, span: Span) -> Diagnostic {
     Diagnostic::error("kload::invalid_weight", format!("invalid {what} `{text}`"), span, "must be a whole number of 1 or more")
         .with_help("weights are relative shares like Locust's: `weight 10` next to `weight 1` runs ten times as often")
@@ -466,6 +500,27 @@ pub fn threshold_value(metric: &str, text: &str, span: Span, expected: &str) -> 
         format!("expected {expected}"),
     )
     .with_help(format!("`{metric}` is measured as {expected}"))
+}
+
+/// A bound written as a bare number where a unit is required (`error_rate < 1`,
+/// `p95 < 200`): the fix is the same number with the unit.
+pub fn bound_without_unit(
+    metric: &str,
+    text: &str,
+    span: Span,
+    measured: &str,
+    fixed: &str,
+    ambiguity: &str,
+) -> Diagnostic {
+    Diagnostic::error(
+        "kload::threshold_value",
+        format!("the bound `{text}` of `{metric}` has no unit"),
+        span,
+        format!("write `{fixed}`"),
+    )
+    .with_help(format!(
+        "`{metric}` is measured as {measured}, and a bare number could mean {ambiguity}: write `{fixed}`"
+    ))
 }
 
 pub fn unknown_threshold_target(

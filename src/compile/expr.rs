@@ -1,5 +1,6 @@
 //! Templates, expressions and function calls.
 
+use base64::Engine as _;
 use serde_json::Value;
 
 use super::{Compiler, error, suggest};
@@ -321,6 +322,15 @@ impl Compiler<'_> {
                     }
                 }
             }
+            Function::Base64 | Function::UrlEncode => {
+                for a in args.iter().filter(|a| matches!(a, ast::Expr::List { .. })) {
+                    self.error(error::wrong_argument_type(
+                        spec.name,
+                        a.span(),
+                        "text, or a value read as text",
+                    ));
+                }
+            }
             Function::Uuid | Function::Seq | Function::UserSeq | Function::UserId => {}
         }
         ir::Expr::Call(spec.function, compiled)
@@ -356,7 +366,16 @@ impl Compiler<'_> {
             self.error(d);
             return None;
         }
-        let secret = is_secret_header(name.as_str());
+        let secret = crate::redact::is_secret_header(name.as_str());
+        if secret {
+            // A variable sent in an Authorization or Cookie header is a secret wherever else
+            // it would be printed (a captured token, a password).
+            for segment in &template.segments {
+                if let ir::Segment::Expr(e) = segment {
+                    mark_vars(e, &mut self.secret_vars);
+                }
+            }
+        }
         Some(ir::HeaderTemplate {
             name,
             value: template,
@@ -365,17 +384,119 @@ impl Compiler<'_> {
     }
 }
 
-/// Headers whose values never appear in logs or reports.
-pub fn is_secret_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "authorization"
-            | "proxy-authorization"
-            | "cookie"
-            | "set-cookie"
-            | "x-api-key"
-            | "x-auth-token"
-    ) || n.contains("token")
-        || n.contains("secret")
+/// Adds the variables `e` reads to `into`.
+pub(super) fn mark_vars(e: &ir::Expr, into: &mut std::collections::BTreeSet<ir::VarId>) {
+    match e {
+        ir::Expr::Var(id) => {
+            into.insert(*id);
+        }
+        ir::Expr::Call(_, args) | ir::Expr::List(args) => {
+            args.iter().for_each(|a| mark_vars(a, into));
+        }
+        ir::Expr::Template(t) => {
+            for s in &t.segments {
+                if let ir::Segment::Expr(e) = s {
+                    mark_vars(e, into);
+                }
+            }
+        }
+        ir::Expr::Literal(_) | ir::Expr::FeedColumn { .. } => {}
+    }
+}
+
+impl Compiler<'_> {
+    /// `auth basic USER PASSWORD` → `Authorization: Basic base64(USER:PASSWORD)`;
+    /// `auth bearer TOKEN` → `Authorization: Bearer TOKEN`. Written out once when every
+    /// part is literal; otherwise encoded each time it is sent, like any header.
+    pub(super) fn auth(&mut self, a: &ast::Auth) -> Option<ir::HeaderTemplate> {
+        let credential = |c: &mut Self, v: &ast::Value, what: &str| -> Option<ir::Template> {
+            if matches!(v, ast::Value::Bool { .. } | ast::Value::Null { .. }) {
+                c.error(error::invalid_auth(
+                    v.span(),
+                    &format!("the {what} must be text"),
+                    &format!("write the {what} in quotes, or as `{{{{ variable }}}}`"),
+                ));
+                return None;
+            }
+            Some(c.value_template(v))
+        };
+        let (value, source) = match &a.kind {
+            ast::AuthKind::Basic { user, password } => {
+                let u = credential(self, user, "user name");
+                let p = credential(self, password, "password");
+                let (u, p) = (u?, p?);
+                if let Some(text) = u.as_literal()
+                    && text.contains(':')
+                {
+                    self.error(error::invalid_auth(
+                        user.span(),
+                        "a basic-auth user name cannot contain `:`",
+                        "the user name and the password are sent joined by `:` (RFC 7617); \
+                         use `header Authorization:` for a scheme that allows it",
+                    ));
+                    return None;
+                }
+                let mut segments = u.segments;
+                segments.push(ir::Segment::Text(":".to_string()));
+                segments.extend(p.segments);
+                let pair = ir::Template {
+                    segments,
+                    source: format!("{}:{}", u.source, p.source),
+                };
+                let value = match pair.as_literal_joined() {
+                    Some(text) => ir::Template::literal(format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD.encode(text)
+                    )),
+                    None => ir::Template {
+                        segments: vec![
+                            ir::Segment::Text("Basic ".to_string()),
+                            ir::Segment::Expr(ir::Expr::Call(
+                                Function::Base64,
+                                vec![ir::Expr::Template(Box::new(pair))],
+                            )),
+                        ],
+                        source: String::new(),
+                    },
+                };
+                (value, "auth basic")
+            }
+            ast::AuthKind::Bearer { token } => {
+                let t = credential(self, token, "token")?;
+                let mut segments = vec![ir::Segment::Text("Bearer ".to_string())];
+                segments.extend(t.segments);
+                let value = ir::Template {
+                    segments,
+                    source: String::new(),
+                };
+                let value = match value.as_literal_joined() {
+                    Some(text) => ir::Template::literal(text),
+                    None => value,
+                };
+                (value, "auth bearer")
+            }
+        };
+        if let Some(bad) = value
+            .as_literal()
+            .and_then(|v| v.chars().find(|c| *c != '\t' && !(' '..='~').contains(c)))
+        {
+            self.error(error::invalid_header_value("Authorization", a.span, bad));
+            return None;
+        }
+        // The variables in the credentials are secrets wherever else they would be printed.
+        for segment in &value.segments {
+            if let ir::Segment::Expr(e) = segment {
+                mark_vars(e, &mut self.secret_vars);
+            }
+        }
+        Some(ir::HeaderTemplate {
+            name: reqwest::header::AUTHORIZATION,
+            // The credentials are secret: messages name the setting, never its value.
+            value: ir::Template {
+                source: source.to_string(),
+                ..value
+            },
+            secret: true,
+        })
+    }
 }

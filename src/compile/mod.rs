@@ -24,15 +24,30 @@ pub use request::METHODS;
 pub use threshold::{METRICS, compile_threshold_line};
 
 /// Where relative paths (data files, multipart files) are resolved.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Context {
     pub base_dir: PathBuf,
+    /// Files given in memory (path relative to the scenario → contents), read before the
+    /// disk: a scenario shipped inside the binary brings its data files along.
+    pub files: Vec<(PathBuf, &'static [u8])>,
 }
 
 impl Context {
     pub fn for_file(path: &Path) -> Context {
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Context { base_dir }
+        Context {
+            base_dir,
+            files: Vec::new(),
+        }
+    }
+
+    /// The contents of `relative` (a path as written in the scenario).
+    pub fn read(&self, relative: &str) -> std::io::Result<Vec<u8>> {
+        let wanted = Path::new(relative);
+        match self.files.iter().find(|(p, _)| p == wanted) {
+            Some((_, bytes)) => Ok(bytes.to_vec()),
+            None => std::fs::read(self.base_dir.join(wanted)),
+        }
     }
 }
 
@@ -98,6 +113,10 @@ pub(crate) struct Compiler<'a> {
     /// Feeds referenced while compiling the current class.
     class_feeds: BTreeSet<ir::FeedId>,
     scope: Scope,
+    /// Files the scenario reads (data feeds, multipart files), as written.
+    files: BTreeSet<String>,
+    /// Variables whose values are secrets (see `redact`).
+    secret_vars: BTreeSet<VarId>,
 }
 
 impl<'a> Compiler<'a> {
@@ -118,6 +137,8 @@ impl<'a> Compiler<'a> {
             captures: Vec::new(),
             class_feeds: BTreeSet::new(),
             scope: Scope::default(),
+            files: BTreeSet::new(),
+            secret_vars: BTreeSet::new(),
         }
     }
 
@@ -281,6 +302,10 @@ impl<'a> Compiler<'a> {
             stats: std::mem::take(&mut self.stats),
             thresholds,
             load,
+            files: std::mem::take(&mut self.files).into_iter().collect(),
+            secret_vars: (0..self.var_names.len())
+                .map(|i| self.secret_vars.contains(&(i as VarId)))
+                .collect(),
         }
     }
 
@@ -301,8 +326,19 @@ impl<'a> Compiler<'a> {
             self.broken_feed(d);
             return;
         };
-        let full = self.ctx.base_dir.join(&path);
-        let mut reader = match csv::ReaderBuilder::new().flexible(false).from_path(&full) {
+        let read = self
+            .ctx
+            .read(&path)
+            .map_err(|e| e.to_string())
+            .map(|bytes| {
+                csv::ReaderBuilder::new()
+                    .flexible(false)
+                    .from_reader(std::io::Cursor::new(bytes))
+            });
+        if read.is_ok() {
+            self.files.insert(path.clone());
+        }
+        let mut reader = match read {
             Ok(r) => r,
             Err(e) => {
                 let similar = self.similar_file(&path);
@@ -411,6 +447,7 @@ impl<'a> Compiler<'a> {
 
     fn settings(&mut self, settings: &[ast::Setting], _scope: &str) -> Settings {
         let mut out = Settings::default();
+        let mut authorization = AuthorizationSpans::default();
         let mut seen: HashMap<&'static str, Span> = HashMap::new();
         let mut once = |c: &mut Self, key: &'static str, span: Span| -> bool {
             if let Some(first) = seen.get(key) {
@@ -440,7 +477,16 @@ impl<'a> Compiler<'a> {
                     }
                 }
                 ast::Setting::Header(h) => {
+                    if h.name.name.eq_ignore_ascii_case("authorization") {
+                        authorization.header(self, h.span);
+                    }
                     if let Some(h) = self.header(h) {
+                        out.headers.push(h);
+                    }
+                }
+                ast::Setting::Auth(a) => {
+                    authorization.auth(self, a.span);
+                    if let Some(h) = self.auth(a) {
                         out.headers.push(h);
                     }
                 }
@@ -669,7 +715,7 @@ impl<'a> Compiler<'a> {
     fn task(&mut self, t: &ast::Task, class_tags: &[String]) -> ir::Task {
         let (weight, tags) = self.task_options(&t.options, class_tags);
         let steps = self.steps(&t.steps, &tags);
-        if !t.steps.iter().any(|s| matches!(s, ast::Step::Request(_))) {
+        if !has_request(&t.steps) {
             self.diags
                 .push(error::task_without_requests(&t.name.name, t.name.span));
         }
@@ -740,6 +786,24 @@ impl<'a> Compiler<'a> {
                         out.push(ir::Step::Sleep(sleep));
                     }
                 }
+                ast::Step::If(i) => {
+                    if let Some(i) = self.if_step(i, tags) {
+                        out.push(ir::Step::If(Box::new(i)));
+                    }
+                }
+                ast::Step::Repeat(r) => {
+                    let count = match r.count.text.parse::<u32>() {
+                        Ok(n) if n > 0 => Some(n),
+                        _ => {
+                            self.error(error::invalid_repeat(&r.count.text, r.count.span));
+                            None
+                        }
+                    };
+                    let body = self.steps(&r.body.steps, tags);
+                    if let Some(n) = count {
+                        out.push(ir::Step::Repeat(n, body));
+                    }
+                }
                 ast::Step::Request(r) => {
                     if let Some(req) = self.request(r, tags) {
                         out.push(ir::Step::Request(Box::new(req)));
@@ -748,6 +812,36 @@ impl<'a> Compiler<'a> {
             }
         }
         out
+    }
+
+    /// Both branches are compiled in the same scope: what one sets is known to the steps
+    /// after the `if` (whether it has a value when they run is checked then).
+    fn if_step(&mut self, i: &ast::If, tags: &[String]) -> Option<ir::If> {
+        let c = &i.condition;
+        let value = self.value(&c.value);
+        let test = match &c.predicate {
+            Some(p) => self.predicate(p).map(ir::ConditionTest::Predicate),
+            None => Some(ir::ConditionTest::Truthy { negated: c.negated }),
+        };
+        let then = self.steps(&i.then.steps, tags);
+        let otherwise = match &i.otherwise {
+            None => Vec::new(),
+            Some(ast::Else::Block(b)) => self.steps(&b.steps, tags),
+            Some(ast::Else::If(next)) => self
+                .if_step(next, tags)
+                .map(|n| vec![ir::Step::If(Box::new(n))])
+                .unwrap_or_default(),
+        };
+        Some(ir::If {
+            condition: ir::Condition {
+                value,
+                test: test?,
+                source: self.text(c.span).trim().to_string(),
+                span: c.span,
+            },
+            then,
+            otherwise,
+        })
     }
 
     fn load(&mut self, l: &ast::LoadBlock) -> ir::LoadProfile {
@@ -860,6 +954,33 @@ impl<'a> Compiler<'a> {
     }
 }
 
+/// Where the Authorization header was set in one scenario, class or request, to report
+/// it set twice (`auth` twice, or `auth` and `header Authorization:`).
+#[derive(Default)]
+pub(crate) struct AuthorizationSpans {
+    /// The first place, and whether it was an `auth` line.
+    first: Option<(Span, bool)>,
+}
+
+impl AuthorizationSpans {
+    pub(crate) fn auth(&mut self, c: &mut Compiler<'_>, span: Span) {
+        match self.first {
+            Some((first, true)) => c.error(error::duplicate_setting("auth", span, first)),
+            Some((first, false)) => c.error(error::auth_and_header(span, first)),
+            None => self.first = Some((span, true)),
+        }
+    }
+
+    /// Two `header Authorization:` lines are allowed (the last wins, as for any header).
+    pub(crate) fn header(&mut self, c: &mut Compiler<'_>, span: Span) {
+        match self.first {
+            Some((first, true)) => c.error(error::auth_and_header(span, first)),
+            Some((_, false)) => {}
+            None => self.first = Some((span, false)),
+        }
+    }
+}
+
 /// Settings of the scenario or a user class.
 #[derive(Default)]
 struct Settings {
@@ -877,6 +998,21 @@ fn collect_defs(steps: &[ast::Step], out: &mut BTreeSet<String>) {
             ast::Step::Let(l) => {
                 out.insert(l.name.name.clone());
             }
+            ast::Step::If(i) => {
+                let mut branch = Some(i);
+                while let Some(i) = branch {
+                    collect_defs(&i.then.steps, out);
+                    branch = match &i.otherwise {
+                        Some(ast::Else::If(next)) => Some(next),
+                        Some(ast::Else::Block(b)) => {
+                            collect_defs(&b.steps, out);
+                            None
+                        }
+                        None => None,
+                    };
+                }
+            }
+            ast::Step::Repeat(r) => collect_defs(&r.body.steps, out),
             ast::Step::Request(r) => {
                 for item in r.items.iter().flatten() {
                     if let ast::RequestItem::Capture(c) = item {
@@ -889,7 +1025,26 @@ fn collect_defs(steps: &[ast::Step], out: &mut BTreeSet<String>) {
     }
 }
 
-pub(crate) fn check_host(h: &str) -> Result<(), String> {
+/// Whether the steps send a request, in any branch.
+fn has_request(steps: &[ast::Step]) -> bool {
+    steps.iter().any(|s| match s {
+        ast::Step::Request(_) => true,
+        ast::Step::Repeat(r) => has_request(&r.body.steps),
+        ast::Step::If(i) => if_has_request(i),
+        ast::Step::Let(_) | ast::Step::Sleep(_) => false,
+    })
+}
+
+fn if_has_request(i: &ast::If) -> bool {
+    has_request(&i.then.steps)
+        || match &i.otherwise {
+            Some(ast::Else::Block(b)) => has_request(&b.steps),
+            Some(ast::Else::If(next)) => if_has_request(next),
+            None => false,
+        }
+}
+
+pub fn check_host(h: &str) -> Result<(), String> {
     let url = reqwest::Url::parse(h).map_err(|e| e.to_string())?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(

@@ -64,7 +64,22 @@ pub fn duration_text(
 }
 
 pub fn duration(q: &Quantity) -> Result<Duration, Diagnostic> {
+    duration_or_suggest(q, "s")
+}
+
+/// A response-time bound (`check duration < 500ms`): a bare number is suggested back in
+/// milliseconds, the unit response times are read in.
+pub fn response_time(q: &Quantity) -> Result<Duration, Diagnostic> {
+    duration_or_suggest(q, "ms")
+}
+
+/// A duration; a bare number gets `bare_unit` in the suggestion.
+fn duration_or_suggest(q: &Quantity, bare_unit: &'static str) -> Result<Duration, Diagnostic> {
     duration_text(&q.text, false).map_err(|(reason, hint)| {
+        let hint = match hint {
+            Some("s") if q.text.parse::<f64>().is_ok() => Some(bare_unit),
+            other => other,
+        };
         let suggestion = hint.map(|unit| {
             let number: String = q
                 .text
@@ -140,16 +155,13 @@ pub fn rate(q: &Quantity, what: &str) -> Result<f64, Diagnostic> {
     Ok(n / secs)
 }
 
-/// A percentage as a fraction: `1%` → 0.01; a bare number between 0 and 1 is a fraction.
+/// A percentage as a fraction: `1%` → 0.01. The `%` is required.
 pub fn percent(text: &str) -> Option<f64> {
-    if let Some(n) = text.strip_suffix('%') {
-        return n
-            .parse::<f64>()
-            .ok()
-            .filter(|v| (0.0..=100.0).contains(v))
-            .map(|v| v / 100.0);
-    }
-    text.parse::<f64>().ok().filter(|v| (0.0..=1.0).contains(v))
+    text.strip_suffix('%')?
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (0.0..=100.0).contains(v))
+        .map(|v| v / 100.0)
 }
 
 /// A size in bytes: `512B`, `200KB`, `1MB`, `64KiB`; a bare number is bytes.
@@ -202,7 +214,8 @@ mod tests {
     #[test]
     fn percents_and_rates() {
         assert_eq!(percent("1%"), Some(0.01));
-        assert_eq!(percent("0.5"), Some(0.5));
+        assert_eq!(percent("0.5"), None);
+        assert_eq!(percent("1"), None);
         assert_eq!(percent("150%"), None);
         let q = Quantity {
             text: "600/m".into(),

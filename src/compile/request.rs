@@ -51,6 +51,7 @@ impl Compiler<'_> {
         let mut checks = Vec::new();
         let mut captures = Vec::new();
         let mut needs_json = false;
+        let mut authorization = super::AuthorizationSpans::default();
         let items = r.items.as_deref().unwrap_or(&[]);
         // Tags first, so that the statistics entry gets them whatever the order.
         for item in items {
@@ -79,7 +80,16 @@ impl Compiler<'_> {
                 ast::RequestItem::Name { name: n, .. } => {
                     name = self.literal(n, "a statistics name");
                 }
-                ast::RequestItem::Header(h) => headers.extend(self.header(h)),
+                ast::RequestItem::Header(h) => {
+                    if h.name.name.eq_ignore_ascii_case("authorization") {
+                        authorization.header(self, h.span);
+                    }
+                    headers.extend(self.header(h));
+                }
+                ast::RequestItem::Auth(a) => {
+                    authorization.auth(self, a.span);
+                    headers.extend(self.auth(a));
+                }
                 ast::RequestItem::Query(p) => {
                     let key = self.param_name(&p.name);
                     let value = self.value_template(&p.value);
@@ -139,7 +149,8 @@ impl Compiler<'_> {
         }
         self.scope.vars.extend(new_vars);
         let method = method?;
-        let stat_name = name.unwrap_or_else(|| url.source.clone());
+        // Credentials in a URL become basic auth at run time; they never name a statistic.
+        let stat_name = name.unwrap_or_else(|| ir::without_credentials(&url.source));
         let stat = self.stat(method.as_str(), &stat_name, &tags);
         self.request_count += 1;
         Some(ir::Request {
@@ -147,6 +158,7 @@ impl Compiler<'_> {
             method,
             url,
             stat,
+            tags,
             headers,
             query,
             body,
@@ -210,8 +222,9 @@ impl Compiler<'_> {
                 let content_type = content_type
                     .as_ref()
                     .and_then(|t| self.literal(t, "a content type"));
-                match std::fs::read(self.ctx.base_dir.join(&file)) {
+                match self.ctx.read(&file) {
                     Ok(bytes) => {
+                        self.files.insert(file.clone());
                         let file_name = std::path::Path::new(&file)
                             .file_name()
                             .map_or_else(|| file.clone(), |f| f.to_string_lossy().into_owned());
@@ -361,11 +374,34 @@ impl Compiler<'_> {
                 }
                 ir::CheckKind::Duration {
                     op: *op,
-                    bound: self.ok(quantity::duration(bound))?,
+                    bound: self.ok(quantity::response_time(bound))?,
                 }
             }
         };
-        Some(ir::Check { kind, source })
+        let operand = match &c.kind {
+            ast::CheckKind::Header { predicate, .. }
+            | ast::CheckKind::JsonPath { predicate, .. }
+            | ast::CheckKind::Body { predicate } => match &predicate.kind {
+                ast::PredicateKind::Contains(v) | ast::PredicateKind::Compare { value: v, .. } => {
+                    Some(v)
+                }
+                ast::PredicateKind::Exists | ast::PredicateKind::Matches(_) => None,
+            },
+            ast::CheckKind::Status { .. } | ast::CheckKind::Duration { .. } => None,
+        };
+        let operand_at = operand
+            .filter(|v| match v {
+                ast::Value::Interp { .. } => true,
+                ast::Value::Str(t) => t.literal().is_none(),
+                _ => false,
+            })
+            .map(|v| v.span().start - c.span.start)
+            .filter(|at| source.is_char_boundary(*at) && *at <= source.len());
+        Some(ir::Check {
+            kind,
+            source,
+            operand_at,
+        })
     }
 
     fn status_code(&mut self, q: &ast::Quantity) -> Option<u16> {
@@ -429,7 +465,7 @@ impl Compiler<'_> {
         }
     }
 
-    fn predicate(&mut self, p: &ast::Predicate) -> Option<ir::Predicate> {
+    pub(super) fn predicate(&mut self, p: &ast::Predicate) -> Option<ir::Predicate> {
         let kind = match &p.kind {
             ast::PredicateKind::Exists => ir::PredicateKind::Exists,
             ast::PredicateKind::Contains(v) => ir::PredicateKind::Contains(self.value(v)),

@@ -53,6 +53,7 @@ fn golden_diagnostics() {
     let dir = golden_dir();
     let ctx = Context {
         base_dir: dir.clone(),
+        files: Vec::new(),
     };
     let bless = std::env::var_os("KLOAD_BLESS").is_some();
     let mut failures = Vec::new();
@@ -102,6 +103,7 @@ fn a_jsonpath_error_at_a_wide_character_spans_the_whole_character() {
     let src = "user V { task t { GET \"/\" { check jsonpath \"$☕\" exists } } }";
     let ctx = Context {
         base_dir: golden_dir(),
+        files: Vec::new(),
     };
     let out = compile_source(src, &ctx);
     let d = &out.diagnostics[0];
@@ -128,7 +130,13 @@ fn every_code_is_documented() {
 fn json_form_of_a_diagnostic() {
     let dir = golden_dir();
     let source = std::fs::read_to_string(dir.join("unknown_variable.kload")).unwrap();
-    let out = compile_source(&source, &Context { base_dir: dir });
+    let out = compile_source(
+        &source,
+        &Context {
+            base_dir: dir,
+            files: Vec::new(),
+        },
+    );
     let json: Vec<String> = out
         .diagnostics
         .iter()
@@ -509,4 +517,177 @@ fn no_threshold_line_panics() {
             Ok(Ok(_)) => {}
         }
     }
+}
+
+// ---------------------------------------------------------------- control flow and auth
+
+/// Compiles a file and gives its diagnostic codes, in order.
+fn codes(source: &str) -> Vec<&'static str> {
+    let ctx = Context {
+        base_dir: golden_dir(),
+        files: Vec::new(),
+    };
+    compile_source(source, &ctx)
+        .diagnostics
+        .iter()
+        .map(|d| d.code)
+        .collect()
+}
+
+#[test]
+fn control_flow_and_auth_table() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "a variable set in a branch is known after the if, and in the other tasks",
+            r#"user U {
+  task a {
+    GET "/" { capture ids = jsonpath "$[*]" all }
+    if {{ ids }} { let first = choice(ids) } else if {{ ids }} == 0 { let first = 0 }
+    GET "/{{ first }}"
+  }
+  task b { GET "/{{ first }}" }
+}"#,
+            &[],
+        ),
+        (
+            "a variable set inside repeat is known after it",
+            r#"user U { task a { repeat 2 { let page = user_seq() } GET "/{{ page }}" } }"#,
+            &[],
+        ),
+        (
+            "a condition's variables are checked",
+            r#"user U { task a { if {{ idz }} { GET "/" } } }"#,
+            &["kload::unknown_variable"],
+        ),
+        (
+            "a condition's ordered comparison wants a number",
+            r#"user U { task a { let x = 1 if {{ x }} < "a" { GET "/" } } }"#,
+            &["kload::comparison_type"],
+        ),
+        (
+            "a request inside an if or a repeat is a request of the task",
+            r#"user U { task a { let x = 1 if {{ x }} { repeat 2 { GET "/" } } } }"#,
+            &[],
+        ),
+        (
+            "a task with steps but no request anywhere is still warned about",
+            r#"user U { task a { if true { sleep 1s } else { repeat 2 { let x = 1 } } } }"#,
+            &["kload::task_without_requests"],
+        ),
+        (
+            "repeat needs a whole number of at least 1",
+            r#"user U { task a { repeat 0 { GET "/" } } }"#,
+            &["kload::invalid_number"],
+        ),
+        (
+            "auth in a request, twice",
+            r#"user U { task a { GET "/" { auth basic "a" "b" auth bearer "t" } } }"#,
+            &["kload::duplicate_setting"],
+        ),
+        (
+            "auth and an Authorization header in one request",
+            r#"user U { task a { GET "/" { header authorization: "x" auth bearer "t" } } }"#,
+            &["kload::duplicate_setting"],
+        ),
+        (
+            "a class's auth over the scenario's is no conflict, nor two headers",
+            r#"scenario "s" { auth basic "a" "b" }
+user U {
+  auth bearer "t"
+  task a { GET "/" { header Authorization: "x" header Authorization: "y" } }
+}"#,
+            &[],
+        ),
+        (
+            "credentials are text",
+            r#"user U { task a { GET "/" { auth basic null "p" } } }"#,
+            &["kload::invalid_auth"],
+        ),
+        (
+            "base64 and url_encode take text",
+            r#"user U { task a { GET "/{{ base64([1]) }}/{{ url_encode(1) }}/{{ base64() }}" } }"#,
+            &["kload::wrong_argument_type", "kload::wrong_arity"],
+        ),
+    ];
+    for (what, source, expected) in cases {
+        assert_eq!(codes(source), *expected, "{what}");
+    }
+}
+
+#[test]
+fn auth_becomes_an_authorization_header() {
+    let source = r#"scenario "s" { auth basic "Aladdin" "open sesame" }
+user U {
+  auth bearer "{{ env("TOKEN") }}"
+  task a { GET "/" { auth basic "{{ env("USER") }}" "x" } }
+}"#;
+    let ctx = Context {
+        base_dir: golden_dir(),
+        files: Vec::new(),
+    };
+    let plan = compile_source(source, &ctx).plan.expect("compiles");
+    let class = &plan.classes[0];
+    // The class's auth replaced the scenario's: one Authorization header, a secret.
+    assert_eq!(class.headers.len(), 1);
+    let header = &class.headers[0];
+    assert_eq!(header.name, "authorization");
+    assert!(header.secret);
+    // Credentials never show where the header is named.
+    assert_eq!(header.value.source, "auth bearer");
+    let crate::ir::TaskBody::Steps(steps) = &class.tasks[0].body else {
+        panic!("a task of steps")
+    };
+    let crate::ir::Step::Request(request) = &steps[0] else {
+        panic!("a request")
+    };
+    assert_eq!(request.headers[0].value.source, "auth basic");
+    // RFC 7617's example, written out once at compile time.
+    let plan = compile_source(
+        r#"user U { auth basic "Aladdin" "open sesame" task a { GET "/" } }"#,
+        &ctx,
+    )
+    .plan
+    .expect("compiles");
+    assert_eq!(
+        plan.classes[0].headers[0].value.as_literal(),
+        Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+    );
+}
+
+#[test]
+fn credentials_never_name_a_statistic() {
+    let ctx = Context {
+        base_dir: golden_dir(),
+        files: Vec::new(),
+    };
+    let plan = compile_source(
+        r#"user U { task a { GET "http://ann:pw@127.0.0.1:9/x" GET "http://{{ env("U") }}@127.0.0.1:9/y" } }"#,
+        &ctx,
+    )
+    .plan
+    .expect("compiles");
+    let names: Vec<&str> = plan.stats.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["http://127.0.0.1:9/x", "http://127.0.0.1:9/y"]);
+}
+
+#[test]
+fn a_threshold_line_wants_units() {
+    let path = repo_dir().join("scenarios/kibray.kload");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let plan = compile_source(&text, &Context::for_file(&path))
+        .plan
+        .expect("kibray compiles");
+    for (line, message) in [
+        ("p95 < 200 ms", "a space between `200` and its unit `ms`"),
+        (
+            "error_rate < 1",
+            "the bound `1` of `error_rate` has no unit",
+        ),
+        ("p95 < 200", "the bound `200` of `p95` has no unit"),
+    ] {
+        let d = super::compile_threshold_line(line, &plan).unwrap_err();
+        assert_eq!(d.message, message, "{line}");
+    }
+    let t = super::compile_threshold_line("error_rate < 0.5%", &plan).unwrap();
+    assert_eq!(t.value, 0.005);
 }

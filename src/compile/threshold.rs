@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::{Compiler, Context, error, quantity, suggest};
 use crate::diagnostic::Diagnostic;
-use crate::metrics::threshold::{Comparison, Metric, Selector, Threshold};
+use crate::metrics::threshold::{Comparison, LatencyView, Metric, Selector, Threshold};
 use crate::span::Span;
 use crate::syntax::ast::{self, CompareOp};
 
@@ -21,6 +21,10 @@ pub const METRICS: &[&str] = &[
     "error_rate",
     "rps",
     "requests",
+    "corrected_p95",
+    "corrected_p99",
+    "corrected_med",
+    "corrected_max",
 ];
 
 pub(super) fn compile(
@@ -31,6 +35,11 @@ pub(super) fn compile(
     known_tags: &BTreeSet<String>,
 ) -> Option<Threshold> {
     // Each part is checked on its own, so that every mistake in the line is reported.
+    let view = if t.metric.name.starts_with("corrected_") {
+        LatencyView::Corrected
+    } else {
+        LatencyView::Response
+    };
     let metric = c.ok(metric(&t.metric));
     let selector = match &t.selector {
         None => Some(Selector::All),
@@ -87,6 +96,8 @@ pub(super) fn compile(
         source,
         warn_only: t.warn,
         abort_after,
+        view,
+        allow_no_data: false,
     })
 }
 
@@ -118,7 +129,13 @@ fn selector_name(
 }
 
 fn metric(m: &ast::Ident) -> Result<Metric, Diagnostic> {
-    let name = m.name.as_str();
+    let full = m.name.as_str();
+    // `corrected_p95`: the same metric, measured from the intended start.
+    let (name, corrected) = match full.strip_prefix("corrected_") {
+        Some(rest) => (rest, true),
+        None => (full, false),
+    };
+    let unknown = || error::unknown_metric(full, m.span, suggest(full, METRICS.iter().copied()));
     let metric = match name {
         "avg" => Metric::Avg,
         "med" => Metric::Med,
@@ -129,28 +146,45 @@ fn metric(m: &ast::Ident) -> Result<Metric, Diagnostic> {
         "requests" => Metric::Requests,
         _ => match name.strip_prefix('p').and_then(|n| n.parse::<f64>().ok()) {
             Some(p) if p > 0.0 && p <= 100.0 => Metric::Percentile(p),
-            _ => {
-                return Err(error::unknown_metric(
-                    name,
-                    m.span,
-                    suggest(name, METRICS.iter().copied()),
-                ));
-            }
+            _ => return Err(unknown()),
         },
     };
+    if corrected && !metric.is_latency() {
+        return Err(unknown());
+    }
     Ok(metric)
 }
 
 /// The bound in the metric's unit: µs for latencies, a fraction for the error rate.
 fn bound(metric: &Metric, name: &str, q: &ast::Quantity) -> Result<f64, Diagnostic> {
+    let bare = q.text.parse::<f64>().is_ok();
     match metric {
         Metric::Percentile(_) | Metric::Avg | Metric::Med | Metric::Min | Metric::Max => {
+            if bare {
+                return Err(error::bound_without_unit(
+                    name,
+                    &q.text,
+                    q.span,
+                    "a duration",
+                    &format!("{}ms", q.text),
+                    "seconds or milliseconds",
+                ));
+            }
             quantity::duration_text(&q.text, false)
                 .map(|d| d.as_secs_f64() * 1e6)
                 .map_err(|_| {
                     error::threshold_value(name, &q.text, q.span, "a duration like `200ms`")
                 })
         }
+        // `error_rate < 1` once meant 100 % (a fraction): a bare number is refused.
+        Metric::ErrorRate if bare => Err(error::bound_without_unit(
+            name,
+            &q.text,
+            q.span,
+            "a percentage",
+            &format!("{}%", q.text),
+            "a fraction or a percentage",
+        )),
         Metric::ErrorRate => quantity::percent(&q.text)
             .ok_or_else(|| error::threshold_value(name, &q.text, q.span, "a percentage like `1%`")),
         Metric::Rps => quantity::rate(q, "rps").map_err(|_| {
@@ -165,9 +199,7 @@ fn bound(metric: &Metric, name: &str, q: &ast::Quantity) -> Result<f64, Diagnost
 /// Compiles a threshold given on the command line, against a compiled plan's names and tags.
 pub fn compile_threshold_line(text: &str, plan: &crate::ir::Plan) -> Result<Threshold, Diagnostic> {
     let t = crate::syntax::parse_threshold(text)?;
-    let ctx = Context {
-        base_dir: Default::default(),
-    };
+    let ctx = Context::default();
     let mut c = Compiler::new(text, &ctx);
     let names: Vec<String> = plan.stats.iter().map(|s| s.name.clone()).collect();
     let tags: BTreeSet<String> = plan

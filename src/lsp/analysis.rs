@@ -37,9 +37,7 @@ impl Analysis {
     pub fn new(text: &str, path: Option<&Path>) -> Analysis {
         let ctx = match path {
             Some(p) => Context::for_file(p),
-            None => Context {
-                base_dir: PathBuf::new(),
-            },
+            None => Context::default(),
         };
         let (diagnostics, tree) = match syntax::parse(text) {
             Ok(file) => (compile::compile(&file, text, &ctx).diagnostics, Some(file)),

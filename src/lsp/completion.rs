@@ -346,7 +346,9 @@ mod tests {
         );
         assert_eq!(
             labels("user A {\n  |"),
-            ["header", "host", "let", "on", "sequence", "task", "wait"]
+            [
+                "auth", "header", "host", "let", "on", "sequence", "task", "wait"
+            ]
         );
         assert_eq!(labels("user A {\n  on |"), ["start", "stop"]);
         assert_eq!(labels("user A {\n  task t wei|"), ["tags", "weight"]);

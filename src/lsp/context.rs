@@ -32,6 +32,15 @@ impl Block {
         }
     }
 
+    /// The opener as written, for a skeleton. An `else` follows the `}` of an `if`, which
+    /// the skeleton leaves out: an empty `if` stands for it.
+    fn written(&self) -> String {
+        match self.kind() {
+            "else" => format!("{IF_BEFORE_ELSE} {} {}", self.opener, self.bracket),
+            _ => format!("{} {}", self.opener, self.bracket),
+        }
+    }
+
     /// A short opener of the same kind that parses whatever was written (for when the
     /// opener as written has a mistake of its own).
     fn canonical(&self) -> String {
@@ -42,10 +51,16 @@ impl Block {
             "sequence" => "sequence s {".to_string(),
             "request" => "GET \"/\" {".to_string(),
             "on" => "on start {".to_string(),
-            _ => format!("{} {}", self.opener, self.bracket),
+            "if" => "if true {".to_string(),
+            "else" => format!("{IF_BEFORE_ELSE} else {{"),
+            "repeat" => "repeat 1 {".to_string(),
+            _ => self.written(),
         }
     }
 }
+
+/// An `if` that parses, for a skeleton where an `else` may come next.
+const IF_BEFORE_ELSE: &str = "if true {}";
 
 /// What kind of place the cursor is in.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,6 +87,9 @@ pub struct Cursor {
     pub blocks: Vec<Block>,
     /// The current statement's text before `word`, from its first word.
     pub statement: String,
+    /// The statement comes right after the `}` of an `if` (or `else`) block: `else` may
+    /// stand here.
+    pub after_if: bool,
     /// What closes every string, expression, bracket and block open at the cursor,
     /// innermost first.
     pub closing: String,
@@ -95,7 +113,7 @@ impl Cursor {
     /// blocks around the cursor, then the statement before the word. Other statements
     /// are left out, so that a mistake elsewhere does not hide what fits here.
     pub fn skeleton(&self) -> String {
-        self.build_skeleton(|b| format!("{} {}", b.opener, b.bracket))
+        self.build_skeleton(Block::written)
     }
 
     /// [`Self::skeleton`] with short standard openers (`user U {`).
@@ -107,6 +125,10 @@ impl Cursor {
         let mut s = String::new();
         for b in &self.blocks {
             s.push_str(&opener(b));
+            s.push('\n');
+        }
+        if self.after_if {
+            s.push_str(IF_BEFORE_ELSE);
             s.push('\n');
         }
         s.push_str(&self.statement);
@@ -155,6 +177,8 @@ pub fn at(text: &str, offset: usize) -> Cursor {
     let mut blocks: Vec<Block> = Vec::new();
     let mut statement_start = 0;
     let mut in_comment = false;
+    // The `}` that closed the last block, and whether that block was an `if` or `else`.
+    let mut last_closed: Option<(usize, bool)> = None;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -227,7 +251,10 @@ pub fn at(text: &str, offset: usize) -> Cursor {
                 if let Some(pos) = stack.iter().rposition(|f| f.open == wanted) {
                     let frame = &stack[pos];
                     if frame.block {
-                        blocks.truncate(stack[..pos].iter().filter(|f| f.block).count());
+                        let depth = stack[..pos].iter().filter(|f| f.block).count();
+                        let kind = blocks.get(depth).map(Block::kind);
+                        last_closed = Some((i, matches!(kind, Some("if" | "else"))));
+                        blocks.truncate(depth);
                         // The statement that opened a `{` block ends with it; after a
                         // `]` the statement goes on.
                         statement_start = if b == b'}' {
@@ -250,9 +277,16 @@ pub fn at(text: &str, offset: usize) -> Cursor {
         word_start -= 1;
     }
     let word = Span::new(word_start, offset);
-    let statement = text[statement_start.min(word_start)..word_start]
-        .trim_start()
-        .to_string();
+    let statement_from = statement_start.min(word_start);
+    let statement = text[statement_from..word_start].trim_start().to_string();
+    // Only blank lines and comments between that `}` and the statement.
+    let after_if = last_closed.is_some_and(|(brace, if_like)| {
+        if_like
+            && brace < statement_from
+            && text[brace + 1..statement_from]
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    });
 
     let quoted = stack
         .iter()
@@ -297,6 +331,7 @@ pub fn at(text: &str, offset: usize) -> Cursor {
         word,
         blocks,
         statement,
+        after_if,
         closing,
         string_start,
     }

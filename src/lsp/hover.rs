@@ -127,7 +127,12 @@ fn symbol(text: &str, index: &Index, o: &Occurrence, analysis: &Analysis) -> Str
 /// A keyword, metric or method under the cursor.
 fn word(text: &str, offset: usize) -> Option<(String, Span)> {
     let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let start = text[..offset.min(text.len())]
+    // Past the end or inside a character: the character boundary before it.
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let start = text[..offset]
         .char_indices()
         .rev()
         .take_while(|(_, c)| is_word(*c))

@@ -342,6 +342,7 @@ impl Builder {
             match s {
                 Setting::Host { url, .. } => self.template(url),
                 Setting::Header(h) => self.value(&h.value),
+                Setting::Auth(a) => self.auth(a),
                 Setting::Let(l) => self.let_(l),
                 Setting::Timeout { .. } | Setting::Wait(_) => {}
             }
@@ -360,8 +361,38 @@ impl Builder {
             match step {
                 Step::Let(l) => self.let_(l),
                 Step::Sleep(_) => {}
+                Step::If(i) => self.if_(i),
+                Step::Repeat(r) => self.steps(&r.body.steps),
                 Step::Request(r) => self.request(r),
             }
+        }
+    }
+
+    /// The condition, then each branch (`else if` chains included).
+    fn if_(&mut self, i: &ast::If) {
+        let c = &i.condition;
+        self.value(&c.value);
+        if let Some(p) = &c.predicate {
+            self.predicate(p);
+        }
+        self.steps(&i.then.steps);
+        match &i.otherwise {
+            Some(ast::Else::If(next)) => {
+                self.statement = next.span;
+                self.if_(next);
+            }
+            Some(ast::Else::Block(b)) => self.steps(&b.steps),
+            None => {}
+        }
+    }
+
+    fn auth(&mut self, a: &ast::Auth) {
+        match &a.kind {
+            ast::AuthKind::Basic { user, password } => {
+                self.value(user);
+                self.value(password);
+            }
+            ast::AuthKind::Bearer { token } => self.value(token),
         }
     }
 
@@ -392,6 +423,7 @@ impl Builder {
                 | RequestItem::Timeout { .. }
                 | RequestItem::Redirects { .. } => {}
                 RequestItem::Header(h) => self.value(&h.value),
+                RequestItem::Auth(a) => self.auth(a),
                 RequestItem::Query(p) => {
                     self.param_name(&p.name);
                     self.value(&p.value);

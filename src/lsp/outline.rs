@@ -175,7 +175,7 @@ mod tests {
         let file = crate::syntax::parse(text).unwrap();
         let mut out = String::new();
         describe(&outline(&file, text), 0, &mut out);
-        assert!(out.starts_with("Kibray API Namespace scenario\naccounts Variable data from data/accounts.csv\nload Object \n"), "{out}");
+        assert!(out.starts_with("Kibray API Namespace scenario\naccounts Variable data from data/accounts.csv\nadmins Variable data from data/admins.csv\nload Object \n"), "{out}");
         assert!(
             out.contains("\nKibrayUser Class weight 10 tags web\n  on start Event \n"),
             "{out}"

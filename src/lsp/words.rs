@@ -138,6 +138,33 @@ pub const KEYWORDS: &[Word] = &[
         "a response header",
     ),
     w(
+        "auth",
+        "auth basic USER PASSWORD | auth bearer TOKEN",
+        "the `Authorization` header of every request (see Authentication).",
+    ),
+    at(
+        "user",
+        "auth",
+        "auth basic USER PASSWORD | auth bearer TOKEN",
+        "`auth` stands in the scenario, a class or a request, like a header; the nearest wins (a request's over its class's, a class's over the scenario's)",
+    ),
+    at(
+        "request",
+        "auth",
+        "auth basic USER PASSWORD | auth bearer TOKEN",
+        "this request's `Authorization` header (see Authentication).",
+    ),
+    w(
+        "basic",
+        "auth basic USER PASSWORD",
+        "`auth basic USER PASSWORD` sends `Authorization: Basic` with the user and password joined by `:` and base64-encoded (RFC 7617), from any values",
+    ),
+    w(
+        "bearer",
+        "auth bearer TOKEN",
+        "`auth bearer \"{{ token }}\"` is the same as `header Authorization: \"Bearer {{ token }}\"`.",
+    ),
+    w(
         "let",
         "let name = expression",
         "A variable gets its value from a `let` or a `capture`. Every virtual user has its own copy.",
@@ -319,6 +346,24 @@ pub const KEYWORDS: &[Word] = &[
         "sleep",
         "sleep 1s | sleep between 1s 2s",
         "pause, a fixed or random time",
+    ),
+    block(
+        "if",
+        "if CONDITION { STEPS } [else if CONDITION { STEPS }] [else { STEPS }]",
+        "`if CONDITION { STEPS }` runs the steps when the condition holds.",
+        "if {{ ${1:condition} }} {\n\t$0\n}",
+    ),
+    block(
+        "else",
+        "} else { STEPS } | } else if CONDITION { STEPS }",
+        "It may be followed by `else if CONDITION { STEPS }`, as many as needed, and one `else { STEPS }`: the first branch whose condition holds runs, or the `else`.",
+        "else {\n\t$0\n}",
+    ),
+    block(
+        "repeat",
+        "repeat N { STEPS }",
+        "`repeat N { STEPS }` runs the steps N times in a row (N a whole number, 1 or more).",
+        "repeat ${1:3} {\n\t$0\n}",
     ),
     w(
         "name",
@@ -523,6 +568,11 @@ pub const METRICS: &[Word] = &[
         "requests(SELECTOR) >= 1000",
         "the number of requests",
     ),
+    w(
+        "corrected_p95",
+        "corrected_p95(SELECTOR) < 500ms",
+        "the same, measured from each request's intended start instead of from when it was sent; only runs that pace their requests have it",
+    ),
 ];
 
 /// What an HTTP method means, for any of them.
@@ -543,8 +593,15 @@ pub fn keyword(word: &str, statement: &str, block: &str) -> Option<&'static Word
         .or_else(|| rows().next())
 }
 
-/// A metric by name: `p95` and any `pNN` read as percentiles.
+/// A metric by name: `p95` and any `pNN` read as percentiles; `corrected_` before a
+/// latency metric is the latency from the intended start.
 pub fn metric(name: &str) -> Option<&'static Word> {
+    if let Some(rest) = name.strip_prefix("corrected_") {
+        // As the compiler reads it: the prefix once, before a response-time metric.
+        const LATENCIES: &[&str] = &["p50", "avg", "med", "min", "max"];
+        metric(rest).filter(|m| LATENCIES.contains(&m.word))?;
+        return METRICS.iter().find(|m| m.word == "corrected_p95");
+    }
     let percentile = name
         .strip_prefix('p')
         .and_then(|n| n.parse::<f64>().ok())
@@ -646,6 +703,15 @@ mod tests {
     }
 
     #[test]
+    fn every_metric_of_the_compiler_has_a_meaning() {
+        let missing: Vec<&&str> = crate::compile::METRICS
+            .iter()
+            .filter(|m| metric(m).is_none())
+            .collect();
+        assert!(missing.is_empty(), "metrics without a row: {missing:?}");
+    }
+
+    #[test]
     fn every_function_is_documented_in_the_language_reference() {
         for f in FUNCTIONS {
             assert!(
@@ -680,5 +746,9 @@ mod tests {
         assert_eq!(metric("p99.9").unwrap().word, "p50");
         assert_eq!(metric("error_rate").unwrap().word, "error_rate");
         assert!(metric("p0").is_none());
+        assert_eq!(metric("corrected_p99.9").unwrap().word, "corrected_p95");
+        assert_eq!(metric("corrected_max").unwrap().word, "corrected_p95");
+        assert!(metric("corrected_rps").is_none());
+        assert!(metric("corrected_corrected_p95").is_none());
     }
 }

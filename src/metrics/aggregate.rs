@@ -1,26 +1,16 @@
-//! The aggregator: turns batches of samples into entries, failure groups and time points.
-//! Lives behind `Metrics`' lock; touched about once a second, never per request.
+//! The aggregator: turns the recorders' hand-overs into entries, failure groups and the raw
+//! time series. Lives behind `Metrics`' lock; touched about once a second per user, never
+//! per request.
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
-
-use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::BTreeMap;
 
 use super::entry::EntrySummary;
+use super::failures::FailureBook;
+use super::histogram::LatencyHistogram;
 use super::locust;
-use super::sample::{Failure, FailureKind, Sample, StatId, StatKey};
-use super::series::{self, TimePoint, Window};
-use super::summary::FailureSummary;
-
-/// Failures of one request with one message.
-struct FailureGroup {
-    stat: StatId,
-    kind: FailureKind,
-    message: String,
-    occurrences: u64,
-    first_ms: u32,
-    last_ms: u32,
-}
+use super::recorder::Batch;
+use super::sample::{FailureKind, Sample, StatId, StatKey};
+use super::series::{Pending, Series};
 
 /// Where a sample's map counters go.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -28,7 +18,6 @@ struct RunKey {
     stat: StatId,
     status: u16,
     bucket: u32,
-    sec: u64,
 }
 
 /// How many distinct [`RunKey`]s a batch sums before it counts them.
@@ -38,26 +27,21 @@ const MAX_RUNS: usize = 32;
 struct Run {
     key: RunKey,
     requests: u64,
-    failures: u64,
 }
 
 /// Everything aggregated so far.
 pub(crate) struct Aggregator {
     pub(crate) entries: Vec<EntrySummary>,
-    windows: Vec<Window>,
     pub(crate) total: EntrySummary,
-    total_window: Window,
-    groups: Vec<FailureGroup>,
-    /// stat → message → index into `groups`; nested so a lookup needs no owned key.
-    group_index: HashMap<StatId, HashMap<String, usize>>,
+    pub(crate) failures: FailureBook,
     pub(crate) errors_by_kind: BTreeMap<FailureKind, u64>,
-    pub(crate) series: Vec<TimePoint>,
+    pub(crate) series: Series,
+    pending: Pending,
     /// Completion time of the newest request, ms since the start.
     pub(crate) last_request_ms: Option<u64>,
-    /// Samples aggregated since the last time point.
-    since_point: u64,
-    /// Users at the last tick.
-    pub(crate) users: usize,
+    /// How late the generator started scheduled work (µs).
+    pub(crate) lateness: LatencyHistogram,
+    pub(crate) dropped: u64,
     /// Scratch space of `add_batch`, kept to reuse its allocation.
     runs: Vec<Run>,
 }
@@ -66,28 +50,47 @@ impl Aggregator {
     pub(crate) fn new(keys: &[StatKey]) -> Aggregator {
         Aggregator {
             entries: keys.iter().map(EntrySummary::new).collect(),
-            windows: keys.iter().map(|_| Window::new()).collect(),
             total: EntrySummary::aggregated(),
-            total_window: Window::new(),
-            groups: Vec::new(),
-            group_index: HashMap::new(),
+            failures: FailureBook::default(),
             errors_by_kind: BTreeMap::new(),
-            series: Vec::new(),
+            series: Series::new(),
+            pending: Pending::default(),
             last_request_ms: None,
-            since_point: 0,
-            users: 0,
+            lateness: LatencyHistogram::new(),
+            dropped: 0,
             runs: Vec::new(),
         }
     }
 
-    /// Counts a batch of samples (one user's hand-over, in the order they were recorded).
+    /// Counts a hand-over (one user's batch, in the order it was recorded).
     ///
-    /// Exact figures (histograms, sums, extremes, failure groups) are taken per sample. The
-    /// map counters (status codes, Locust buckets, per-second windows) are first summed per
-    /// distinct (request, status, bucket, second) of the batch, then added to the maps once
-    /// each: a batch holds a second of one user's requests, which fall in a handful of
-    /// places, and six map updates per sample were most of the aggregation's cost.
-    pub(crate) fn add_batch(&mut self, samples: &[Sample]) {
+    /// Exact figures (histograms, sums, extremes, rows, failure groups) are taken per sample.
+    /// The status and Locust-bucket maps of the entries are first summed per distinct
+    /// (request, status, bucket) of the batch, then added once each.
+    pub(crate) fn add_batch(&mut self, batch: &Batch) {
+        self.add_samples(&batch.samples);
+        for b in &batch.backfills {
+            if let Some(entry) = self.entries.get_mut(b.stat as usize) {
+                entry.record_backfill(b.values());
+                self.total.record_backfill(b.values());
+                self.series
+                    .record_corrected(b.stat, b.elapsed_ms, b.values(), &mut self.pending);
+            }
+        }
+        for &(elapsed_ms, us) in &batch.lateness {
+            self.lateness.record(u64::from(us));
+            self.series
+                .record_lateness(elapsed_ms, us, &mut self.pending);
+        }
+        for &stat in &batch.abandoned {
+            if let Some(entry) = self.entries.get_mut(stat as usize) {
+                entry.abandoned += 1;
+                self.total.abandoned += 1;
+            }
+        }
+    }
+
+    fn add_samples(&mut self, samples: &[Sample]) {
         let mut runs = std::mem::take(&mut self.runs);
         let mut last = 0;
         for sample in samples {
@@ -99,15 +102,13 @@ impl Aggregator {
             };
             entry.record_exact(sample);
             self.total.record_exact(sample);
+            self.series.record(sample, &mut self.pending);
             self.last_request_ms = self.last_request_ms.max(Some(u64::from(sample.elapsed_ms)));
-            self.since_point += 1;
             let key = RunKey {
                 stat: sample.stat,
                 status: sample.status,
                 bucket: locust::bucket_us(sample.latency_us),
-                sec: u64::from(sample.elapsed_ms / 1000),
             };
-            let failed = u64::from(sample.failure.is_some());
             let found = if runs.get(last).is_some_and(|r: &Run| r.key == key) {
                 Some(last)
             } else {
@@ -116,26 +117,22 @@ impl Aggregator {
             match found {
                 Some(i) => {
                     runs[i].requests += 1;
-                    runs[i].failures += failed;
                     last = i;
                 }
                 None => {
                     if runs.len() == MAX_RUNS {
-                        // Counted in first-seen order, which keeps the seconds in order.
                         for run in runs.drain(..) {
                             self.count_run(&run);
                         }
                     }
                     last = runs.len();
-                    runs.push(Run {
-                        key,
-                        requests: 1,
-                        failures: failed,
-                    });
+                    runs.push(Run { key, requests: 1 });
                 }
             }
             if let Some(failure) = &sample.failure {
-                self.group_failure(sample, failure);
+                *self.errors_by_kind.entry(failure.kind).or_default() += 1;
+                self.failures
+                    .add(sample.stat, failure, u64::from(sample.elapsed_ms));
             }
         }
         for run in runs.drain(..) {
@@ -149,128 +146,43 @@ impl Aggregator {
             stat,
             status,
             bucket,
-            sec,
         } = run.key;
-        let index = stat as usize;
-        if let (Some(entry), Some(window)) =
-            (self.entries.get_mut(index), self.windows.get_mut(index))
-        {
+        if let Some(entry) = self.entries.get_mut(stat as usize) {
             entry.count(status, bucket, run.requests);
-            window.record_n(sec, bucket, run.requests, run.failures);
         }
         self.total.count(status, bucket, run.requests);
-        self.total_window
-            .record_n(sec, bucket, run.requests, run.failures);
     }
 
-    fn group_failure(&mut self, sample: &Sample, failure: &Failure) {
-        *self.errors_by_kind.entry(failure.kind).or_default() += 1;
-        let message: Cow<str> = if failure.message.is_empty() {
-            Cow::Owned(failure.to_string())
-        } else {
-            Cow::Borrowed(&failure.message)
-        };
-        let by_message = self.group_index.entry(sample.stat).or_default();
-        match by_message.get(message.as_ref()) {
-            Some(&i) => {
-                let g = &mut self.groups[i];
-                g.occurrences += 1;
-                g.first_ms = g.first_ms.min(sample.elapsed_ms);
-                g.last_ms = g.last_ms.max(sample.elapsed_ms);
-            }
-            None => {
-                by_message.insert(message.clone().into_owned(), self.groups.len());
-                self.groups.push(FailureGroup {
-                    stat: sample.stat,
-                    kind: failure.kind,
-                    message: message.into_owned(),
-                    occurrences: 1,
-                    first_ms: sample.elapsed_ms,
-                    last_ms: sample.elapsed_ms,
-                });
-            }
-        }
+    /// Counts `n` iterations the open model could not start, at `elapsed_ms`.
+    pub(crate) fn add_dropped(&mut self, elapsed_ms: u64, n: u64) {
+        self.dropped += n;
+        self.series.record_dropped(elapsed_ms, n, &mut self.pending);
     }
 
-    /// Whether samples arrived since the last time point (or there is no point yet).
-    pub(crate) fn has_new_data(&self) -> bool {
-        self.since_point > 0 || self.series.is_empty()
+    /// Notes the users running at `elapsed_ms`, per class.
+    pub(crate) fn set_users(&mut self, elapsed_ms: u64, class_users: &[u32]) {
+        self.series
+            .set_users(elapsed_ms, class_users, &mut self.pending);
     }
 
-    /// Appends the time point for `elapsed_ms` with `users` running.
-    pub(crate) fn push_point(&mut self, elapsed_ms: u64, users: usize, started_at: DateTime<Utc>) {
-        let now_sec = elapsed_ms / 1000;
-        let last_sec = self.last_request_ms.map(|ms| ms / 1000);
-        let entries = self
-            .entries
-            .iter()
-            .zip(&self.windows)
-            .map(|(e, w)| {
-                (e.requests > 0).then(|| series::point_stats(e, w, last_sec, now_sec, false))
-            })
-            .collect();
-        let total = series::point_stats(&self.total, &self.total_window, last_sec, now_sec, true);
-        self.users = users;
-        self.since_point = 0;
-        self.series.push(TimePoint {
-            elapsed_ms,
-            timestamp: at(started_at, elapsed_ms).timestamp(),
-            users,
-            total,
-            entries,
-        });
+    /// Adds what is waiting to the series' window histograms.
+    pub(crate) fn flush(&mut self) {
+        self.series.flush(&mut self.pending);
     }
-
-    /// The failure groups, most frequent first, then by method, name and message.
-    pub(crate) fn failures(
-        &self,
-        keys: &[StatKey],
-        started_at: DateTime<Utc>,
-    ) -> Vec<FailureSummary> {
-        let mut rows: Vec<FailureSummary> = self
-            .groups
-            .iter()
-            .map(|g| {
-                let key = &keys[g.stat as usize];
-                FailureSummary {
-                    method: key.method.clone(),
-                    name: key.name.clone(),
-                    kind: g.kind,
-                    message: g.message.clone(),
-                    occurrences: g.occurrences,
-                    first_seen: at(started_at, u64::from(g.first_ms)),
-                    last_seen: at(started_at, u64::from(g.last_ms)),
-                }
-            })
-            .collect();
-        rows.sort_by(|a, b| {
-            b.occurrences.cmp(&a.occurrences).then_with(|| {
-                (&a.method, &a.name, &a.message).cmp(&(&b.method, &b.name, &b.message))
-            })
-        });
-        rows
-    }
-}
-
-/// The wall-clock time `elapsed_ms` after `started_at`.
-fn at(started_at: DateTime<Utc>, elapsed_ms: u64) -> DateTime<Utc> {
-    let delta = TimeDelta::try_milliseconds(i64::try_from(elapsed_ms).unwrap_or(i64::MAX))
-        .unwrap_or(TimeDelta::MAX);
-    started_at.checked_add_signed(delta).unwrap_or(started_at)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::sample::Failure;
+    use crate::metrics::sample::{Backfill, Failure};
 
     fn keys() -> Vec<StatKey> {
         vec![StatKey::new("GET", "/a"), StatKey::new("POST", "/b")]
     }
 
     /// 3,000 samples over 12 s, two requests, four statuses and latencies from 0.2 ms to
-    /// 3 s: far more distinct (request, status, bucket, second) places than `MAX_RUNS`.
-    fn samples() -> Vec<Sample> {
+    /// 3 s: far more distinct (request, status, bucket) places than `MAX_RUNS`.
+    pub(crate) fn samples() -> Vec<Sample> {
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
         (0..3000u32)
             .map(|i| {
@@ -279,10 +191,10 @@ mod tests {
                 x ^= x << 17;
                 let status = [200, 200, 201, 503][(x % 4) as usize];
                 let failure = (status == 503).then(|| {
-                    Box::new(Failure::new(
-                        FailureKind::Http5xx,
-                        "503 Service Unavailable",
-                    ))
+                    Box::new(
+                        Failure::new(FailureKind::Http5xx, "503 Service Unavailable")
+                            .with_detail(format!("body {}", x % 7)),
+                    )
                 });
                 Sample {
                     stat: ((x >> 8) % 2) as StatId,
@@ -290,11 +202,20 @@ mod tests {
                     latency_us: 200 + ((x >> 16) % 3_000_000) as u32 / (1 + (x % 50) as u32),
                     ttfb_us: 100,
                     bytes: 51,
+                    lag_us: (x % 1000) as u32,
                     status,
+                    scheduled: x.is_multiple_of(3),
                     failure,
                 }
             })
             .collect()
+    }
+
+    fn batch(samples: &[Sample]) -> Batch {
+        Batch {
+            samples: samples.to_vec(),
+            ..Batch::default()
+        }
     }
 
     #[test]
@@ -302,26 +223,56 @@ mod tests {
         let samples = samples();
         let mut batched = Aggregator::new(&keys());
         let mut single = Aggregator::new(&keys());
-        let t0 = Utc::now();
-        for (n, chunk) in samples.chunks(700).enumerate() {
-            batched.add_batch(chunk);
+        for chunk in samples.chunks(700) {
+            batched.add_batch(&batch(chunk));
             for s in chunk {
-                single.add_batch(std::slice::from_ref(s));
+                single.add_batch(&batch(std::slice::from_ref(s)));
             }
-            let at = (n as u64 + 1) * 2800;
-            batched.push_point(at, 10, t0);
-            single.push_point(at, 10, t0);
         }
+        batched.flush();
+        single.flush();
         assert_eq!(batched.entries, single.entries);
         assert_eq!(batched.total, single.total);
         assert_eq!(batched.series, single.series);
         assert_eq!(batched.errors_by_kind, single.errors_by_kind);
-        assert_eq!(batched.failures(&keys(), t0), single.failures(&keys(), t0));
+        let t0 = chrono::Utc::now();
+        assert_eq!(
+            batched.failures.summaries(&keys(), t0),
+            single.failures.summaries(&keys(), t0)
+        );
         // And against the plain per-sample record of an entry.
         let mut total = EntrySummary::aggregated();
         for s in &samples {
             total.record(s);
         }
         assert_eq!(batched.total, total);
+    }
+
+    #[test]
+    fn backfills_lateness_and_abandoned_requests_are_counted() {
+        let mut a = Aggregator::new(&keys());
+        a.add_batch(&Batch {
+            backfills: vec![Backfill {
+                stat: 1,
+                elapsed_ms: 1200,
+                top_us: 1_000_000,
+                step_us: 100_000,
+                count: 12,
+            }],
+            lateness: vec![(10, 250), (20, 350)],
+            abandoned: vec![0, 0, 1],
+            ..Batch::default()
+        });
+        a.flush();
+        let b = &a.entries[1];
+        // 900, 800, ..., 100 ms: the values that stay positive.
+        assert_eq!(b.backfilled, 9);
+        assert_eq!(b.corrected.as_ref().unwrap().len(), 9);
+        assert_eq!(b.requests, 0, "back-filled requests are not requests");
+        assert_eq!(a.total.backfilled, 9);
+        assert_eq!((a.entries[0].abandoned, a.total.abandoned), (2, 3));
+        assert_eq!(a.lateness.len(), 2);
+        assert_eq!(a.series.windows[0].lateness.len(), 2);
+        assert_eq!(a.series.windows[0].total.corrected.len(), 9);
     }
 }

@@ -43,6 +43,21 @@ pub struct EntrySummary {
     pub ttfb: LatencyHistogram,
     /// Locust's bucketed distribution (ms bucket → count), for Locust-exact tables.
     pub buckets: Buckets,
+    /// Latency from the intended start (µs): the requests of scheduled users (open model,
+    /// paced classes) plus the requests they would have made while held up by a slow one
+    /// (see `docs/reports.md`). `None` when no request of this entry had a schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected: Option<LatencyHistogram>,
+    /// Values of `corrected` that stand for requests a paced user could not make.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub backfilled: u64,
+    /// Requests still in flight when the run was stopped (not counted in `requests`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub abandoned: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl EntrySummary {
@@ -71,6 +86,9 @@ impl EntrySummary {
             latency: LatencyHistogram::new(),
             ttfb: LatencyHistogram::new(),
             buckets: Buckets::new(),
+            corrected: None,
+            backfilled: 0,
+            abandoned: 0,
         }
     }
 
@@ -99,6 +117,21 @@ impl EntrySummary {
         self.latency.record(u64::from(sample.latency_us));
         if sample.status != 0 {
             self.ttfb.record(u64::from(sample.ttfb_us));
+        }
+        if sample.scheduled {
+            self.corrected
+                .get_or_insert_with(LatencyHistogram::new)
+                .record(u64::from(sample.corrected_us()));
+        }
+    }
+
+    /// Counts latencies from the intended start of requests that were never made (a paced
+    /// user held up by a slow request).
+    pub(crate) fn record_backfill(&mut self, values: impl Iterator<Item = u32>) {
+        let h = self.corrected.get_or_insert_with(LatencyHistogram::new);
+        for v in values {
+            h.record(u64::from(v));
+            self.backfilled += 1;
         }
     }
 
@@ -130,6 +163,21 @@ impl EntrySummary {
         self.latency.add(&other.latency);
         self.ttfb.add(&other.ttfb);
         locust::merge(&mut self.buckets, &other.buckets);
+        if let Some(c) = &other.corrected {
+            self.corrected
+                .get_or_insert_with(LatencyHistogram::new)
+                .add(c);
+        }
+        self.backfilled += other.backfilled;
+        self.abandoned += other.abandoned;
+    }
+
+    /// HDR percentile of the latency from the intended start, µs; `None` without such values.
+    pub fn corrected_percentile_us(&self, p: f64) -> Option<u64> {
+        self.corrected
+            .as_ref()
+            .filter(|h| !h.is_empty())
+            .map(|h| h.percentile(p))
     }
 
     /// True for the Aggregated entry.
@@ -232,6 +280,8 @@ mod tests {
             latency_us: latency_ms * 1000,
             ttfb_us: latency_ms * 500,
             bytes: 100,
+            lag_us: 0,
+            scheduled: false,
             status,
             failure: failed.then(|| Box::new(Failure::new(FailureKind::Http5xx, ""))),
         }

@@ -51,6 +51,13 @@ impl LatencyHistogram {
             .unwrap_or_else(|e| unreachable!("auto-resizing histogram rejected {us}: {e:?}"));
     }
 
+    /// Records `count` values of `us` each.
+    pub fn record_n(&mut self, us: u64, count: u64) {
+        self.inner
+            .record_n(us, count)
+            .unwrap_or_else(|e| unreachable!("auto-resizing histogram rejected {us}: {e:?}"));
+    }
+
     /// Adds every value of `other` (merging runs, endpoints or workers).
     pub fn add(&mut self, other: &LatencyHistogram) {
         self.inner

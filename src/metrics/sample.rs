@@ -21,10 +21,48 @@ pub struct Sample {
     pub ttfb_us: u32,
     /// Response body length in bytes.
     pub bytes: u32,
+    /// Time between the request's intended start and its actual start, in µs: how late the
+    /// schedule was (the open model's arrival, a paced task). `latency_us + lag_us` is the
+    /// latency from the intended start, the view without coordinated omission.
+    pub lag_us: u32,
     /// HTTP status code; 0 when there was no response.
     pub status: u16,
+    /// The request had an intended start (open model, or a class that paces its tasks), so it
+    /// counts in the corrected latency view.
+    pub scheduled: bool,
     /// `None` for a success; boxed so a success stays small.
     pub failure: Option<Box<Failure>>,
+}
+
+impl Sample {
+    /// Latency from the intended start, µs (saturating).
+    pub fn corrected_us(&self) -> u32 {
+        self.latency_us.saturating_add(self.lag_us)
+    }
+}
+
+/// Requests a paced user would have made while it was busy with a slow one (coordinated
+/// omission, filled in as HdrHistogram's expected-interval correction does): `count` values
+/// for the corrected view, `top_us`, `top_us - step_us`, ... down to the last positive one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backfill {
+    pub stat: StatId,
+    /// Completion time of the slow request, ms since the start.
+    pub elapsed_ms: u32,
+    pub top_us: u32,
+    pub step_us: u32,
+    pub count: u32,
+}
+
+impl Backfill {
+    /// The synthetic values, µs.
+    pub fn values(&self) -> impl Iterator<Item = u32> + Clone + '_ {
+        (1..=self.count).filter_map(|k| {
+            self.top_us
+                .checked_sub(self.step_us.saturating_mul(k))
+                .filter(|v| *v > 0)
+        })
+    }
 }
 
 /// Why a request counts as failed: a classification for grouping plus the text shown to users.
@@ -32,9 +70,13 @@ pub struct Sample {
 pub struct Failure {
     /// The class of failure, counted in the summary's errors-by-kind table.
     pub kind: FailureKind,
-    /// What the error report shows, e.g. `check failed: status 201 expected, got 400`.
-    /// Failures of one request with equal messages are grouped together.
+    /// What failed, e.g. ``check failed: `status 201` ``: failures of one request with equal
+    /// kinds and messages are one row of the error report.
     pub message: String,
+    /// What differs from one such failure to the next (`got 400`, a server's error text): a
+    /// few examples are kept per row, never one row per value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// The classes of failure kload tells apart. An error of the system under test is a
@@ -50,6 +92,8 @@ pub enum FailureKind {
     Dns,
     /// The TLS handshake failed.
     Tls,
+    /// The reply was not HTTP (or not valid HTTP).
+    Protocol,
     /// The request did not complete within its timeout.
     Timeout,
     /// A 4xx status other than 429.
@@ -60,6 +104,8 @@ pub enum FailureKind {
     Http5xx,
     /// A response check (assertion) of the scenario failed.
     Check,
+    /// More redirects than a request may follow.
+    TooManyRedirects,
     /// A capture (e.g. a JSONPath into the body) found nothing.
     Capture,
     /// A template could not be rendered (e.g. an unset variable at run time).
@@ -70,16 +116,18 @@ pub enum FailureKind {
 
 impl FailureKind {
     /// Every kind, in declaration order (for tables that list all kinds).
-    pub const ALL: [FailureKind; 12] = [
+    pub const ALL: [FailureKind; 14] = [
         FailureKind::ConnectionRefused,
         FailureKind::ConnectionReset,
         FailureKind::Dns,
         FailureKind::Tls,
+        FailureKind::Protocol,
         FailureKind::Timeout,
         FailureKind::Http4xx,
         FailureKind::RateLimited,
         FailureKind::Http5xx,
         FailureKind::Check,
+        FailureKind::TooManyRedirects,
         FailureKind::Capture,
         FailureKind::Template,
         FailureKind::Other,
@@ -103,11 +151,13 @@ impl FailureKind {
             FailureKind::ConnectionReset => "connection_reset",
             FailureKind::Dns => "dns",
             FailureKind::Tls => "tls",
+            FailureKind::Protocol => "protocol",
             FailureKind::Timeout => "timeout",
             FailureKind::Http4xx => "http4xx",
             FailureKind::RateLimited => "rate_limited",
             FailureKind::Http5xx => "http5xx",
             FailureKind::Check => "check",
+            FailureKind::TooManyRedirects => "too_many_redirects",
             FailureKind::Capture => "capture",
             FailureKind::Template => "template",
             FailureKind::Other => "other",
@@ -123,11 +173,13 @@ impl fmt::Display for FailureKind {
             FailureKind::ConnectionReset => "connection reset",
             FailureKind::Dns => "DNS lookup failed",
             FailureKind::Tls => "TLS handshake failed",
+            FailureKind::Protocol => "protocol error (the reply is not valid HTTP)",
             FailureKind::Timeout => "timeout",
             FailureKind::Http4xx => "HTTP 4xx",
             FailureKind::RateLimited => "HTTP 429 Too Many Requests",
             FailureKind::Http5xx => "HTTP 5xx",
             FailureKind::Check => "check failed",
+            FailureKind::TooManyRedirects => "too many redirects",
             FailureKind::Capture => "capture failed",
             FailureKind::Template => "template error",
             FailureKind::Other => "error",
@@ -141,7 +193,14 @@ impl Failure {
         Failure {
             kind,
             message: message.into(),
+            detail: None,
         }
+    }
+
+    /// The same failure with what differs from one occurrence to the next.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Failure {
+        self.detail = Some(detail.into());
+        self
     }
 
     /// A failure for an error status: kind from [`FailureKind::from_status`] (`Other` for a
@@ -152,26 +211,36 @@ impl Failure {
             Some(reason) => format!("HTTP {status} {reason}"),
             None => format!("HTTP {status}"),
         };
-        Failure { kind, message }
+        Failure::new(kind, message)
     }
 
     /// A failed check, message `check failed: {what}`.
     pub fn check(what: impl fmt::Display) -> Failure {
-        Failure {
-            kind: FailureKind::Check,
-            message: format!("check failed: {what}"),
+        Failure::new(FailureKind::Check, format!("check failed: {what}"))
+    }
+
+    /// What failed, without the detail: the message, or the kind's words when it is empty.
+    pub fn headline(&self) -> String {
+        if self.message.is_empty() {
+            self.kind.to_string()
+        } else {
+            self.message.clone()
         }
     }
 }
 
-/// The error report's text: the message, or the kind's words when the message is empty.
+/// The error report's text: what failed, then the detail (`check failed: `status 201`: got 400`).
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.message.is_empty() {
-            fmt::Display::fmt(&self.kind, f)
+            fmt::Display::fmt(&self.kind, f)?;
         } else {
-            f.write_str(&self.message)
+            f.write_str(&self.message)?;
         }
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
+        Ok(())
     }
 }
 
@@ -251,7 +320,7 @@ mod tests {
 
     #[test]
     fn sample_stays_small() {
-        assert_eq!(std::mem::size_of::<Sample>(), 32);
+        assert_eq!(std::mem::size_of::<Sample>(), 40);
     }
 
     #[test]

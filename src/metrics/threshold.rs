@@ -9,9 +9,12 @@
 //!   (3 significant digits, the highest equivalent value, so at most 0.1 % above the sample);
 //!   avg, min and max are exact. `Rps` is requests over the time of the last request since the
 //!   start, like the report's req/s column. `ErrorRate` is failures / requests, a fraction.
-//! - A threshold with nothing to measure (no requests for a latency or error-rate metric) is
-//!   skipped: it passes with no measured value and reports show SKIP. A short run that never
-//!   picked a rare task is not a regression. (`requests` and `rps` measure 0 instead.)
+//! - A threshold with nothing to measure (no requests for a latency or error-rate metric)
+//!   fails: a run that never measured what a target is about has not met it. A threshold
+//!   marked `allow_no_data` passes instead (reports show SKIP). (`requests` and `rps` measure
+//!   0 instead.)
+//! - `view: Corrected` measures the latency from the intended start (`corrected_p95`...):
+//!   the view without coordinated omission, for the open model and paced classes.
 //! - A failing `warn_only` threshold is reported but does not fail the run.
 //!
 //! Abort rule ([`should_abort`]): only thresholds whose failure cannot be undone by later
@@ -98,6 +101,31 @@ pub struct Threshold {
     /// Abort the run once failing with at least this many requests matched (see the module
     /// documentation for which thresholds can abort).
     pub abort_after: Option<u64>,
+    /// Which latency a latency metric measures.
+    #[serde(default, skip_serializing_if = "LatencyView::is_response")]
+    pub view: LatencyView,
+    /// With nothing to measure, the threshold passes (SKIP) instead of failing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_no_data: bool,
+}
+
+/// Which latency a threshold (or a report column) means.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyView {
+    /// The response time: from sending the request to its last byte (Locust's meaning).
+    #[default]
+    Response,
+    /// From the request's intended start (its schedule) to its last byte: includes the time
+    /// it waited because of the generator or earlier slow responses (no coordinated
+    /// omission).
+    Corrected,
+}
+
+impl LatencyView {
+    fn is_response(&self) -> bool {
+        *self == LatencyView::Response
+    }
 }
 
 /// A threshold with what was measured and whether it held.
@@ -179,8 +207,13 @@ impl Selector {
 }
 
 impl ThresholdResult {
-    /// Nothing to measure (no requests): passed, shown as SKIP.
+    /// Nothing to measure (no requests): shown as SKIP when allowed, else a failure.
     pub fn is_skipped(&self) -> bool {
+        self.measured.is_none() && self.passed
+    }
+
+    /// Nothing was measured.
+    pub fn has_no_data(&self) -> bool {
         self.measured.is_none()
     }
 
@@ -198,6 +231,11 @@ impl ThresholdResult {
     pub fn measured_text(&self) -> String {
         match self.measured {
             Some(v) => self.threshold.metric.format_value(v),
+            None if self.threshold.view == LatencyView::Corrected
+                && self.threshold.metric.is_latency() =>
+            {
+                "no scheduled requests".to_owned()
+            }
             None => "no requests".to_owned(),
         }
     }
@@ -221,15 +259,34 @@ impl fmt::Display for Threshold {
 
 /// Evaluates every threshold against the final summary, in order.
 pub fn evaluate(thresholds: &[Threshold], summary: &Summary) -> Vec<ThresholdResult> {
+    evaluate_entries(
+        thresholds,
+        &summary.entries,
+        &summary.aggregated,
+        summary.last_request_ms,
+    )
+}
+
+/// Evaluates every threshold against entries and their total (a run still going: the live
+/// status of each threshold).
+pub fn evaluate_entries(
+    thresholds: &[Threshold],
+    entries: &[EntrySummary],
+    total: &EntrySummary,
+    last_request_ms: u64,
+) -> Vec<ThresholdResult> {
     thresholds
         .iter()
         .map(|t| {
-            let measured = select(summary, &t.selector)
-                .and_then(|entry| measure(t.metric, &entry, summary.last_request_ms));
+            let measured = select(entries, total, &t.selector)
+                .and_then(|entry| measure(t, &entry, last_request_ms));
             ThresholdResult {
                 threshold: t.clone(),
                 measured,
-                passed: measured.is_none_or(|m| t.cmp.holds(m, t.value)),
+                passed: match measured {
+                    Some(m) => t.cmp.holds(m, t.value),
+                    None => t.allow_no_data,
+                },
             }
         })
         .collect()
@@ -237,12 +294,15 @@ pub fn evaluate(thresholds: &[Threshold], summary: &Summary) -> Vec<ThresholdRes
 
 /// The merged entry of the requests a selector picks; `None` when no entry matches (the
 /// compiler only accepts names and tags of the scenario, so this is a run without them).
-fn select(summary: &Summary, selector: &Selector) -> Option<EntrySummary> {
+fn select(
+    entries: &[EntrySummary],
+    total: &EntrySummary,
+    selector: &Selector,
+) -> Option<EntrySummary> {
     if *selector == Selector::All {
-        return Some(summary.aggregated.clone());
+        return Some(total.clone());
     }
-    let mut matched = summary
-        .entries
+    let mut matched = entries
         .iter()
         .filter(|e| selector.matches(&e.name, &e.tags));
     let mut merged = matched.next()?.clone();
@@ -252,9 +312,20 @@ fn select(summary: &Summary, selector: &Selector) -> Option<EntrySummary> {
     Some(merged)
 }
 
-fn measure(metric: Metric, e: &EntrySummary, duration_ms: u64) -> Option<f64> {
+fn measure(t: &Threshold, e: &EntrySummary, duration_ms: u64) -> Option<f64> {
     let any = e.requests > 0;
-    match metric {
+    if t.view == LatencyView::Corrected && t.metric.is_latency() {
+        let h = e.corrected.as_ref().filter(|h| !h.is_empty())?;
+        return Some(match t.metric {
+            Metric::Percentile(p) => h.percentile(p) as f64,
+            Metric::Med => h.percentile(50.0) as f64,
+            Metric::Min => h.min() as f64,
+            Metric::Max => h.max() as f64,
+            Metric::Avg => h.as_hdr().mean(),
+            _ => unreachable!("latency metrics only"),
+        });
+    }
+    match t.metric {
         Metric::Percentile(p) => e.percentile_us(p).map(|v| v as f64),
         Metric::Med => e.percentile_us(50.0).map(|v| v as f64),
         Metric::Avg => any.then(|| e.latency_sum_us as f64 / e.requests as f64),
@@ -371,6 +442,8 @@ mod tests {
                 ttfb_us: 0,
                 bytes: 0,
                 status: if fail { 500 } else { 200 },
+                lag_us: 0,
+                scheduled: false,
                 failure: fail.then(|| Box::new(Failure::http(500))),
             })
         };
@@ -398,6 +471,8 @@ mod tests {
             source: String::new(),
             warn_only: false,
             abort_after: None,
+            view: LatencyView::Response,
+            allow_no_data: false,
         }
     }
 
@@ -463,8 +538,9 @@ mod tests {
             (Some(161.0 / 9.9), true),
             (Some(1_000.0), true),
             (Some(40_031.0), true),
-            (None, true),
-            (None, true),
+            // Nothing measured: a target that was never measured is not met.
+            (None, false),
+            (None, false),
             (Some(0.0), true),
         ];
         assert_eq!(got, expected);
@@ -575,7 +651,13 @@ mod tests {
             passed: false,
         };
         assert_eq!(r.measured_text(), "no requests");
-        assert!(r.is_skipped());
+        assert!(!r.is_skipped(), "no data is a failure unless allowed");
+        assert!(r.is_failure() && r.has_no_data());
+        let allowed = ThresholdResult {
+            passed: true,
+            ..r.clone()
+        };
+        assert!(allowed.is_skipped());
         assert_eq!(r.expected_text(), "<= 200 ms");
     }
 

@@ -385,6 +385,8 @@ mod tests {
                     ttfb_us: 0,
                     bytes: 0,
                     status: 200,
+                    lag_us: 0,
+                    scheduled: false,
                     failure: (i < failures).then(|| Box::new(Failure::http(500))),
                 });
             }

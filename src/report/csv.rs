@@ -167,35 +167,43 @@ pub fn render_history(
         let (a, b) = (&summary.entries[a], &summary.entries[b]);
         (&a.name, &a.method).cmp(&(&b.name, &b.method))
     });
-    for point in &summary.time_series {
-        if full_history {
-            for &i in &order {
-                if let Some(Some(stats)) = point.entries.get(i) {
-                    let e = &summary.entries[i];
-                    w.write_record(history_row(
-                        point,
-                        &e.method,
-                        &e.name,
-                        stats,
-                        stats.current_ms,
-                    ))?;
+    let mut result = Ok(());
+    summary.visit_time_series(full_history, |point| {
+        if result.is_err() {
+            return;
+        }
+        result = (|| -> Result<(), ReportError> {
+            if full_history {
+                for &i in &order {
+                    if let Some(Some(stats)) = point.entries.get(i) {
+                        let e = &summary.entries[i];
+                        w.write_record(history_row(
+                            point,
+                            &e.method,
+                            &e.name,
+                            stats,
+                            stats.current_ms,
+                        ))?;
+                    }
                 }
             }
-        }
-        let total = &point.total;
-        let pcts = if full_history {
-            total.current_ms
-        } else {
-            total.cumulative_ms
-        };
-        w.write_record(history_row(
-            point,
-            "",
-            crate::metrics::AGGREGATED,
-            total,
-            pcts,
-        ))?;
-    }
+            let total = &point.total;
+            let pcts = if full_history {
+                total.current_ms
+            } else {
+                total.cumulative_ms
+            };
+            w.write_record(history_row(
+                point,
+                "",
+                crate::metrics::AGGREGATED,
+                total,
+                pcts,
+            ))?;
+            Ok(())
+        })();
+    });
+    result?;
     w.flush()?;
     Ok(())
 }
@@ -248,7 +256,7 @@ pub fn render_failures(summary: &Summary, out: &mut dyn Write) -> Result<(), Rep
         w.write_record([
             f.method.clone(),
             f.name.clone(),
-            f.message.clone(),
+            f.error_text(),
             f.occurrences.to_string(),
             f.first_seen.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             f.last_seen.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
@@ -269,7 +277,7 @@ pub fn render_exceptions(summary: &Summary, out: &mut dyn Write) -> Result<(), R
     {
         w.write_record([
             f.occurrences.to_string(),
-            f.message.clone(),
+            f.error_text(),
             format!("{} {}", f.method, f.name),
             "local".to_owned(),
         ])?;

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::ir::{Body, Plan, Step, TaskBody, WaitTime};
+use crate::ir::{Body, Plan, Step, TaskBody, WaitTime, without_credentials};
 use crate::runtime::{dispatch, user::TaskTable};
 
 fn wait(w: &WaitTime) -> String {
@@ -12,6 +12,11 @@ fn wait(w: &WaitTime) -> String {
         WaitTime::Pacing(d) => format!("pacing {d:?}"),
         WaitTime::Throughput(n) => format!("throughput {n} tasks/s"),
     }
+}
+
+/// "1 check", "2 checks".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn requests(steps: &[Step], plan: &Plan, indent: &str, out: &mut String) {
@@ -28,12 +33,12 @@ fn requests(steps: &[Step], plan: &Plan, indent: &str, out: &mut String) {
                 };
                 let _ = writeln!(
                     out,
-                    "{indent}{} {}{body}  → \"{}\"  [{} checks, {} captures]",
+                    "{indent}{} {}{body}  → \"{}\"  [{}, {}]",
                     r.method,
-                    r.url.source,
+                    without_credentials(&r.url.source),
                     key.name,
-                    r.checks.len(),
-                    r.captures.len()
+                    count(r.checks.len(), "check", "checks"),
+                    count(r.captures.len(), "capture", "captures")
                 );
             }
             Step::Sleep(s) => {
@@ -41,6 +46,34 @@ fn requests(steps: &[Step], plan: &Plan, indent: &str, out: &mut String) {
             }
             Step::Let(v, _) => {
                 let _ = writeln!(out, "{indent}let {}", plan.variables[*v as usize]);
+            }
+            Step::If(first) => {
+                let deeper = format!("{indent}  ");
+                let _ = writeln!(out, "{indent}if {}", first.condition.source);
+                let mut branch = first;
+                loop {
+                    requests(&branch.then, plan, &deeper, out);
+                    match branch.otherwise.as_slice() {
+                        [] => break,
+                        [Step::If(next)] => {
+                            let _ = writeln!(out, "{indent}else if {}", next.condition.source);
+                            branch = next;
+                        }
+                        otherwise => {
+                            let _ = writeln!(out, "{indent}else");
+                            requests(otherwise, plan, &deeper, out);
+                            break;
+                        }
+                    }
+                }
+            }
+            Step::Repeat(n, body) => {
+                let _ = writeln!(
+                    out,
+                    "{indent}repeat {}",
+                    count(*n as usize, "time", "times")
+                );
+                requests(body, plan, &format!("{indent}  "), out);
             }
         }
     }
@@ -52,7 +85,7 @@ pub fn render(plan: &Plan, users: u32) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "scenario \"{}\"", plan.name);
     if let Some(h) = &plan.host {
-        let _ = writeln!(out, "host {h}");
+        let _ = writeln!(out, "host {}", without_credentials(h));
     }
     let counts = dispatch::counts(&plan.classes, users);
     let total_weight: u32 = plan
@@ -73,8 +106,9 @@ pub fn render(plan: &Plan, users: u32) -> String {
         };
         let _ = writeln!(
             out,
-            "\nuser {}  {share}  → {n} of {users} users, wait {}",
+            "\nuser {}  {share}  → {n} of {}, wait {}",
             class.name,
+            count(users as usize, "user", "users"),
             wait(&class.wait)
         );
         if !class.on_start.is_empty() {
@@ -119,4 +153,46 @@ pub fn render(plan: &Plan, users: u32) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::compile::{Context, compile_source};
+
+    fn plan(path: &Path, source: &str) -> crate::ir::Plan {
+        compile_source(source, &Context::for_file(path))
+            .plan
+            .expect("compiles")
+    }
+
+    /// The plan review of the control-flow example, and of a file with credentials in its
+    /// URLs (left out) and one of everything (singular words).
+    #[test]
+    fn golden_plan_review() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/17-control-flow.kload");
+        let source = std::fs::read_to_string(&example).unwrap();
+        let mut out = super::render(&plan(&example, &source), 3);
+        let secret = r#"scenario "Secret" {
+  host "http://admin:hunter2@127.0.0.1:8000"
+}
+
+user Only {
+  task one {
+    GET "http://ann:pw@127.0.0.1:9000/x" {
+      check status 200
+      capture id = jsonpath "$.id"
+    }
+    repeat 1 {
+      GET "/{{ id }}"
+    }
+  }
+}
+"#;
+        out.push_str("\n----\n\n");
+        out.push_str(&super::render(&plan(&example, secret), 1));
+        assert!(!out.contains("hunter2") && !out.contains("pw@"), "{out}");
+        crate::report::golden::check("inspect.txt", out.as_bytes());
+    }
 }

@@ -1,11 +1,12 @@
 //! `--json`: the versioned result document, which is the [`Summary`] serialized
-//! (`"schema_version": 1`, described by `docs/result.schema.json`), and reading it back for
-//! re-rendering and baseline comparison.
+//! (`"schema_version": 2`, described by `docs/result.schema.json`), and reading it back for
+//! re-rendering, baseline comparison and merging. Version 1 documents are still read.
 
 use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
 
+use crate::metrics::summary::READABLE_VERSIONS;
 use crate::metrics::{SCHEMA_VERSION, Summary};
 
 use super::ReportError;
@@ -17,7 +18,7 @@ pub fn render(summary: &Summary, out: &mut dyn Write) -> Result<(), ReportError>
     Ok(())
 }
 
-/// Reads a result document, refusing other schema versions.
+/// Reads a result document (version 1 or 2), refusing other schema versions.
 pub fn from_reader(mut input: impl Read) -> Result<Summary, ReportError> {
     let mut text = String::new();
     input.read_to_string(&mut text)?;
@@ -31,7 +32,7 @@ pub fn from_str(text: &str) -> Result<Summary, ReportError> {
         .get("schema_version")
         .and_then(serde_json::Value::as_u64)
         .unwrap_or(0);
-    if found != u64::from(SCHEMA_VERSION) {
+    if !READABLE_VERSIONS.iter().any(|v| u64::from(*v) == found) {
         return Err(ReportError::SchemaVersion {
             found,
             supported: SCHEMA_VERSION,
@@ -107,7 +108,12 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_everything_including_histograms() {
-        for summary in [golden::fixture(), golden::locust_vectors(), empty_run()] {
+        for summary in [
+            golden::fixture(),
+            golden::troubled(),
+            golden::locust_vectors(),
+            empty_run(),
+        ] {
             let json = to_json(&summary);
             let back = from_str(&json).unwrap();
             assert_eq!(back.aggregated.latency, summary.aggregated.latency);
@@ -126,7 +132,12 @@ mod tests {
     #[test]
     fn documents_match_the_schema() {
         let (schemas, index) = validator();
-        for summary in [golden::fixture(), golden::locust_vectors(), empty_run()] {
+        for summary in [
+            golden::fixture(),
+            golden::troubled(),
+            golden::locust_vectors(),
+            empty_run(),
+        ] {
             let doc: serde_json::Value = serde_json::from_str(&to_json(&summary)).unwrap();
             if let Err(e) = schemas.validate(&doc, index) {
                 panic!("{e:#}");
@@ -139,18 +150,25 @@ mod tests {
         let (schemas, index) = validator();
         let good: serde_json::Value = serde_json::from_str(&to_json(&golden::fixture())).unwrap();
         let broken = [
-            ("/schema_version", serde_json::json!(2)),
+            ("/schema_version", serde_json::json!(1)),
             ("/aggregated/latency", serde_json::json!("not a histogram")),
             ("/failures/0/kind", serde_json::json!("http_5xx")),
             ("/info/started_at", serde_json::json!("yesterday")),
+            ("/series/rows/0/total/requests", serde_json::json!(-1)),
             (
-                "/time_series/0/total/current_ms",
-                serde_json::json!([1, 2, 3]),
+                "/failures/0/examples",
+                serde_json::json!(["a", "b", "c", "d"]),
             ),
         ];
         for (pointer, value) in broken {
             let mut doc = good.clone();
-            *doc.pointer_mut(pointer).unwrap() = value;
+            match doc.pointer_mut(pointer) {
+                Some(v) => *v = value,
+                None => {
+                    let (parent, key) = pointer.rsplit_once('/').unwrap();
+                    doc.pointer_mut(parent).unwrap()[key] = value;
+                }
+            }
             assert!(schemas.validate(&doc, index).is_err(), "{pointer} accepted");
         }
         let mut extra = good.clone();
@@ -164,14 +182,38 @@ mod tests {
     #[test]
     fn other_schema_versions_are_refused() {
         let mut doc: serde_json::Value = serde_json::from_str(&to_json(&empty_run())).unwrap();
-        doc["schema_version"] = serde_json::json!(2);
+        doc["schema_version"] = serde_json::json!(3);
         let err = from_str(&doc.to_string()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "result document has schema_version 2, this kload reads version 1"
+            "result document has schema_version 3, this kload reads versions 1 and 2"
         );
         let err = from_str("{}").unwrap_err();
         assert!(matches!(err, ReportError::SchemaVersion { found: 0, .. }));
+    }
+
+    /// A result written by kload 0.1 (schema version 1, `tests/golden/report/v1_result.json`):
+    /// still rendered and compared; not merged.
+    #[test]
+    fn version_1_documents_are_still_read() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/golden/report/v1_result.json"
+        );
+        let v1 = load(Path::new(path)).unwrap();
+        assert_eq!(v1.schema_version, 1);
+        assert!(v1.series.is_none());
+        let points = v1.time_series();
+        assert!(points.len() >= 3, "{}", points.len());
+        assert!(points.last().unwrap().total.requests > 0);
+        let mut text = Vec::new();
+        crate::report::text::render(&v1, &mut text, false).unwrap();
+        assert!(String::from_utf8(text).unwrap().contains("Aggregated"));
+        let cmp = crate::report::compare::compare(&v1, &v1, 0.2);
+        assert!(!cmp.regressed());
+        let mut into = v1.clone();
+        let err = crate::metrics::merge::absorb(&mut into, &v1, ("a", "b")).unwrap_err();
+        assert!(err.to_string().contains("version 1"), "{err}");
     }
 
     #[test]

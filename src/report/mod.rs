@@ -8,11 +8,12 @@ pub mod compare;
 pub mod csv;
 mod format;
 #[cfg(test)]
-mod golden;
+pub(crate) mod golden;
 pub mod html;
 pub mod inspect;
 pub mod json;
 pub mod junit;
+mod outcome;
 pub mod text;
 
 use std::fs;
@@ -32,7 +33,9 @@ pub enum ReportError {
     #[error(transparent)]
     Csv(#[from] ::csv::Error),
     /// A result document of another schema version.
-    #[error("result document has schema_version {found}, this kload reads version {supported}")]
+    #[error(
+        "result document has schema_version {found}, this kload reads versions 1 and {supported}"
+    )]
     SchemaVersion {
         /// The version in the document.
         found: u64,

@@ -16,6 +16,7 @@ use crate::metrics::{LiveStats, Metric, Selector, Summary, ThresholdResult};
 
 use super::ReportError;
 use super::format::{Paint, clock, py_int};
+use super::outcome::{self, Level, NoteKind};
 use crate::metrics::threshold::trim_decimals;
 
 /// Locust's `STATS_TYPE_WIDTH`.
@@ -32,6 +33,7 @@ pub fn render(summary: &Summary, out: &mut dyn Write, color: bool) -> Result<(),
     lines.push(String::new());
     percentile_table(summary, &rows, width, paint, &mut lines);
     lines.push(String::new());
+    corrected_table(summary, &rows, width, paint, &mut lines);
     error_report(summary, width, paint, &mut lines);
     if summary.dropped_iterations > 0 {
         lines.push(format!(
@@ -40,6 +42,7 @@ pub fn render(summary: &Summary, out: &mut dyn Write, color: bool) -> Result<(),
         ));
         lines.push(String::new());
     }
+    run_notes(summary, paint, &mut lines);
     write_lines(out, &lines)?;
     if !summary.thresholds().is_empty() {
         render_thresholds(summary.thresholds(), out, color)?;
@@ -69,15 +72,17 @@ pub fn render_thresholds(
         } else {
             (paint.red("✗"), paint.red("FAIL"))
         };
-        let mut line = if r.is_skipped() {
-            format!("{mark} {word}  {src:<width$}  no requests")
+        let mut line = if r.has_no_data() {
+            format!("{mark} {word}  {src:<width$}  {}", r.measured_text())
         } else {
             format!(
                 "{mark} {word}  {src:<width$}  measured {}",
                 r.measured_text()
             )
         };
-        if !r.passed {
+        if r.has_no_data() && !r.passed {
+            line.push_str(" (nothing measured: a target without data is not met)");
+        } else if !r.passed {
             line.push_str(&format!(" (expected {})", r.expected_text()));
         }
         lines.push(line);
@@ -259,6 +264,106 @@ fn percentile_row(e: &EntrySummary, width: usize) -> String {
     row
 }
 
+/// The latency from the intended start, next to Locust's tables, for requests that had a
+/// schedule (open model, paced classes): HDR percentiles in ms.
+fn corrected_table(
+    summary: &Summary,
+    rows: &[&EntrySummary],
+    width: usize,
+    paint: Paint,
+    lines: &mut Vec<String>,
+) {
+    let with: Vec<&EntrySummary> = rows
+        .iter()
+        .copied()
+        .filter(|e| e.corrected.as_ref().is_some_and(|h| !h.is_empty()))
+        .collect();
+    if with.is_empty() {
+        return;
+    }
+    lines.push(
+        paint.bold("Latency from the intended start (corrected for coordinated omission, ms)"),
+    );
+    lines.push(format!(
+        "{:<TYPE_WIDTH$} {:<width$} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}",
+        "Type", "Name", "50%", "90%", "95%", "99%", "100%", "# values"
+    ));
+    let separator = format!(
+        "{}|{}|{}",
+        "-".repeat(TYPE_WIDTH),
+        "-".repeat(width),
+        [
+            "-".repeat(8),
+            "-".repeat(8),
+            "-".repeat(8),
+            "-".repeat(8),
+            "-".repeat(8),
+            "-".repeat(9)
+        ]
+        .join("|")
+    );
+    lines.push(separator.clone());
+    let row = |e: &EntrySummary| {
+        let ms = |p: f64| {
+            e.corrected_percentile_us(p).map_or_else(
+                || "-".to_string(),
+                |us| trim_decimals(us as f64 / 1000.0, 1),
+            )
+        };
+        let n = e.corrected.as_ref().map_or(0, |h| h.len());
+        format!(
+            "{:<TYPE_WIDTH$} {:<width$} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}",
+            e.method,
+            e.name,
+            ms(50.0),
+            ms(90.0),
+            ms(95.0),
+            ms(99.0),
+            ms(100.0),
+            n
+        )
+    };
+    for e in &with {
+        lines.push(row(e));
+    }
+    lines.push(separator);
+    lines.push(row(&summary.aggregated));
+    let backfilled = summary.aggregated.backfilled;
+    if backfilled > 0 {
+        lines.push(format!(
+            "({backfilled} of the values stand for requests paced users could not send while \
+             held up by a slow response)"
+        ));
+    }
+    lines.push(String::new());
+}
+
+/// How the run ended and whether the generator kept up, in plain words (the notes every
+/// report shows, see `outcome`), then the generator's lateness.
+fn run_notes(summary: &Summary, paint: Paint, lines: &mut Vec<String>) {
+    let before = lines.len();
+    for note in outcome::run_notes(summary) {
+        let text = match note.kind {
+            NoteKind::Suspect => format!("warning: {}: {}", note.headline, note.text),
+            _ => note.line_text(),
+        };
+        lines.push(match note.level() {
+            Level::Fail => paint.red(&text),
+            Level::Warn => paint.yellow(&text),
+            Level::Info => text,
+        });
+    }
+    if let Some(p99) = summary.lateness_p99_us() {
+        lines.push(format!(
+            "Generator lateness: p99 {:.1} ms behind schedule",
+            p99 as f64 / 1000.0
+        ));
+    }
+    if lines.len() > before {
+        lines.push(String::new());
+    }
+}
+
 fn error_report(summary: &Summary, width: usize, paint: Paint, lines: &mut Vec<String>) {
     if summary.failures.is_empty() {
         return;
@@ -271,7 +376,7 @@ fn error_report(summary: &Summary, width: usize, paint: Paint, lines: &mut Vec<S
         lines.push(format!(
             "{:<18} {:<100}",
             f.occurrences,
-            format!("{} {}: {}", f.method, f.name, f.message)
+            format!("{} {}: {}", f.method, f.name, f.error_text())
         ));
     }
     lines.push(separator);

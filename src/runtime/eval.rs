@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use base64::Engine as _;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rand::Rng;
 use rand::rngs::SmallRng;
 use serde_json::Value;
@@ -19,6 +21,8 @@ pub struct EvalError(pub String);
 pub struct UserState {
     pub user_id: u64,
     pub vars: Vec<Option<Value>>,
+    /// This user's secrets (its data-feed values, secret variables, auth headers, cookies).
+    pub secrets: crate::redact::UserSecrets,
     /// The data-feed row this user drew, per feed (`None` for feeds the class doesn't use).
     pub rows: Vec<Option<Arc<[String]>>>,
     pub rng: SmallRng,
@@ -29,6 +33,39 @@ pub struct UserState {
 pub struct Globals {
     pub plan: Arc<Plan>,
     pub seq: AtomicU64,
+    /// Every secret of the run (see `redact`).
+    pub secrets: Arc<crate::redact::Secrets>,
+}
+
+impl UserState {
+    /// Remembers a secret value of this user (and for the run's final scrub).
+    pub fn secret(&mut self, value: &str, globals: &Globals) {
+        if self.secrets.add(value) {
+            globals.secrets.remember(value);
+        }
+    }
+
+    /// Sets variable `var`; a secret variable's value is remembered as a secret.
+    pub fn set_var(&mut self, var: crate::ir::VarId, value: Value, globals: &Globals) {
+        if globals
+            .plan
+            .secret_vars
+            .get(var as usize)
+            .copied()
+            .unwrap_or(false)
+        {
+            self.secret(&to_text(&value), globals);
+        }
+        if let Some(slot) = self.vars.get_mut(var as usize) {
+            *slot = Some(value);
+        }
+    }
+
+    /// `text` without any secret this user or the run knows of.
+    pub fn redact(&self, text: &str, globals: &Globals) -> String {
+        let mine = self.secrets.redact(text);
+        globals.secrets.redact_shared(&mine).into_owned()
+    }
 }
 
 pub fn eval(expr: &Expr, user: &mut UserState, globals: &Globals) -> Result<Value, EvalError> {
@@ -78,7 +115,11 @@ fn call(
         Function::Env => {
             let name = to_text(&values[0]);
             match std::env::var(&name) {
-                Ok(v) => Value::String(v),
+                Ok(v) => {
+                    // An environment variable may hold a credential: never printed.
+                    globals.secrets.add_shared(&v);
+                    Value::String(v)
+                }
                 Err(_) => match values.get(1) {
                     Some(d) => d.clone(),
                     None => {
@@ -145,7 +186,49 @@ fn call(
             Value::from(user.user_seq)
         }
         Function::UserId => Value::from(user.user_id),
+        Function::Base64 => {
+            Value::String(base64::engine::general_purpose::STANDARD.encode(to_text(&values[0])))
+        }
+        Function::UrlEncode => {
+            Value::String(utf8_percent_encode(&to_text(&values[0]), COMPONENT).to_string())
+        }
     })
+}
+
+/// What `url_encode()` leaves as it is: RFC 3986's unreserved characters. Everything
+/// else, `/`, `&`, `=`, `+` and spaces included, is percent-encoded, so the result is safe
+/// in a path segment or a query value.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The value an `if` tests. A variable standing alone that has no value yet (a capture
+/// that failed, a branch that did not run) is `None` rather than an error: it reads as
+/// nothing, so `if {{ ids }}` is false and `if {{ ids }} not exists` true.
+pub fn condition_value(
+    expr: &Expr,
+    user: &mut UserState,
+    globals: &Globals,
+) -> Result<Option<Value>, EvalError> {
+    if let Expr::Var(id) = expr {
+        return Ok(user.vars.get(*id as usize).cloned().flatten());
+    }
+    eval(expr, user, globals).map(Some)
+}
+
+/// Truthiness in an `if`: nothing, `null`, `false`, `0`, empty text, an empty list and an
+/// empty object are false; everything else is true.
+pub fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+    }
 }
 
 fn int(v: &Value) -> Result<i64, EvalError> {
@@ -203,4 +286,43 @@ pub fn json(t: &JsonTemplate, user: &mut UserState, globals: &Globals) -> Result
         JsonTemplate::Text(t) => Value::String(render(t, user, globals)?),
         JsonTemplate::Typed(e) => eval(e, user, globals)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn truthiness() {
+        for v in [
+            json!(null),
+            json!(false),
+            json!(0),
+            json!(0.0),
+            json!(""),
+            json!([]),
+            json!({}),
+        ] {
+            assert!(!truthy(Some(&v)), "{v} is false");
+        }
+        for v in [
+            json!(true),
+            json!(1),
+            json!(-0.5),
+            json!("0"),
+            json!(" "),
+            json!([0]),
+            json!({"a": null}),
+        ] {
+            assert!(truthy(Some(&v)), "{v} is true");
+        }
+        assert!(!truthy(None));
+    }
+
+    #[test]
+    fn url_encode_keeps_only_unreserved_characters() {
+        let encoded = utf8_percent_encode("a b/c?d=e&f+g~h.i_j-k é", COMPONENT).to_string();
+        assert_eq!(encoded, "a%20b%2Fc%3Fd%3De%26f%2Bg~h.i_j-k%20%C3%A9");
+    }
 }

@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rand::Rng;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use serde_json::Value;
 
 use super::eval::{self, EvalError, Globals, UserState, to_text};
+use super::exchange::{self, Exchange};
 pub use super::transport::ClientOptions;
 use super::transport::{SendBody, Transport};
 use crate::ir::{
@@ -16,6 +17,10 @@ use crate::ir::{
 };
 use crate::metrics::sample::{Failure, FailureKind};
 use crate::syntax::ast::{CaptureMode, CompareOp};
+
+/// Redirects a request follows before it fails with `too_many_redirects` (as browsers and
+/// reqwest do).
+pub const MAX_REDIRECTS: u32 = 10;
 
 /// What a request produced, before it becomes a sample.
 pub struct Outcome {
@@ -52,20 +57,41 @@ impl Outcome {
 /// One user's HTTP session: its own connection and cookie jar, like a browser.
 pub struct Session {
     pub transport: Transport,
+    /// The host requests are relative to, without the credentials it was written with.
     pub base: Option<String>,
+    /// `Authorization: Basic ...` from `http://user:password@host` in the host, sent with
+    /// requests relative to it.
+    base_auth: Option<HeaderValue>,
     /// The request timeout, reused from request to request.
     timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
     /// Resolved URLs of requests whose URL has no interpolation, by request index.
     urls: Vec<Option<std::sync::Arc<reqwest::Url>>>,
+    /// Set for smoke runs: each request leaves what was sent and received in `last`.
+    pub record: bool,
+    pub last: Option<Box<Exchange>>,
 }
 
 impl Session {
     pub fn new(options: &ClientOptions, base: Option<String>) -> Session {
+        let mut base_auth = None;
+        let base = base.map(|b| match reqwest::Url::parse(&b) {
+            Ok(mut url) => match take_credentials(&mut url) {
+                Some(auth) => {
+                    base_auth = Some(auth);
+                    url.to_string()
+                }
+                None => b,
+            },
+            Err(_) => b,
+        });
         Session {
             transport: Transport::new(options.clone()),
             base,
+            base_auth,
             urls: Vec::new(),
             timer: None,
+            record: false,
+            last: None,
         }
     }
 
@@ -89,6 +115,11 @@ fn render_headers(
 ) -> Result<(), EvalError> {
     for h in headers {
         let value = eval::render(&h.value, user, globals)?;
+        if h.secret {
+            for part in crate::redact::header_parts(&value) {
+                user.secret(part, globals);
+            }
+        }
         let mut value = HeaderValue::from_str(&value).map_err(|_| {
             EvalError(format!(
                 "header `{}` has a value that cannot be sent",
@@ -166,10 +197,16 @@ fn prepare_body(
     })
 }
 
+/// The URL of a request: `raw` itself when it is absolute, else joined to the host.
 fn resolve_url(raw: &str, base: Option<&str>) -> Result<reqwest::Url, EvalError> {
-    if raw.starts_with("http://") || raw.starts_with("https://") {
-        return reqwest::Url::parse(raw)
-            .map_err(|e| EvalError(format!("invalid URL `{raw}`: {e}")));
+    let invalid = |url: &str, e: url::ParseError| {
+        EvalError(format!(
+            "invalid URL `{}`: {e}",
+            crate::ir::without_credentials(url)
+        ))
+    };
+    if is_absolute(raw) {
+        return reqwest::Url::parse(raw).map_err(|e| invalid(raw, e));
     }
     let Some(base) = base else {
         return Err(EvalError(
@@ -177,7 +214,36 @@ fn resolve_url(raw: &str, base: Option<&str>) -> Result<reqwest::Url, EvalError>
         ));
     };
     let joined = format!("{}{}", base.trim_end_matches('/'), raw);
-    reqwest::Url::parse(&joined).map_err(|e| EvalError(format!("invalid URL `{joined}`: {e}")))
+    reqwest::Url::parse(&joined).map_err(|e| invalid(&joined, e))
+}
+
+fn is_absolute(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
+/// Takes `user:password@` out of a URL and gives it back as an `Authorization: Basic`
+/// header (RFC 7617), which is what a browser or curl does with it.
+fn take_credentials(url: &mut reqwest::Url) -> Option<HeaderValue> {
+    use base64::Engine as _;
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let pair = format!(
+        "{}:{}",
+        decode(url.username()),
+        decode(url.password().unwrap_or(""))
+    );
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// The request's URL, headers and body with the user's variables filled in.
@@ -188,25 +254,38 @@ fn render(
     user: &mut UserState,
     globals: &Globals,
 ) -> Result<(std::sync::Arc<reqwest::Url>, HeaderMap, Prepared), EvalError> {
-    let mut url = match req.url.as_literal() {
+    // Basic auth from credentials written in the URL, or in the host it is relative to.
+    let mut url_auth = None;
+    let (mut url, relative) = match req.url.as_literal() {
         Some(lit) => {
             if session.urls.len() <= req.index {
                 session.urls.resize(req.index + 1, None);
             }
-            match &session.urls[req.index] {
+            let url = match &session.urls[req.index] {
                 Some(u) => u.clone(),
                 None => {
-                    let u = std::sync::Arc::new(resolve_url(lit, session.base.as_deref())?);
-                    session.urls[req.index] = Some(u.clone());
+                    let mut u = resolve_url(lit, session.base.as_deref())?;
+                    url_auth = take_credentials(&mut u);
+                    let u = std::sync::Arc::new(u);
+                    // A URL with credentials is rare: it is resolved again each time.
+                    if url_auth.is_none() {
+                        session.urls[req.index] = Some(u.clone());
+                    }
                     u
                 }
-            }
+            };
+            (url, !is_absolute(lit))
         }
-        None => std::sync::Arc::new(resolve_url(
-            &eval::render(&req.url, user, globals)?,
-            session.base.as_deref(),
-        )?),
+        None => {
+            let raw = eval::render(&req.url, user, globals)?;
+            let mut u = resolve_url(&raw, session.base.as_deref())?;
+            url_auth = take_credentials(&mut u);
+            (std::sync::Arc::new(u), !is_absolute(&raw))
+        }
     };
+    if relative && url_auth.is_none() {
+        url_auth = session.base_auth.clone();
+    }
     if !req.query.is_empty() {
         let mut pairs = std::sync::Arc::make_mut(&mut url).query_pairs_mut();
         for (k, v) in &req.query {
@@ -220,6 +299,12 @@ fn render(
         let _ = render_headers(std::slice::from_ref(h), &mut headers, user, globals);
     }
     render_headers(&req.headers, &mut headers, user, globals)?;
+    // An `auth` or `header Authorization:` line wins over credentials in the URL.
+    if let Some(auth) = url_auth
+        && !headers.contains_key(AUTHORIZATION)
+    {
+        headers.insert(AUTHORIZATION, auth);
+    }
     let body = prepare_body(&req.body, user, globals)?;
     Ok((url, headers, body))
 }
@@ -239,10 +324,26 @@ pub async fn execute(
     };
     // Rendered by a plain function: a value that lived in this async function would be
     // kept in the request's state for the whole exchange.
+    session.last = None;
     let (mut url, headers, body) = match render(req, class_headers, session, user, globals) {
         Ok(p) => p,
         Err(e) => return template_failure(e),
     };
+    if session.record {
+        let shown = match &body {
+            Prepared::None => None,
+            Prepared::Bytes(b, _) => Some(exchange::Body::Bytes(b)),
+            Prepared::Multipart(_) => Some(exchange::Body::Multipart),
+        };
+        let mut x = Exchange::request(&req.method, &url, &headers, shown);
+        if let Prepared::Bytes(_, Some(ct)) = &body
+            && !headers.contains_key(CONTENT_TYPE)
+        {
+            x.request_headers
+                .push((CONTENT_TYPE.to_string(), ct.clone()));
+        }
+        session.last = Some(Box::new(x));
+    }
 
     let follow = req.redirects.unwrap_or(true);
     let limit = req.timeout.unwrap_or(session.transport_timeout());
@@ -274,7 +375,19 @@ pub async fn execute(
             let status = head.status;
             if follow
                 && status.is_redirection()
-                && redirects < 10
+                && redirects >= MAX_REDIRECTS
+                && head.headers.contains_key(LOCATION)
+            {
+                // A redirect loop (or a very long chain) is a failure, not a success with
+                // the last 3xx.
+                return Err(Failure::new(
+                    FailureKind::TooManyRedirects,
+                    format!("more than {MAX_REDIRECTS} redirects"),
+                )
+                .with_detail(format!("last went to {}", url.path())));
+            }
+            if follow
+                && status.is_redirection()
                 && let Some(next) = head
                     .headers
                     .get(LOCATION)
@@ -330,6 +443,20 @@ pub async fn execute(
         }
     };
     let status = status.as_u16();
+    if let Some(x) = session.last.as_mut() {
+        x.respond(status, &final_url, &response_headers, body.as_deref().ok());
+    }
+    // A cookie the server sets is a credential: never printed.
+    for set in response_headers.get_all(reqwest::header::SET_COOKIE) {
+        if let Some((_, value)) = set
+            .to_str()
+            .ok()
+            .and_then(|v| v.split(';').next())
+            .and_then(|kv| kv.split_once('='))
+        {
+            user.secret(value.trim(), globals);
+        }
+    }
     let body = match body {
         Ok(b) => b,
         Err(failure) => {
@@ -372,8 +499,14 @@ pub async fn execute(
         }
         match run_check(&check.kind, &view, user, globals) {
             Ok(None) => {}
-            Ok(Some(got)) => {
-                let mut f = Failure::check(format!("`{}`: {got}", check.source));
+            Ok(Some(Mismatch { got, expected })) => {
+                // Named with the value compared with, once interpolated.
+                let named = match (check.operand_at, expected) {
+                    (Some(at), Some(v)) => format!("{}{}", &check.source[..at], shown(&v)),
+                    _ => check.source.clone(),
+                };
+                // What failed is the row of the error report; what was found varies.
+                let mut f = Failure::check(format!("`{named}`")).with_detail(got);
                 if let CheckKind::Status(_) = check.kind {
                     // A wrong status is counted under its HTTP class (429 apart), named by the check.
                     if let Some(kind) = FailureKind::from_status(status) {
@@ -416,7 +549,7 @@ pub async fn execute(
             }
         };
         match value {
-            Some(v) => user.vars[capture.var as usize] = Some(v),
+            Some(v) => user.set_var(capture.var, v, globals),
             None => {
                 if outcome.failure.is_none() {
                     outcome.failure = Some(Failure::new(
@@ -461,26 +594,39 @@ struct Response<'a> {
     latency: Duration,
 }
 
+/// How a check failed: what was found, and the value it was compared with.
+struct Mismatch {
+    got: String,
+    expected: Option<Value>,
+}
+
 /// `Ok(None)` when the check passes, `Ok(Some(what was found))` when it fails.
 fn run_check(
     kind: &CheckKind,
     r: &Response<'_>,
     user: &mut UserState,
     globals: &Globals,
-) -> Result<Option<String>, EvalError> {
+) -> Result<Option<Mismatch>, EvalError> {
+    let plain = |got: String| Mismatch {
+        got,
+        expected: None,
+    };
     Ok(match kind {
         CheckKind::Status(ranges) => (!ranges.iter().any(|(a, b)| (*a..=*b).contains(&r.status)))
-            .then(|| format!("got status {}", r.status)),
+            .then(|| plain(format!("got status {}", r.status))),
         CheckKind::Header { name, predicate } => {
             let value = r
                 .headers
                 .get(name)
                 .map(|v| Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()));
-            test(predicate, value.as_ref(), user, globals)?.map(|got| format!("header {got}"))
+            compare(predicate, value.as_ref(), user, globals)?.map(|m| Mismatch {
+                got: format!("header {}", m.got),
+                ..m
+            })
         }
         CheckKind::JsonPath { query, predicate } => {
             let Some(json) = r.json else {
-                return Ok(Some("the body is not JSON".into()));
+                return Ok(Some(plain("the body is not JSON".into())));
             };
             let hits: Vec<Value> = jsonpath_rust::query::js_path_process(query, json)
                 .map(|r| r.into_iter().map(|q| q.val().clone()).collect())
@@ -490,68 +636,95 @@ fn run_check(
                 1 => hits.into_iter().next(),
                 _ => Some(Value::Array(hits)),
             };
-            test(predicate, value.as_ref(), user, globals)?
+            compare(predicate, value.as_ref(), user, globals)?
         }
         CheckKind::Body { predicate } => {
             let text = Value::String(String::from_utf8_lossy(r.body).into_owned());
-            test(predicate, Some(&text), user, globals)?
-                .map(|_| "the body did not match".to_string())
+            compare(predicate, Some(&text), user, globals)?.map(|m| Mismatch {
+                got: "the body did not match".to_string(),
+                ..m
+            })
         }
         CheckKind::Duration { op, bound } => {
             let ok = compare_f64(r.latency.as_secs_f64(), *op, bound.as_secs_f64());
-            (!ok).then(|| format!("took {} ms", r.latency.as_millis()))
+            (!ok).then(|| plain(format!("took {} ms", r.latency.as_millis())))
         }
     })
 }
 
-fn test(
+/// `Ok(None)` when the predicate holds for `actual` (`None`: nothing was found), else
+/// what was found. An `if` tests its condition with it.
+pub(super) fn test(
     p: &Predicate,
     actual: Option<&Value>,
     user: &mut UserState,
     globals: &Globals,
 ) -> Result<Option<String>, EvalError> {
+    Ok(compare(p, actual, user, globals)?.map(|m| m.got))
+}
+
+fn compare(
+    p: &Predicate,
+    actual: Option<&Value>,
+    user: &mut UserState,
+    globals: &Globals,
+) -> Result<Option<Mismatch>, EvalError> {
+    let mut expected = None;
     let passed = match (&p.kind, actual) {
         (PredicateKind::Exists, a) => a.is_some_and(|v| !v.is_null()),
         (_, None) => false,
+        (PredicateKind::Matches(re), Some(a)) => re.is_match(&to_text(a)),
         (PredicateKind::Contains(e), Some(a)) => {
             let needle = eval::eval(e, user, globals)?;
-            match a {
+            let found = match a {
                 Value::Array(items) => items.iter().any(|i| loosely_equal(i, &needle)),
                 Value::String(s) => s.contains(&to_text(&needle)),
                 other => other.to_string().contains(&to_text(&needle)),
-            }
+            };
+            expected = Some(needle);
+            found
         }
-        (PredicateKind::Matches(re), Some(a)) => re.is_match(&to_text(a)),
         (PredicateKind::Compare(op, e), Some(a)) => {
-            let expected = eval::eval(e, user, globals)?;
-            match op {
-                CompareOp::Eq => loosely_equal(a, &expected),
-                CompareOp::Ne => !loosely_equal(a, &expected),
-                _ => match (number(a), number(&expected)) {
+            let wanted = eval::eval(e, user, globals)?;
+            let holds = match op {
+                CompareOp::Eq => loosely_equal(a, &wanted),
+                CompareOp::Ne => !loosely_equal(a, &wanted),
+                _ => match (number(a), number(&wanted)) {
                     (Some(x), Some(y)) => compare_f64(x, *op, y),
                     _ => false,
                 },
-            }
+            };
+            expected = Some(wanted);
+            holds
         }
     };
     if passed != p.negated {
         return Ok(None);
     }
-    Ok(Some(match actual {
+    let got = match actual {
         None => "found nothing".to_string(),
-        Some(v) => {
-            let mut text = to_text(v);
-            if text.len() > 120 {
-                let cut = (0..=120)
-                    .rev()
-                    .find(|i| text.is_char_boundary(*i))
-                    .unwrap_or(0);
-                text.truncate(cut);
-                text.push('…');
-            }
-            format!("got {text}")
-        }
-    }))
+        Some(v) => format!("got {}", truncated(to_text(v))),
+    };
+    Ok(Some(Mismatch { got, expected }))
+}
+
+/// A value compared with, as it would be written in a check: text in quotes, the rest as
+/// JSON.
+fn shown(v: &Value) -> String {
+    truncated(v.to_string())
+}
+
+/// At most 120 bytes of `text`, cut at a character boundary, with `…` when cut.
+fn truncated(mut text: String) -> String {
+    if text.len() > 120 {
+        let cut = (0..=120)
+            .rev()
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
 }
 
 fn number(v: &Value) -> Option<f64> {

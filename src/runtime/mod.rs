@@ -1,82 +1,240 @@
-//! The interpreter: runs a compiled plan with one tokio task per virtual user.
+//! The interpreter: runs a compiled plan with one tokio task per virtual user, as the load
+//! [`Schedule`] says.
 //!
-//! The runner is driven through a [`Control`]: the command line uses it for run time and
-//! Ctrl-C, and any other controller (a web UI) can change the target user count and spawn
-//! rate, or stop the run, while it goes on.
+//! The engine loop asks the schedule how many users should exist now and when that changes
+//! next, and sleeps until then (no polling tick): the closed model's users start on time.
+//! The open model's arrivals are paced by a thread of their own (`arrivals`), precise to a
+//! fraction of a millisecond. Once a second the loop aggregates the statistics and calls the
+//! observer (the session publishes snapshots from it).
+//!
+//! A [`Control`] is how the outside changes a run while it goes: new user target and spawn
+//! rate (see `schedule` for what that means in each model), graceful stop, kill.
 
+mod arrivals;
 pub mod dispatch;
 pub mod eval;
+pub mod exchange;
 pub mod http;
+mod pool;
 pub mod signal;
+#[cfg(test)]
+mod tests;
 pub mod transport;
 pub mod user;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use signal::Signal;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::sync::Notify;
 
-use crate::ir::{Plan, Stage};
-use crate::metrics::{LiveStats, Metrics};
+use crate::ir::Plan;
+use crate::metrics::Metrics;
+use crate::schedule::{Schedule, Segment};
 use crate::span::Span;
-use dispatch::Dispatcher;
 use eval::Globals;
 use user::{StartError, StopTokens, TaskTable, VirtualUser};
 
-/// Everything about a run that does not come from the scenario file.
+/// Everything about a run that does not come from the scenario file, resolved (see
+/// `session::config`).
 #[derive(Clone, Debug)]
 pub struct RunConfig {
     pub host: Option<String>,
-    pub users: u32,
-    pub spawn_rate: f64,
+    pub schedule: Schedule,
+    /// Stop after this long (`None`: until stopped, or the end of the stages).
     pub run_time: Option<Duration>,
     pub stop_timeout: Duration,
-    pub stages: Vec<Stage>,
-    pub arrival: Option<crate::ir::Arrival>,
     pub tags: Vec<String>,
     pub exclude_tags: Vec<String>,
     pub seed: Option<u64>,
     pub client: http::ClientOptions,
+    /// Which share of the run this process runs.
+    pub segment: Segment,
+    /// Classes that may get users (a web UI's class picker); empty: all.
+    pub enabled_classes: Vec<bool>,
+    /// Where the run keeps every secret it meets (see `redact`).
+    pub secrets: Arc<crate::redact::Secrets>,
 }
 
-/// Knobs a controller turns while a run goes on.
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RunState {
+    /// Starting users towards the target.
+    Spawning,
+    /// At the target (or running arrivals).
+    Running,
+    /// Stop asked: no new users; running tasks get the stop timeout.
+    Stopping,
+    /// Over.
+    Stopped,
+}
+
+impl RunState {
+    fn from_u8(v: u8) -> RunState {
+        match v {
+            0 => RunState::Spawning,
+            1 => RunState::Running,
+            2 => RunState::Stopping,
+            _ => RunState::Stopped,
+        }
+    }
+
+    /// Locust's name for the state (`spawning`, `running`, `stopping`, `stopped`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Spawning => "spawning",
+            RunState::Running => "running",
+            RunState::Stopping => "stopping",
+            RunState::Stopped => "stopped",
+        }
+    }
+}
+
+/// The knobs a controller turns while a run goes on, shared with the engine.
 pub struct Control {
-    target: watch::Sender<(u32, f64)>,
+    schedule: Mutex<Schedule>,
+    changed: Notify,
     stop: Signal,
     kill: Signal,
+    interrupted: AtomicBool,
+    state: AtomicU8,
+    /// When the engine started (for live changes, which are relative to run time).
+    started: Mutex<Option<Instant>>,
+    /// Running users per class.
+    class_users: Vec<AtomicU32>,
 }
 
 impl Control {
-    pub fn new(users: u32, spawn_rate: f64) -> Arc<Control> {
+    /// Controls for a run of `schedule` over `classes` user classes.
+    pub fn new(schedule: Schedule, classes: usize) -> Arc<Control> {
         Arc::new(Control {
-            target: watch::channel((users, spawn_rate)).0,
+            schedule: Mutex::new(schedule),
+            changed: Notify::new(),
             stop: Signal::new(),
             kill: Signal::new(),
+            interrupted: AtomicBool::new(false),
+            state: AtomicU8::new(RunState::Spawning as u8),
+            started: Mutex::new(None),
+            class_users: (0..classes).map(|_| AtomicU32::new(0)).collect(),
         })
     }
 
-    /// Changes the target user count and spawn rate (closed model without stages).
-    pub fn set_target(&self, users: u32, spawn_rate: f64) {
-        self.target.send_replace((users, spawn_rate.max(0.001)));
+    /// Asks for `users` users at `spawn_rate` per second from now on. Returns what that means
+    /// for the run's load model, in words (see `schedule::Schedule::retarget`).
+    pub fn retarget(&self, users: u32, spawn_rate: f64) -> Result<String, String> {
+        if !(spawn_rate.is_finite() && spawn_rate > 0.0) {
+            return Err(format!(
+                "the spawn rate must be a positive number, not {spawn_rate}"
+            ));
+        }
+        if self.is_stopping() {
+            return Err("the run is stopping".to_string());
+        }
+        let now = self.elapsed();
+        let current = self.users();
+        let mut schedule = self.schedule.lock().unwrap_or_else(PoisonError::into_inner);
+        let change = schedule.retarget(now, current, users, spawn_rate);
+        *schedule = change.schedule;
+        drop(schedule);
+        self.changed.notify_one();
+        Ok(change.message)
+    }
+
+    /// The schedule in force.
+    pub fn schedule(&self) -> Schedule {
+        self.schedule
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Stops the run gracefully: stop spawning, let tasks finish within the stop timeout,
     /// run `on stop`.
     pub fn stop(&self) {
         self.stop.cancel();
+        self.changed.notify_one();
+    }
+
+    /// Stops gracefully because of a signal (Ctrl-C, SIGTERM): the run is reported as
+    /// interrupted, which is not a clean pass.
+    pub fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::Relaxed);
+        self.stop();
     }
 
     /// Stops at once (a second Ctrl-C): in-flight requests and `on stop` are abandoned.
     pub fn kill(&self) {
         self.stop.cancel();
         self.kill.cancel();
+        self.changed.notify_one();
     }
 
     pub fn is_stopping(&self) -> bool {
         self.stop.is_cancelled()
+    }
+
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::Relaxed)
+    }
+
+    pub fn state(&self) -> RunState {
+        RunState::from_u8(self.state.load(Ordering::Relaxed))
+    }
+
+    fn set_state(&self, state: RunState) {
+        self.state.store(state as u8, Ordering::Relaxed);
+    }
+
+    /// Run time so far (zero before the engine started).
+    pub fn elapsed(&self) -> Duration {
+        self.started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map_or(Duration::ZERO, |s| s.elapsed())
+    }
+
+    /// Running users, all classes.
+    pub fn users(&self) -> u32 {
+        self.class_users
+            .iter()
+            .map(|u| u.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Running users per class (plan order).
+    pub fn class_users(&self) -> Vec<u32> {
+        self.class_users
+            .iter()
+            .map(|u| u.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// Counts a running user of `class` until the returned guard is dropped (also when its
+    /// task is aborted).
+    fn count_user(self: &Arc<Self>, class: usize) -> UserCount {
+        if let Some(c) = self.class_users.get(class) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        UserCount {
+            control: self.clone(),
+            class,
+        }
+    }
+}
+
+/// A running user, counted in [`Control::class_users`] while it lives.
+struct UserCount {
+    control: Arc<Control>,
+    class: usize,
+}
+
+impl Drop for UserCount {
+    fn drop(&mut self) {
+        if let Some(c) = self.control.class_users.get(self.class) {
+            c.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -90,31 +248,48 @@ pub struct RunShared {
     pub client_options: http::ClientOptions,
     pub feed_cursors: Vec<AtomicUsize>,
     pub task_tables: Vec<TaskTable>,
+    pub segment: Segment,
+    /// The open model: users run iterations whose intended start is their arrival.
+    pub open_model: bool,
     pub problems: Mutex<Problems>,
 }
+
+/// Distinct scenario errors kept (the rest are counted in the first one's total).
+const MAX_SCENARIO_ERRORS: usize = 50;
 
 /// Things that went wrong outside the measured requests, reported at the end.
 #[derive(Default, Debug)]
 pub struct Problems {
     /// Users that could not start (e.g. a `unique` data feed ran out), with counts.
     pub not_started: Vec<(String, u64)>,
-    /// The first runtime template error with the request it happened in.
-    pub first_template_error: Option<(Option<Span>, String)>,
+    /// Template and capture errors at run time: the request they happened in, the message,
+    /// how often.
+    pub scenario_errors: Vec<(Option<Span>, String, u64)>,
 }
 
 impl RunShared {
     fn note_not_started(&self, message: String) {
-        let mut p = self.problems.lock().unwrap_or_else(|e| e.into_inner());
+        let mut p = self.problems.lock().unwrap_or_else(PoisonError::into_inner);
         match p.not_started.iter_mut().find(|(m, _)| *m == message) {
             Some((_, n)) => *n += 1,
             None => p.not_started.push((message, 1)),
         }
     }
 
-    pub fn note_template_error(&self, span: Option<Span>, message: &str) {
-        let mut p = self.problems.lock().unwrap_or_else(|e| e.into_inner());
-        if p.first_template_error.is_none() {
-            p.first_template_error = Some((span, message.to_string()));
+    pub fn note_scenario_error(&self, span: Option<Span>, message: &str) {
+        let message = self.globals.secrets.redact_shared(message);
+        let message = message.as_ref();
+        let mut p = self.problems.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = p
+            .scenario_errors
+            .iter_mut()
+            .find(|(s, m, _)| *s == span && m == message)
+        {
+            e.2 += 1;
+        } else if p.scenario_errors.len() < MAX_SCENARIO_ERRORS {
+            p.scenario_errors.push((span, message.to_string(), 1));
+        } else if let Some(first) = p.scenario_errors.first_mut() {
+            first.2 += 1;
         }
     }
 }
@@ -125,106 +300,131 @@ pub struct RunOutcome {
     pub duration: Duration,
     pub peak_users: usize,
     pub problems: Problems,
-    /// True when the run ended because a threshold with `abort after` failed.
+    /// The threshold (as written) with `abort after` that ended the run early.
     pub aborted: Option<String>,
     pub killed: bool,
+    pub interrupted: bool,
 }
 
-/// Runs the plan until the run time is over or the controller stops it. `on_live` is
-/// called every 2 s with the live numbers.
+/// What the observer sees once a second.
+pub struct Tick<'a> {
+    pub elapsed: Duration,
+    pub run_time: Option<Duration>,
+    pub control: &'a Control,
+}
+
+/// Runs the plan until the run time is over or the controller stops it. The schedule's time
+/// zero is `origin` (now, or a shared start instant of a distributed run, maybe passed);
+/// `thresholds` with `abort after` can end the run early. `on_tick` is called about once a
+/// second, after the statistics were aggregated.
 pub async fn run(
     plan: Arc<Plan>,
     config: RunConfig,
     metrics: Arc<Metrics>,
     control: Arc<Control>,
-    mut on_live: impl FnMut(&LiveStats, Option<Duration>) + Send,
+    origin: Instant,
+    thresholds: Vec<crate::ir::Threshold>,
+    mut on_tick: impl FnMut(&Tick<'_>) + Send,
 ) -> RunOutcome {
-    let started = Instant::now();
-    let shared = shared(plan.clone(), &config, metrics.clone(), started);
-    let run_time = config.run_time.or_else(|| {
-        (!config.stages.is_empty()).then(|| {
-            config
-                .stages
-                .iter()
-                .map(|s| match s {
-                    Stage::Ramp { over, .. } => *over,
-                    Stage::Hold(d) => *d,
-                })
-                .sum()
-        })
-    });
+    let started = origin;
+    *control
+        .started
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = Some(started);
+    let open_model = matches!(config.schedule, Schedule::Open(_));
+    let shared = shared(plan.clone(), &config, metrics.clone(), started, open_model);
+    let run_time = config.run_time.or_else(|| config.schedule.natural_end());
     let deadline = run_time.map(|d| tokio::time::Instant::from_std(started + d));
     let interrupt = Signal::new();
+    let tokens = |stop: Signal| StopTokens {
+        stop,
+        interrupt: interrupt.clone(),
+        kill: control.kill.clone(),
+    };
 
-    let mut pool = Pool::new(shared.clone(), interrupt.clone(), control.kill.clone());
-    let mut ticker = tokio::time::interval(Duration::from_millis(100));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_second = started;
-    let mut last_live = started;
-    let mut dispatcher = Dispatcher::new(&plan.classes);
-    // Users due but not started yet. Like Locust, a ramp starts its first user at once and
-    // the next ones every 1/rate seconds, so a ramp (and a new target) begins with one due.
-    let mut fractional = 1.0f64;
+    let mut pool = pool::Pool::new(
+        shared.clone(),
+        control.clone(),
+        &config.enabled_classes,
+        interrupt.clone(),
+    );
+    let arrivals_stop = Signal::new();
+    let mut arrivals = match &config.schedule {
+        Schedule::Open(rate) => Some(arrivals::Arrivals::start(
+            shared.clone(),
+            control.clone(),
+            *rate,
+            &config.enabled_classes,
+            tokens(arrivals_stop.clone()),
+        )),
+        _ => None,
+    };
     let mut aborted = None;
-    let mut arrival = config.arrival.map(|a| Arrival::new(a, started));
     let mut peak = 0usize;
+    let mut next_tick = tokio::time::Instant::from_std(started) + Duration::from_secs(1);
 
     loop {
-        tokio::select! {
-            _ = control.stop.cancelled() => break,
-            _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => break,
-            _ = ticker.tick() => {}
-        }
-        let now = Instant::now();
-        let elapsed = now - started;
-        if let Some(a) = arrival.as_mut() {
-            a.schedule(now, &mut pool, &mut dispatcher, &metrics);
-        } else {
-            let desired = if config.stages.is_empty() {
-                let (target, rate) = *control.target.borrow();
-                let dt = (now - pool.last_adjust).as_secs_f64();
-                fractional += rate * dt;
-                let step = fractional.floor() as usize;
-                fractional -= step as f64;
-                let current = pool.len();
-                if (target as usize) > current {
-                    let d = (current + step).min(target as usize);
-                    if d == target as usize {
-                        fractional = 1.0;
-                    }
-                    d
-                } else {
-                    let d = current.saturating_sub(step).max(target as usize);
-                    if d == target as usize {
-                        fractional = 1.0;
-                    }
-                    d
+        let now = started.elapsed();
+        let schedule = control.schedule();
+        match &schedule {
+            Schedule::Open(rate) => {
+                if let Some(a) = &arrivals {
+                    a.set_cap(rate.max_users);
                 }
-            } else {
-                stage_target(&config.stages, elapsed) as usize
-            };
-            pool.last_adjust = now;
-            pool.resize(desired, &mut dispatcher);
+                control.set_state(RunState::Running);
+            }
+            _ => {
+                let target = schedule.users_at(now) as usize;
+                pool.resize(target);
+                let settled = schedule.next_change_after(now).is_none();
+                control.set_state(if settled {
+                    RunState::Running
+                } else {
+                    RunState::Spawning
+                });
+            }
         }
-        peak = peak.max(pool.active());
-        if now - last_second >= Duration::from_secs(1) {
-            last_second = now;
-            metrics.tick(pool.active());
-            if let Some(t) = crate::metrics::threshold::should_abort(&plan.thresholds, &metrics) {
+        peak = peak.max(control.users() as usize);
+        let next_change = schedule
+            .next_change_after(now)
+            .map(|d| tokio::time::Instant::from_std(started + d));
+        let wake = [Some(next_tick), next_change, deadline]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(next_tick);
+        tokio::select! {
+            biased;
+            _ = control.stop.cancelled() => break,
+            _ = control.changed.notified() => continue,
+            _ = tokio::time::sleep_until(wake) => {}
+        }
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            break;
+        }
+        if tokio::time::Instant::now() >= next_tick {
+            next_tick += Duration::from_secs(1);
+            pool.reap();
+            metrics.tick(&control.class_users());
+            if let Some(t) = crate::metrics::threshold::should_abort(&thresholds, &metrics) {
                 aborted = Some(t.threshold.source.clone());
                 break;
             }
-        }
-        if now - last_live >= Duration::from_secs(2) {
-            last_live = now;
-            on_live(&metrics.live(), run_time);
+            on_tick(&Tick {
+                elapsed: started.elapsed(),
+                run_time,
+                control: &control,
+            });
         }
     }
 
     // Stopping: no more spawning; tasks get the stop timeout to finish; then `on stop`.
+    control.stop.cancel();
+    control.set_state(RunState::Stopping);
     pool.stop_all();
-    if let Some(a) = arrival.as_mut() {
-        a.stop();
+    arrivals_stop.cancel();
+    if let Some(a) = arrivals.as_mut() {
+        a.stop_pacing().await;
     }
     let interrupt_after = config.stop_timeout;
     let interrupt_token = interrupt.clone();
@@ -236,11 +436,9 @@ pub async fn run(
         }
     });
     let users_done = async {
-        while pool.join_next().await {}
-        if let Some(a) = arrival.as_mut() {
-            // `on stop` obeys only the kill token, like the closed model's.
-            let tokens = pool.tokens(a.stop.clone());
-            a.drain(tokens).await;
+        pool.join_all().await;
+        if let Some(a) = arrivals.as_mut() {
+            a.drain().await;
         }
     };
     tokio::select! {
@@ -251,18 +449,25 @@ pub async fn run(
     pool.abort_all();
     // An aborted user hands its samples over when it is dropped, on a worker thread: wait
     // for every one, or a killed run loses what its busy users had measured.
-    while pool.join_next().await {}
-    if let Some(a) = arrival.as_mut() {
-        a.abort_all().await;
+    pool.join_all().await;
+    if let Some(a) = arrivals.as_mut() {
+        a.abandon().await;
     }
-    metrics.tick(0);
-    let problems = std::mem::take(&mut *shared.problems.lock().unwrap_or_else(|e| e.into_inner()));
+    metrics.tick(&control.class_users());
+    control.set_state(RunState::Stopped);
+    let problems = std::mem::take(
+        &mut *shared
+            .problems
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner),
+    );
     RunOutcome {
         duration: started.elapsed(),
         peak_users: peak,
         problems,
         aborted,
         killed: control.kill.is_cancelled(),
+        interrupted: control.is_interrupted(),
     }
 }
 
@@ -271,6 +476,7 @@ fn shared(
     config: &RunConfig,
     metrics: Arc<Metrics>,
     started: Instant,
+    open_model: bool,
 ) -> Arc<RunShared> {
     let task_tables = plan
         .classes
@@ -281,6 +487,7 @@ fn shared(
         globals: Globals {
             plan: plan.clone(),
             seq: AtomicU64::new(0),
+            secrets: config.secrets.clone(),
         },
         metrics,
         started,
@@ -289,13 +496,15 @@ fn shared(
         client_options: config.client.clone(),
         feed_cursors: plan.feeds.iter().map(|_| AtomicUsize::new(0)).collect(),
         task_tables,
+        segment: config.segment,
+        open_model,
         problems: Mutex::new(Problems::default()),
     })
 }
 
 /// The shared state of a smoke run.
 pub fn smoke_shared(plan: Arc<Plan>, config: &RunConfig, metrics: Arc<Metrics>) -> Arc<RunShared> {
-    shared(plan, config, metrics, Instant::now())
+    shared(plan, config, metrics, Instant::now(), false)
 }
 
 /// One request of a smoke run.
@@ -307,6 +516,8 @@ pub struct SmokeResult {
     pub status: u16,
     pub millis: u64,
     pub failure: Option<String>,
+    /// What was sent and received (`kload smoke -v`).
+    pub exchange: Option<Box<exchange::Exchange>>,
 }
 
 /// Runs every request of every class once: one user per class runs `on start`, each task
@@ -331,18 +542,20 @@ pub async fn smoke(shared: Arc<RunShared>) -> Vec<SmokeResult> {
                     status: 0,
                     millis: 0,
                     failure: Some(m),
+                    exchange: None,
                 });
                 continue;
             }
         };
         user.trace = Some(Vec::new());
+        user.session.record = true;
         if user.start(&tokens).await {
             for t in 0..class.tasks.len() {
                 user.run_task(t, &tokens, None).await;
             }
         }
         user.stop(&tokens).await;
-        for s in user.trace.take().unwrap_or_default() {
+        for (s, exchange) in user.trace.take().unwrap_or_default() {
             let key = &plan.stats[s.stat as usize];
             results.push(SmokeResult {
                 class: class.name.clone(),
@@ -351,271 +564,9 @@ pub async fn smoke(shared: Arc<RunShared>) -> Vec<SmokeResult> {
                 status: s.status,
                 millis: u64::from(s.latency_us) / 1000,
                 failure: s.failure.map(|f| f.to_string()),
+                exchange,
             });
         }
     }
     results
-}
-
-/// The user count the stages ask for after `elapsed`.
-pub fn stage_target(stages: &[Stage], elapsed: Duration) -> u32 {
-    let mut t = Duration::ZERO;
-    let mut users = 0u32;
-    for s in stages {
-        match *s {
-            Stage::Ramp { to, over } => {
-                if elapsed < t + over {
-                    let f = (elapsed - t).as_secs_f64() / over.as_secs_f64().max(1e-9);
-                    return (f64::from(users) + (f64::from(to) - f64::from(users)) * f).round()
-                        as u32;
-                }
-                users = to;
-                t += over;
-            }
-            Stage::Hold(d) => {
-                if elapsed < t + d {
-                    return users;
-                }
-                t += d;
-            }
-        }
-    }
-    users
-}
-
-/// The running users of the closed model, newest last.
-struct Pool {
-    shared: Arc<RunShared>,
-    users: Vec<(Signal, tokio::task::AbortHandle)>,
-    tasks: JoinSet<()>,
-    interrupt: Signal,
-    kill: Signal,
-    next_id: u64,
-    last_adjust: Instant,
-    active: Arc<AtomicUsize>,
-}
-
-impl Pool {
-    fn new(shared: Arc<RunShared>, interrupt: Signal, kill: Signal) -> Pool {
-        let last_adjust = shared.started;
-        Pool {
-            shared,
-            users: Vec::new(),
-            tasks: JoinSet::new(),
-            interrupt,
-            kill,
-            next_id: 1,
-            last_adjust,
-            active: Arc::new(AtomicUsize::new(0)),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.users.len()
-    }
-
-    fn active(&self) -> usize {
-        self.active.load(Ordering::Relaxed)
-    }
-
-    fn tokens(&self, stop: Signal) -> StopTokens {
-        StopTokens {
-            stop,
-            interrupt: self.interrupt.clone(),
-            kill: self.kill.clone(),
-        }
-    }
-
-    fn resize(&mut self, desired: usize, dispatcher: &mut Dispatcher) {
-        // Let go of users that have finished (stopped by a ramp down): a finished task keeps
-        // its memory until it is joined.
-        while self.tasks.try_join_next().is_some() {}
-        while self.users.len() < desired {
-            let Some(class) = dispatcher.next_class() else {
-                break;
-            };
-            let id = self.next_id;
-            self.next_id += 1;
-            let stop = Signal::new();
-            let tokens = self.tokens(stop.clone());
-            let shared = self.shared.clone();
-            let active = self.active.clone();
-            let handle = self.tasks.spawn(async move {
-                let mut user = match VirtualUser::new(shared.clone(), class, id) {
-                    Ok(u) => u,
-                    Err(StartError::FeedExhausted(m)) => {
-                        shared.note_not_started(m);
-                        return;
-                    }
-                };
-                active.fetch_add(1, Ordering::Relaxed);
-                if user.start(&tokens).await {
-                    user.run_loop(&tokens).await;
-                }
-                user.stop(&tokens).await;
-                active.fetch_sub(1, Ordering::Relaxed);
-            });
-            self.users.push((stop, handle));
-        }
-        while self.users.len() > desired {
-            if let Some((stop, _)) = self.users.pop() {
-                stop.cancel();
-            }
-        }
-    }
-
-    fn stop_all(&mut self) {
-        for (stop, _) in self.users.drain(..) {
-            stop.cancel();
-        }
-    }
-
-    async fn join_next(&mut self) -> bool {
-        self.tasks.join_next().await.is_some()
-    }
-
-    fn abort_all(&mut self) {
-        self.tasks.abort_all();
-    }
-}
-
-/// The open model: iterations start on a schedule, each run by an idle user of the pool.
-struct Arrival {
-    rate: f64,
-    max_users: usize,
-    started: Instant,
-    scheduled: u64,
-    idle: Arc<Mutex<Vec<VirtualUser>>>,
-    total: usize,
-    busy: JoinSet<()>,
-    stop: Signal,
-}
-
-impl Arrival {
-    fn new(a: crate::ir::Arrival, started: Instant) -> Arrival {
-        Arrival {
-            rate: a.rate,
-            max_users: a.max_users as usize,
-            started,
-            scheduled: 0,
-            idle: Arc::new(Mutex::new(Vec::new())),
-            total: 0,
-            busy: JoinSet::new(),
-            stop: Signal::new(),
-        }
-    }
-
-    fn schedule(
-        &mut self,
-        now: Instant,
-        pool: &mut Pool,
-        dispatcher: &mut Dispatcher,
-        metrics: &Metrics,
-    ) {
-        while self.busy.try_join_next().is_some() {}
-        let due = ((now - self.started).as_secs_f64() * self.rate).floor() as u64;
-        while self.scheduled < due {
-            let at = self.started + Duration::from_secs_f64(self.scheduled as f64 / self.rate);
-            self.scheduled += 1;
-            let idle_user = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let fresh = idle_user.is_none();
-            let user = match idle_user {
-                Some(u) => u,
-                None if self.total < self.max_users => {
-                    let Some(class) = dispatcher.next_class() else {
-                        // Every class has its fixed count of users.
-                        metrics.add_dropped_iterations(1);
-                        continue;
-                    };
-                    let id = pool.next_id;
-                    pool.next_id += 1;
-                    // A user that cannot start (no data-feed row left) still takes its
-                    // place: it is reported once, not again for every task that comes due.
-                    self.total += 1;
-                    match VirtualUser::new(pool.shared.clone(), class, id) {
-                        Ok(u) => u,
-                        Err(StartError::FeedExhausted(m)) => {
-                            pool.shared.note_not_started(m);
-                            metrics.add_dropped_iterations(1);
-                            continue;
-                        }
-                    }
-                }
-                None => {
-                    metrics.add_dropped_iterations(1);
-                    continue;
-                }
-            };
-            let tokens = pool.tokens(self.stop.clone());
-            let idle = self.idle.clone();
-            let shared = pool.shared.clone();
-            let active = pool.active.clone();
-            self.busy.spawn(async move {
-                let mut user = user;
-                active.fetch_add(1, Ordering::Relaxed);
-                let ok = if fresh {
-                    user.start(&tokens).await
-                } else {
-                    true
-                };
-                let table = &shared.task_tables[user.class];
-                if ok && !table.is_empty() {
-                    let task = table.pick(&mut user.state.rng);
-                    user.run_task(task, &tokens, Some(at)).await;
-                }
-                user.recorder.flush();
-                active.fetch_sub(1, Ordering::Relaxed);
-                idle.lock().unwrap_or_else(|e| e.into_inner()).push(user);
-            });
-        }
-    }
-
-    fn stop(&mut self) {
-        self.stop.cancel();
-    }
-
-    /// Abandons running iterations and waits until their users are dropped.
-    async fn abort_all(&mut self) {
-        self.busy.abort_all();
-        while self.busy.join_next().await.is_some() {}
-    }
-
-    /// Waits for running iterations, then runs `on stop` for every user of the pool, all at
-    /// once like the users of the closed model.
-    async fn drain(&mut self, tokens: StopTokens) {
-        while self.busy.join_next().await.is_some() {}
-        let users: Vec<VirtualUser> =
-            std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
-        for mut u in users {
-            let tokens = tokens.clone();
-            // In `busy`, so that a kill aborts them like running iterations.
-            self.busy.spawn(async move { u.stop(&tokens).await });
-        }
-        while self.busy.join_next().await.is_some() {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stages_ramp_hold_and_ramp_down() {
-        let stages = [
-            Stage::Ramp {
-                to: 10,
-                over: Duration::from_secs(10),
-            },
-            Stage::Hold(Duration::from_secs(5)),
-            Stage::Ramp {
-                to: 0,
-                over: Duration::from_secs(5),
-            },
-        ];
-        assert_eq!(stage_target(&stages, Duration::from_secs(0)), 0);
-        assert_eq!(stage_target(&stages, Duration::from_secs(5)), 5);
-        assert_eq!(stage_target(&stages, Duration::from_secs(12)), 10);
-        assert_eq!(stage_target(&stages, Duration::from_millis(17_500)), 5);
-        assert_eq!(stage_target(&stages, Duration::from_secs(30)), 0);
-    }
 }

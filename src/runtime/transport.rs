@@ -163,7 +163,7 @@ impl Transport {
         let (sender, conn) = hyper::client::conn::http1::Builder::new()
             .handshake(hyper_util::rt::TokioIo::new(stream))
             .await
-            .map_err(|e| classify_error(&e, false))?;
+            .map_err(|e| classify_error(&e, false, false))?;
         tokio::spawn(async move {
             // The connection ends when the user drops its sender or the server closes it.
             let _ = conn.await;
@@ -291,7 +291,7 @@ impl Transport {
                         {
                             continue;
                         }
-                        return Err(classify_error(&e, false));
+                        return Err(classify_error(&e, false, false));
                     }
                 }
             }
@@ -342,10 +342,11 @@ impl Transport {
         if let Some(b) = bytes {
             builder = builder.body(b);
         }
+        let https = url.scheme() == "https";
         let response = builder
             .send()
             .await
-            .map_err(|e| classify_error(&e, e.is_timeout()))?;
+            .map_err(|e| classify_error(&e, e.is_timeout(), https))?;
         Ok(Head {
             status: response.status(),
             headers: response.headers().clone(),
@@ -358,9 +359,12 @@ impl BodyStream {
     /// The whole body, decompressed when the server sent gzip on the HTTP/1 path.
     pub async fn read(self, headers: &HeaderMap) -> Result<Bytes, Failure> {
         match self {
-            BodyStream::Reqwest(r) => Box::pin(r.bytes())
-                .await
-                .map_err(|e| classify_error(&e, e.is_timeout())),
+            BodyStream::Reqwest(r) => {
+                let https = r.url().scheme() == "https";
+                Box::pin(r.bytes())
+                    .await
+                    .map_err(|e| classify_error(&e, e.is_timeout(), https))
+            }
             BodyStream::Hyper(b) => {
                 let bytes = collect(b).await?;
                 let gzip = headers
@@ -387,7 +391,7 @@ async fn collect(mut body: hyper::body::Incoming) -> Result<Bytes, Failure> {
     let mut first: Option<Bytes> = None;
     let mut rest: Option<bytes::BytesMut> = None;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| classify_error(&e, false))?;
+        let frame = frame.map_err(|e| classify_error(&e, false, false))?;
         let Ok(data) = frame.into_data() else {
             continue; // trailers
         };
@@ -428,7 +432,12 @@ fn io_failure(e: &std::io::Error, host: &str) -> Failure {
 }
 
 /// Sorts a transport error into the failure kinds of the error report.
-pub fn classify_error(e: &(dyn std::error::Error + 'static), timed_out: bool) -> Failure {
+/// `https` tells the request used TLS: only then can a malformed reply be a TLS failure.
+pub fn classify_error(
+    e: &(dyn std::error::Error + 'static),
+    timed_out: bool,
+    https: bool,
+) -> Failure {
     use std::io::ErrorKind as K;
     let mut chain = String::new();
     let mut io_kinds = Vec::new();
@@ -461,15 +470,28 @@ pub fn classify_error(e: &(dyn std::error::Error + 'static), timed_out: bool) ->
         || chain.contains("name or service not known")
     {
         FailureKind::Dns
-    } else if io(K::InvalidData)
-        || chain.contains("certificate")
-        || chain.contains("tls")
-        || chain.contains("handshake")
-        || chain.contains("invalid http version")
+    } else if https
+        && (io(K::InvalidData)
+            || chain.contains("certificate")
+            || chain.contains("tls")
+            || chain.contains("handshake")
+            || chain.contains("corrupt message")
+            || chain.contains("alert"))
     {
-        // rustls reports through InvalidData io errors (e.g. a plain-HTTP answer to its
-        // ClientHello); TCP and hyper's HTTP/1 never do.
+        // rustls says what went wrong in its errors (e.g. a plain-HTTP answer to its
+        // ClientHello is "received corrupt message" inside a TLS error).
         FailureKind::Tls
+    } else if io(K::InvalidData)
+        || chain.contains("invalid http")
+        || chain.contains("parse")
+        || chain.contains("invalid status")
+        || chain.contains("invalid header")
+        || chain.contains("message head")
+        || chain.contains("unexpected message")
+    {
+        // The answer is not HTTP (hyper could not parse it): the server or the port is not
+        // what the scenario thinks, which is not a TLS matter.
+        FailureKind::Protocol
     } else if [
         K::ConnectionReset,
         K::ConnectionAborted,
@@ -493,6 +515,7 @@ pub fn classify_error(e: &(dyn std::error::Error + 'static), timed_out: bool) ->
         FailureKind::ConnectionReset => "connection reset".to_string(),
         FailureKind::Dns => format!("DNS lookup failed: {cause}"),
         FailureKind::Tls => format!("TLS error: {cause}"),
+        FailureKind::Protocol => format!("protocol error (the reply is not valid HTTP): {cause}"),
         _ => cause,
     };
     Failure::new(kind, message)
@@ -511,7 +534,7 @@ mod tests {
             .unwrap();
         rt.block_on(async {
             let e = client.get(url).send().await.unwrap_err();
-            classify_error(&e, e.is_timeout())
+            classify_error(&e, e.is_timeout(), url.starts_with("https:"))
         })
     }
 
@@ -554,5 +577,20 @@ mod tests {
             f.message,
             "TLS error: received corrupt message of type InvalidContentType"
         );
+    }
+
+    #[test]
+    fn a_reply_that_is_not_http_is_a_protocol_error_not_tls() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let _ = stream.read(&mut [0u8; 1024]);
+                let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n");
+            }
+        });
+        let f = failure_of(reqwest::Client::new(), &format!("http://127.0.0.1:{port}/"));
+        assert_eq!(f.kind, FailureKind::Protocol, "{}", f.message);
+        assert!(f.message.starts_with("protocol error"), "{}", f.message);
     }
 }

@@ -255,6 +255,7 @@ pub enum Setting {
     Timeout { value: Quantity, span: Span },
     Wait(Wait),
     Header(Header),
+    Auth(Auth),
     Let(Let),
 }
 
@@ -264,9 +265,23 @@ impl Setting {
             Setting::Host { span, .. } | Setting::Timeout { span, .. } => *span,
             Setting::Wait(w) => w.span,
             Setting::Header(h) => h.span,
+            Setting::Auth(a) => a.span,
             Setting::Let(l) => l.span,
         }
     }
+}
+
+/// `auth basic USER PASSWORD` or `auth bearer TOKEN` in the scenario, a class or a request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Auth {
+    pub kind: AuthKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AuthKind {
+    Basic { user: Value, password: Value },
+    Bearer { token: Value },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -455,6 +470,8 @@ pub struct Sequence {
 pub enum Step {
     Let(Let),
     Sleep(Sleep),
+    If(Box<If>),
+    Repeat(Repeat),
     Request(Request),
 }
 
@@ -463,9 +480,46 @@ impl Step {
         match self {
             Step::Let(l) => l.span,
             Step::Sleep(s) => s.span,
+            Step::If(i) => i.span,
+            Step::Repeat(r) => r.span,
             Step::Request(r) => r.span,
         }
     }
+}
+
+/// `if CONDITION { ... }`, optionally followed by `else { ... }` or `else if ...`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct If {
+    pub condition: Condition,
+    /// The steps in braces; the block's span covers the braces.
+    pub then: Block,
+    pub otherwise: Option<Else>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Else {
+    If(Box<If>),
+    Block(Block),
+}
+
+/// `{{ ids }}`, `not {{ ids }}`, or a value with a check's predicate: `{{ count }} > 0`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition {
+    /// `not VALUE`: the value's truthiness, negated.
+    pub negated: bool,
+    pub value: Value,
+    pub predicate: Option<Predicate>,
+    pub span: Span,
+}
+
+/// `repeat 3 { ... }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Repeat {
+    pub count: Quantity,
+    /// The steps in braces; the block's span covers the braces.
+    pub body: Block,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -546,6 +600,7 @@ pub enum RequestItem {
         span: Span,
     },
     Header(Header),
+    Auth(Auth),
     Query(Param),
     Json {
         body: Json,
@@ -592,6 +647,7 @@ impl RequestItem {
             | RequestItem::Redirects { span, .. }
             | RequestItem::Tags { span, .. } => *span,
             RequestItem::Header(h) => h.span,
+            RequestItem::Auth(a) => a.span,
             RequestItem::Query(p) => p.span,
             RequestItem::Check(c) => c.span,
             RequestItem::Capture(c) => c.span,

@@ -32,7 +32,12 @@ fn describe(rule: Rule) -> Option<&'static str> {
         quantity => "a number or duration like `30s`",
         status_code | status_range | status_item => "a status code like `200`",
         method => "an HTTP method like `GET`",
-        request | step => "a step (a request like `GET \"/path\"`, `sleep` or `let`)",
+        request | step => {
+            "a step (a request like `GET \"/path\"`, `sleep`, `let`, `if` or `repeat`)"
+        }
+        step_block => "`{`",
+        condition => "a condition like `{{ ids }}` or `{{ count }} > 0`",
+        auth_basic | auth_bearer => "`basic` or `bearer`",
         compare_op => "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
         metric => "a metric like `p95`, `avg` or `error_rate`",
         threshold => "a threshold like `p95 < 200ms`",
@@ -74,6 +79,12 @@ const STATEMENT_WORDS: &[&str] = &[
     "wait",
     "header",
     "let",
+    "auth",
+    "basic",
+    "bearer",
+    "if",
+    "else",
+    "repeat",
     "on",
     "task",
     "sequence",
@@ -161,10 +172,11 @@ pub(super) fn detailed_error(rule: Rule, source: &str) -> Option<Error<Rule>> {
 
 /// Tokens that a rule in the same message already names ("a quoted string", "a comparison").
 /// Also the characters that would only continue a name or number already written
-/// (`_`, `.`, `%`, `/`), which read as noise after `weight 3`.
+/// (`_`, `.`, `%`, `/`, and the units the grammar reads a space after a number so that
+/// `1500 ms` can be reported), which read as noise after `weight 3`.
 const DESCRIBED_TOKENS: &[&str] = &[
     "\"", "-", "==", "!=", "<", "<=", ">", ">=", "..", "true", "false", "null", "{{", "_", ".",
-    "%", "/",
+    "%", "/", "m", "s", "h", "B", "KB", "kB", "MB", "KiB", "MiB",
 ];
 
 /// What may follow a backslash in a string, as pest lists it.
@@ -255,9 +267,17 @@ pub fn syntax_error(err: Error<Rule>, source: &str, rule: Rule) -> Diagnostic {
     let (found, width) = found_at(source, pos);
     let span = Span::new(pos, pos + width);
     let word = source[pos..pos + width].to_string();
+    if expected.contains("`}`")
+        && let Some(braces) = unclosed_blocks_before(source, pos, &word)
+    {
+        return missing_brace(source, &braces, span, &word);
+    }
     let mut diag = Diagnostic::error("kload::syntax", format!("unexpected {found}"), span, label);
     let (help, fix) = if expected.contains("`,`") && width > 0 && !word.starts_with(',') {
         ("separate the items with `,`".to_string(), None)
+    } else if expected.contains("`{`") && starts_statement(&word) {
+        // `if {{ x }} GET "/"`, `user V task t`: a statement where its block opens.
+        (format!("a `{{` is missing before `{word}`"), None)
     } else {
         help_for(&word, &words, source, pos)
     };
@@ -297,6 +317,21 @@ fn unknown_escape(source: &str, backslash: usize) -> Diagnostic {
             .collect::<Vec<_>>()
             .join(" ")
     ))
+}
+
+/// `1500 ms`: the grammar reads a unit a space away from its number as part of it, so that
+/// this says what is wrong instead of taking `ms` for the next statement.
+pub fn detached_unit(source: &str, span: Span) -> Diagnostic {
+    let text = source.get(span.start..span.end).unwrap_or("");
+    let number = text.split([' ', '\t']).next().unwrap_or(text);
+    let unit = text.rsplit([' ', '\t']).next().unwrap_or(text);
+    Diagnostic::error(
+        "kload::syntax",
+        format!("a space between `{number}` and its unit `{unit}`"),
+        span,
+        "the unit is written right after the number",
+    )
+    .with_help(format!("write `{number}{unit}`"))
 }
 
 /// Brackets, calls or interpolations nested deeper than kload follows.
@@ -381,6 +416,28 @@ struct Scan {
 /// Follows strings, `{{ }}` interpolations, comments and brackets the way the grammar
 /// nests them, without parsing.
 fn scan(source: &str) -> Scan {
+    scan_with(source, |_| {})
+}
+
+/// Where a scenario can be cut into pieces that parse on their own: just after each `}`
+/// that closes a top-level block (the piece's end), grouped into pieces of at least
+/// `at_least` bytes. The last piece runs to the end of the text.
+pub(super) fn pieces(source: &str, at_least: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    scan_with(source, |end| {
+        if end - start >= at_least {
+            out.push((start, end));
+            start = end;
+        }
+    });
+    out.push((start, source.len()));
+    out
+}
+
+/// [`scan`], calling `top_closed` with the position just after every `}` that closes a
+/// block at the top level.
+fn scan_with(source: &str, mut top_closed: impl FnMut(usize)) -> Scan {
     let bytes = source.as_bytes();
     let mut stack: Vec<(Open, usize)> = Vec::new();
     let mut i = 0;
@@ -422,6 +479,9 @@ fn scan(source: &str) -> Scan {
                     };
                     if matches!(stack.last(), Some((Open::Bracket(o), _)) if *o == opener) {
                         stack.pop();
+                        if stack.is_empty() && b == b'}' {
+                            top_closed(i + 1);
+                        }
                     }
                 }
                 _ => {}
@@ -462,6 +522,156 @@ fn unclosed(source: &str) -> Unclosed {
             .filter(|(o, _)| *o == Open::Bracket(b'{'))
             .map(|(_, at)| *at)
             .collect(),
+    }
+}
+
+/// The words that start a statement in each kind of block, named by the first word of the
+/// block's header (`task home {` → `task`). A method starts a step or a request.
+fn statement_words(header: &str) -> Option<&'static [&'static str]> {
+    const FILE: &[&str] = &["scenario", "data", "load", "user", "thresholds"];
+    const STEPS: &[&str] = &["let", "sleep", "if", "repeat", "METHOD"];
+    Some(match header {
+        "" => FILE,
+        "scenario" => &["host", "timeout", "wait", "header", "auth", "let"],
+        "load" => &[
+            "users",
+            "spawn_rate",
+            "run_time",
+            "stop_timeout",
+            "arrival_rate",
+            "max_users",
+            "stages",
+        ],
+        "stages" => &["ramp", "hold"],
+        "user" => &[
+            "host", "wait", "header", "auth", "let", "on", "task", "sequence",
+        ],
+        "sequence" => &["task"],
+        "on" | "task" | "if" | "else" | "repeat" => STEPS,
+        "multipart" => &["field", "file"],
+        h if is_method(h) => &[
+            "name",
+            "header",
+            "auth",
+            "query",
+            "json",
+            "form",
+            "multipart",
+            "body",
+            "timeout",
+            "redirects",
+            "tags",
+            "check",
+            "capture",
+        ],
+        // JSON, forms and thresholds hold values, not statements.
+        _ => return None,
+    })
+}
+
+/// Whether `word` starts a statement in some block (not an option like `weight`).
+fn starts_statement(word: &str) -> bool {
+    is_method(word)
+        || [
+            "",
+            "scenario",
+            "load",
+            "stages",
+            "user",
+            "sequence",
+            "on",
+            "multipart",
+            "GET",
+        ]
+        .iter()
+        .filter_map(|h| statement_words(h))
+        .any(|words| words.contains(&word))
+}
+
+fn is_method(word: &str) -> bool {
+    !word.is_empty() && word.chars().all(|c| c.is_ascii_uppercase())
+}
+
+/// The first word of the header of the block opened by the `{` at `brace`
+/// (`} else if {{ x }} {` → `else`).
+fn header_word(source: &str, brace: usize) -> &str {
+    let line_start = source[..brace].rfind('\n').map_or(0, |i| i + 1);
+    let header = source[line_start..brace]
+        .trim_start()
+        .trim_start_matches('}');
+    let header = header.trim_start();
+    let end = header
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(header.len());
+    &header[..end]
+}
+
+/// When `word` cannot start a statement in the innermost open block but can in an
+/// enclosing one, the blocks in between are missing their `}`: their `{`, outermost first.
+fn unclosed_blocks_before(source: &str, pos: usize, word: &str) -> Option<Vec<usize>> {
+    let starts =
+        |words: &[&str]| words.contains(&word) || (is_method(word) && words.contains(&"METHOD"));
+    let open: Vec<usize> = unclosed(&source[..pos]).blocks;
+    let innermost = open.last()?;
+    if statement_words(header_word(source, *innermost)).is_none_or(starts) {
+        return None;
+    }
+    // From the innermost block out to the file itself: where `word` can stand.
+    for depth in (0..open.len()).rev() {
+        let header = match depth {
+            0 => "",
+            d => header_word(source, open[d - 1]),
+        };
+        if statement_words(header).is_some_and(starts) {
+            return Some(open[depth..].to_vec());
+        }
+    }
+    None
+}
+
+/// A statement of an outer block found inside blocks whose `}` is missing (`braces`, the
+/// `{` of each, outermost first).
+fn missing_brace(source: &str, braces: &[usize], at: Span, word: &str) -> Diagnostic {
+    let named: Vec<String> = braces
+        .iter()
+        .rev()
+        .map(|brace| {
+            let line_start = source[..*brace].rfind('\n').map_or(0, |i| i + 1);
+            let mut header = source[line_start..*brace].trim().to_string();
+            if header.chars().count() > 40 {
+                header = header.chars().take(39).collect::<String>() + "…";
+            }
+            let (line, _) = crate::span::line_col(source, *brace);
+            format!("`{header}` (line {line})")
+        })
+        .collect();
+    let (word_line, _) = crate::span::line_col(source, at.start);
+    let (verb, closes) = match braces.len() {
+        1 => ("is", "the `}` that closes it"),
+        _ => ("are", "a `}` for each"),
+    };
+    let innermost = named[0].split(" (line").next().unwrap_or_default();
+    let mut diag = Diagnostic::error(
+        "kload::syntax",
+        format!(
+            "{} {verb} not closed before `{word}`",
+            join_and(named.iter().map(String::as_str).collect())
+        ),
+        at,
+        format!("`{word}` cannot stand inside {innermost}"),
+    );
+    for brace in braces {
+        diag = diag.with_label(Span::new(*brace, brace + 1), "never closed");
+    }
+    diag.with_help(format!("add {closes} before line {word_line}"))
+}
+
+/// "`a`, `b` and `c`"
+fn join_and(items: Vec<&str>) -> String {
+    match items.len() {
+        0 => String::new(),
+        1 => items[0].to_string(),
+        n => format!("{} and {}", items[..n - 1].join(", "), items[n - 1]),
     }
 }
 

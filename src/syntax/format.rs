@@ -70,6 +70,8 @@ enum LineKind {
     /// Starts with `}` or `]`: no blank line may precede it, and comments before it are
     /// indented one level deeper, inside the block.
     Close,
+    /// `} else {`: closes one block and opens the next, so no blank line on either side.
+    CloseOpen,
     Plain,
 }
 
@@ -107,6 +109,13 @@ impl Printer<'_> {
     fn close(&mut self, end: usize, text: String) {
         self.indent -= 1;
         self.push(end.saturating_sub(1), text, LineKind::Close);
+    }
+
+    /// `} else {`: closes the block whose span ends at `end` and opens the next.
+    fn close_open(&mut self, end: usize, text: String) {
+        self.indent -= 1;
+        self.push(end.saturating_sub(1), text, LineKind::CloseOpen);
+        self.indent += 1;
     }
 
     fn has_comment_inside(&self, span: Span) -> bool {
@@ -173,6 +182,7 @@ impl Printer<'_> {
             Setting::Timeout { value, .. } => format!("timeout {}", value.text),
             Setting::Wait(w) => wait(w),
             Setting::Header(h) => header(h),
+            Setting::Auth(a) => auth(a),
             Setting::Let(l) => let_stmt(l),
         };
         self.line(setting.span().start, text);
@@ -227,6 +237,11 @@ impl Printer<'_> {
                 };
                 self.line(s.span.start, text);
             }
+            Step::If(i) => self.if_step(i),
+            Step::Repeat(r) => {
+                let header = format!("repeat {}", r.count.text);
+                self.block(header, r.span, &r.body.steps, Self::step);
+            }
             Step::Request(r) => {
                 let header = format!("{} {}", r.method.name, template(&r.url));
                 match &r.items {
@@ -237,10 +252,43 @@ impl Printer<'_> {
         }
     }
 
+    /// `if C {`, its steps, then `} else if C {` or `} else {` for each branch, and `}`.
+    /// A lone `if` with nothing inside is `if C {}`, like any empty block.
+    fn if_step(&mut self, first: &If) {
+        let header = format!("if {}", condition(&first.condition));
+        if first.otherwise.is_none() {
+            return self.block(header, first.span, &first.then.steps, Self::step);
+        }
+        self.open(first.span.start, format!("{header} {{"));
+        let mut current = first;
+        loop {
+            for step in &current.then.steps {
+                self.step(step);
+            }
+            let end = current.then.span.end;
+            match &current.otherwise {
+                None => return self.close(end, "}".to_string()),
+                Some(Else::Block(b)) => {
+                    self.close_open(end, "} else {".to_string());
+                    for step in &b.steps {
+                        self.step(step);
+                    }
+                    return self.close(b.span.end, "}".to_string());
+                }
+                Some(Else::If(next)) => {
+                    let text = format!("}} else if {} {{", condition(&next.condition));
+                    self.close_open(end, text);
+                    current = next;
+                }
+            }
+        }
+    }
+
     fn request_item(&mut self, item: &RequestItem) {
         let text = match item {
             RequestItem::Name { name, .. } => format!("name {}", template(name)),
             RequestItem::Header(h) => header(h),
+            RequestItem::Auth(a) => auth(a),
             RequestItem::Query(p) => format!("query {}", param(p)),
             RequestItem::Json { body, span } => {
                 return self.json(span.start, "json ".to_string(), body, "");
@@ -382,7 +430,8 @@ fn weave(lines: &[Line], comments: &[Comment], source: &str) -> String {
 
     let mut out = Output::default();
     for (i, line) in lines.iter().enumerate() {
-        let comment_indent = line.indent + usize::from(line.kind == LineKind::Close);
+        let closes = matches!(line.kind, LineKind::Close | LineKind::CloseOpen);
+        let comment_indent = line.indent + usize::from(closes);
         let mut force_blank = line.item_start;
         for placed in &before[i] {
             let blank = force_blank || placed.blank_above;
@@ -399,7 +448,7 @@ fn weave(lines: &[Line], comments: &[Comment], source: &str) -> String {
             Some((last, others)) => (Some(*last), others),
             None => (None, &[][..]),
         };
-        let mut blank = force_blank || (line.blank_above && line.kind != LineKind::Close);
+        let mut blank = force_blank || (line.blank_above && !closes);
         for comment in others {
             out.emit(
                 comment_indent,
@@ -434,8 +483,10 @@ struct Output {
 
 impl Output {
     fn emit(&mut self, indent: usize, text: &str, kind: LineKind, blank_above: bool) {
-        let allowed =
-            !matches!(self.previous, None | Some(LineKind::Open)) && kind != LineKind::Close;
+        let allowed = !matches!(
+            self.previous,
+            None | Some(LineKind::Open | LineKind::CloseOpen)
+        ) && !matches!(kind, LineKind::Close | LineKind::CloseOpen);
         if blank_above && allowed {
             self.text.push('\n');
         }
@@ -487,6 +538,23 @@ fn wait(w: &Wait) -> String {
 
 fn header(h: &Header) -> String {
     format!("header {}: {}", h.name.name, value(&h.value))
+}
+
+fn auth(a: &Auth) -> String {
+    match &a.kind {
+        AuthKind::Basic { user, password } => {
+            format!("auth basic {} {}", value(user), value(password))
+        }
+        AuthKind::Bearer { token } => format!("auth bearer {}", value(token)),
+    }
+}
+
+fn condition(c: &Condition) -> String {
+    match (&c.predicate, c.negated) {
+        (_, true) => format!("not {}", value(&c.value)),
+        (Some(p), false) => format!("{} {}", value(&c.value), predicate(p)),
+        (None, false) => value(&c.value),
+    }
 }
 
 fn let_stmt(l: &Let) -> String {

@@ -14,18 +14,106 @@ use crate::diagnostic::Diagnostic;
 #[grammar = "../grammar/kload.pest"]
 pub struct KloadParser;
 
+/// Above this size a file is parsed a piece at a time (see [`parse`]).
+const PIECEWISE_ABOVE: usize = 1 << 20;
+
+/// Bytes of source parsed at once in a large file.
+const PIECE: usize = 256 * 1024;
+
+thread_local! {
+    /// Where the piece being lowered starts in the file: added to every span.
+    static OFFSET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Sets [`OFFSET`] for as long as it lives.
+struct Offset;
+
+impl Offset {
+    fn set(at: usize) -> Offset {
+        OFFSET.with(|o| o.set(at));
+        Offset
+    }
+}
+
+impl Drop for Offset {
+    fn drop(&mut self) {
+        OFFSET.with(|o| o.set(0));
+    }
+}
+
 /// Parses a whole `.kload` file.
+///
+/// pest keeps a token for every rule it matched until the parse result is dropped: tens of
+/// bytes per token, many times the size of the text. A large file is therefore cut into
+/// pieces of whole top-level blocks, each parsed and lowered on its own, so memory stays a
+/// small multiple of the file's size. A piece that does not parse sends the whole file
+/// through the parser again, so that a syntax error is reported exactly as always.
 pub fn parse(source: &str) -> Result<File, Diagnostic> {
     super::error::check_depth(source)?;
-    let mut pairs = KloadParser::parse(Rule::file, source)
-        .map_err(|e| super::error::syntax_error(e, source, Rule::file))?;
+    if source.len() > PIECEWISE_ABOVE {
+        let mut file = File {
+            items: Vec::new(),
+            comments: Vec::new(),
+        };
+        let mut whole = true;
+        for (start, end) in super::error::pieces(source, PIECE) {
+            let _offset = Offset::set(start);
+            match parse_piece(&source[start..end], source) {
+                Ok(Some(piece)) => {
+                    file.items.extend(piece.items);
+                    file.comments.extend(piece.comments);
+                }
+                Ok(None) => {
+                    whole = false;
+                    break;
+                }
+                Err(d) => return Err(d),
+            }
+        }
+        if whole {
+            return Ok(file);
+        }
+    }
+    let _offset = Offset::set(0);
+    match parse_piece(source, source)? {
+        Some(file) => Ok(file),
+        None => match KloadParser::parse(Rule::file, source) {
+            Err(e) => Err(super::error::syntax_error(e, source, Rule::file)),
+            Ok(_) => unreachable!("the whole file failed to parse a moment ago"),
+        },
+    }
+}
+
+/// Parses the whole file at once (the tests compare it with [`parse`]).
+#[cfg(test)]
+pub(crate) fn parse_whole_for_tests(source: &str) -> Result<File, Diagnostic> {
+    let _offset = Offset::set(0);
+    match parse_piece(source, source)? {
+        Some(file) => Ok(file),
+        None => match KloadParser::parse(Rule::file, source) {
+            Err(e) => Err(super::error::syntax_error(e, source, Rule::file)),
+            Ok(_) => unreachable!("the file failed to parse a moment ago"),
+        },
+    }
+}
+
+/// Parses `piece` (all of `source`, or whole top-level blocks of it at [`OFFSET`]): the
+/// tree, `None` when it does not parse, or a diagnostic about the whole file.
+fn parse_piece(piece: &str, source: &str) -> Result<Option<File>, Diagnostic> {
+    let Ok(mut pairs) = KloadParser::parse(Rule::file, piece) else {
+        return Ok(None);
+    };
     let file = pairs
         .next()
         .unwrap_or_else(|| unreachable!("file rule yields one pair"));
     let mut comments = Vec::new();
-    collect_comments(file.clone(), &mut comments);
+    let mut detached = None;
+    collect_trivia(file.clone(), &mut comments, &mut detached);
+    if let Some(q) = detached {
+        return Err(super::error::detached_unit(source, q));
+    }
     let items = children(file).map(lower_item).collect();
-    Ok(File { items, comments })
+    Ok(Some(File { items, comments }))
 }
 
 /// Parses one threshold as written on the command line (`p95(/api/) < 200ms`).
@@ -36,22 +124,35 @@ pub fn parse_threshold(source: &str) -> Result<Threshold, Diagnostic> {
     let line = pairs
         .next()
         .unwrap_or_else(|| unreachable!("threshold_line yields one pair"));
+    let mut detached = None;
+    collect_trivia(line.clone(), &mut Vec::new(), &mut detached);
+    if let Some(q) = detached {
+        return Err(super::error::detached_unit(source, q));
+    }
     let threshold = children(line)
         .next()
         .unwrap_or_else(|| unreachable!("threshold_line holds a threshold"));
     Ok(lower_threshold(threshold))
 }
 
-fn collect_comments(pair: Pair<Rule>, out: &mut Vec<Comment>) {
+/// Collects every comment, and the first number written a space away from its unit
+/// (`1500 ms`), which the grammar reads as one quantity so that it can be reported here.
+fn collect_trivia(pair: Pair<Rule>, out: &mut Vec<Comment>, detached: &mut Option<Span>) {
     for p in pair.into_inner() {
-        if p.as_rule() == Rule::COMMENT {
-            let text = p.as_str()[1..].trim_end().to_string();
-            out.push(Comment {
-                text,
-                span: span(&p),
-            });
-        } else {
-            collect_comments(p, out);
+        match p.as_rule() {
+            Rule::COMMENT => {
+                let text = p.as_str()[1..].trim_end().to_string();
+                out.push(Comment {
+                    text,
+                    span: span(&p),
+                });
+            }
+            Rule::quantity => {
+                if detached.is_none() && p.as_str().contains([' ', '\t']) {
+                    *detached = Some(span(&p));
+                }
+            }
+            _ => collect_trivia(p, out, detached),
         }
     }
 }
@@ -60,6 +161,13 @@ fn collect_comments(pair: Pair<Rule>, out: &mut Vec<Comment>) {
 /// a rule whose last part is optional (`capture x = jsonpath "$.a"   # note`).
 fn span(pair: &Pair<Rule>) -> Span {
     let s = pair.as_span();
+    let offset = OFFSET.with(std::cell::Cell::get);
+    let shift = |sp: Span| Span::new(sp.start + offset, sp.end + offset);
+    shift(local_span(pair, s))
+}
+
+/// [`span`] within the text pest was given.
+fn local_span(pair: &Pair<Rule>, s: pest::Span<'_>) -> Span {
     let (start, end) = (s.start(), s.end());
     let Some(last) = pair
         .clone()
@@ -97,6 +205,9 @@ fn is_noise(rule: Rule) -> bool {
             | kw_after
             | kw_all
             | kw_arrival_rate
+            | kw_auth
+            | kw_basic
+            | kw_bearer
             | kw_between
             | kw_body
             | kw_capture
@@ -108,6 +219,7 @@ fn is_noise(rule: Rule) -> bool {
             | kw_cycle
             | kw_data
             | kw_duration
+            | kw_else
             | kw_exists
             | kw_field
             | kw_file
@@ -117,6 +229,7 @@ fn is_noise(rule: Rule) -> bool {
             | kw_header
             | kw_hold
             | kw_host
+            | kw_if
             | kw_in
             | kw_json
             | kw_jsonpath
@@ -134,6 +247,7 @@ fn is_noise(rule: Rule) -> bool {
             | kw_ramp
             | kw_redirects
             | kw_regex
+            | kw_repeat
             | kw_run_time
             | kw_scenario
             | kw_sequence
@@ -244,9 +358,31 @@ fn lower_setting(pair: Pair<Rule>) -> Setting {
         }
         Rule::wait_setting => Setting::Wait(lower_wait(pair)),
         Rule::header_setting => Setting::Header(lower_header(pair)),
+        Rule::auth_setting => Setting::Auth(lower_auth(pair)),
         Rule::let_stmt => Setting::Let(lower_let(pair)),
-        other => unreachable!("settings are host/timeout/wait/header/let, got {other:?}"),
+        other => unreachable!("settings are host/timeout/wait/header/auth/let, got {other:?}"),
     }
+}
+
+fn lower_auth(pair: Pair<Rule>) -> Auth {
+    let sp = span(&pair);
+    let scheme = next(&mut children(pair), "an auth scheme");
+    let rule = scheme.as_rule();
+    let mut it = children(scheme).map(lower_value);
+    let mut value = || {
+        it.next()
+            .unwrap_or_else(|| unreachable!("grammar guarantees a credential"))
+    };
+    let kind = match rule {
+        Rule::auth_basic => {
+            let user = value();
+            let password = value();
+            AuthKind::Basic { user, password }
+        }
+        Rule::auth_bearer => AuthKind::Bearer { token: value() },
+        other => unreachable!("auth schemes, got {other:?}"),
+    };
+    Auth { kind, span: sp }
 }
 
 fn lower_wait(pair: Pair<Rule>) -> Wait {
@@ -448,8 +584,60 @@ fn lower_step(pair: Pair<Rule>) -> Step {
             };
             Step::Sleep(Sleep { kind, span: sp })
         }
+        Rule::if_step => Step::If(Box::new(lower_if(pair))),
+        Rule::repeat_step => {
+            let mut it = children(pair);
+            let count = quantity(next(&mut it, "a repeat count"));
+            let body = lower_step_block(next(&mut it, "a block"));
+            Step::Repeat(Repeat {
+                count,
+                body,
+                span: sp,
+            })
+        }
         Rule::request => Step::Request(lower_request(pair)),
         other => unreachable!("steps, got {other:?}"),
+    }
+}
+
+fn lower_step_block(pair: Pair<Rule>) -> Block {
+    let sp = span(&pair);
+    let steps = children(pair).map(lower_step).collect();
+    Block { steps, span: sp }
+}
+
+fn lower_if(pair: Pair<Rule>) -> If {
+    let sp = span(&pair);
+    let mut it = children(pair);
+    let condition = lower_condition(next(&mut it, "a condition"));
+    let then = lower_step_block(next(&mut it, "a block"));
+    let otherwise = it.next().map(|clause| {
+        let inner = next(&mut children(clause), "an else branch");
+        match inner.as_rule() {
+            Rule::if_step => Else::If(Box::new(lower_if(inner))),
+            Rule::step_block => Else::Block(lower_step_block(inner)),
+            other => unreachable!("else branches, got {other:?}"),
+        }
+    });
+    If {
+        condition,
+        then,
+        otherwise,
+        span: sp,
+    }
+}
+
+fn lower_condition(pair: Pair<Rule>) -> Condition {
+    let sp = span(&pair);
+    let mut it = children(pair).peekable();
+    let negated = it.next_if(|p| p.as_rule() == Rule::negation).is_some();
+    let value = lower_value(next(&mut it, "a value"));
+    let predicate = it.next().map(lower_predicate);
+    Condition {
+        negated,
+        value,
+        predicate,
+        span: sp,
     }
 }
 
@@ -477,6 +665,7 @@ fn lower_request_item(pair: Pair<Rule>) -> RequestItem {
             span: sp,
         },
         Rule::header_setting => RequestItem::Header(lower_header(pair)),
+        Rule::auth_setting => RequestItem::Auth(lower_auth(pair)),
         Rule::query_param => RequestItem::Query(lower_param(pair)),
         Rule::json_body => {
             let body = lower_json(next(&mut children(pair), "a JSON body"));

@@ -6,9 +6,18 @@
 //! test needs, and statistical checks state their tolerance.
 
 mod cli;
+mod demo;
+mod distributed;
+mod export;
+mod import;
+mod k8s;
+mod language;
 mod load;
 mod lsp;
+mod prometheus;
 mod requests;
+mod session;
 mod stopping;
 mod support;
+mod timing;
 mod users;

@@ -16,6 +16,9 @@ use axum::http::{HeaderMap, Response, StatusCode};
 use kload::demo::{DemoConfig, DemoServer};
 use serde_json::Value;
 
+/// The exit code of a run stopped by Ctrl-C or SIGTERM (results written, run incomplete).
+pub const INTERRUPTED: i32 = 130;
+
 /// How long a test waits for something it expects before it gives up and fails. Generous:
 /// it only bounds a broken run, it is never what a test measures.
 pub const PATIENCE: Duration = Duration::from_secs(60);
@@ -207,6 +210,11 @@ impl Spawned {
         }
     }
 
+    /// kload's standard error so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
     fn output_so_far(&self) -> String {
         format!(
             "{}{}",
@@ -282,6 +290,22 @@ impl Finished {
             .unwrap_or_else(|| panic!("no --json result:\n{}", self.text()))
     }
 
+    /// Users at each second of the run (the raw series' ticks, each holding until the next).
+    pub fn users_over_time(&self) -> Vec<u64> {
+        let mut current = 0;
+        self.json()["series"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                if let Some(u) = row["users"].as_u64() {
+                    current = u;
+                }
+                current
+            })
+            .collect()
+    }
+
     /// The result entry of the request reported under `name`.
     pub fn entry(&self, name: &str) -> &Value {
         self.json()["entries"]
@@ -315,10 +339,14 @@ impl Finished {
             .iter()
             .filter(|f| f["name"] == name)
             .map(|f| {
-                (
-                    f["kind"].as_str().unwrap().to_string(),
-                    f["message"].as_str().unwrap().to_string(),
-                )
+                // As the reports show a row: what failed, then examples of what differed.
+                let mut text = f["message"].as_str().unwrap().to_string();
+                if let Some(examples) = f["examples"].as_array() {
+                    let examples: Vec<&str> =
+                        examples.iter().map(|e| e.as_str().unwrap()).collect();
+                    text = format!("{text}: {}", examples.join(" | "));
+                }
+                (f["kind"].as_str().unwrap().to_string(), text)
             })
             .collect()
     }
@@ -377,6 +405,8 @@ struct Log {
 /// | `/sleep/MS` | 200 after MS milliseconds |
 /// | `/cookie` | 200, `Set-Cookie: sid=N` with N unique per request, N as the body |
 /// | `/json` | `{"items": [{"id": 1}, {"id": 2}, {"id": 3}], "token": "abc", "note": "order-42"}`, header `X-Token: h-7`, cookie `flavour=oat` |
+/// | `/echo/N` | status N, the request's body as the body |
+/// | `/redirect-loop` | 302 to itself |
 /// | anything else | 200 `ok` |
 pub struct TestServer {
     runtime: Option<tokio::runtime::Runtime>,
@@ -473,9 +503,19 @@ async fn answer(State(log): State<Arc<Log>>, request: axum::extract::Request) ->
         response
             .status(StatusCode::from_u16(code as u16).unwrap_or(StatusCode::BAD_REQUEST))
             .body(Body::from(format!("status {code}")))
+    } else if let Some(code) = number("/echo/") {
+        response
+            .status(StatusCode::from_u16(code as u16).unwrap_or(StatusCode::BAD_REQUEST))
+            .header("Content-Type", "application/json")
+            .body(Body::from(body.clone()))
     } else if let Some(ms) = number("/sleep/") {
         tokio::time::sleep(Duration::from_millis(ms)).await;
         response.body(Body::from("slept"))
+    } else if path == "/redirect-loop" {
+        response
+            .status(StatusCode::FOUND)
+            .header("Location", "/redirect-loop")
+            .body(Body::from("again"))
     } else if path == "/cookie" {
         let n = log.cookies.fetch_add(1, Ordering::Relaxed) + 1;
         response
@@ -508,6 +548,28 @@ pub fn refused_port() -> u16 {
 /// A port that accepts, reads the request and closes without answering.
 pub fn closing_port() -> u16 {
     raw_target(|_| {})
+}
+
+/// A port that answers every request with something that is not HTTP (an SSH banner).
+pub fn garbage_port() -> u16 {
+    raw_target(|stream| {
+        let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n");
+        let _ = stream.flush();
+    })
+}
+
+/// A port that accepts, reads the request and never answers (the connection stays open).
+pub fn hanging_port() -> u16 {
+    raw_target(|stream| {
+        let _ = stream.set_read_timeout(None);
+        let mut buf = [0u8; 1024];
+        // Blocks until the client goes away.
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+        }
+    })
 }
 
 /// A port that answers with the headers and a part of the promised body, then closes.

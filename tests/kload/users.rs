@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::support::{Hit, Scenario, TestServer};
+use super::support::{Hit, INTERRUPTED, Scenario, TestServer};
 
 /// A class whose users announce themselves: `/start?class=NAME&user=ID` in `on start`.
 fn announcing_class(name: &str, options: &str) -> String {
@@ -35,7 +35,7 @@ fn users_per_class(scenario: &Scenario, users: usize) -> BTreeMap<String, BTreeS
     });
     run.interrupt();
     let finished = run.wait();
-    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    assert_eq!(finished.code(), Some(INTERRUPTED), "{}", finished.text());
     let mut classes: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
     for hit in server.hits("/start") {
         let user = hit.param("user").unwrap().parse().unwrap();
@@ -124,7 +124,7 @@ fn task_sequence(seed: &str, n: usize) -> Vec<String> {
     run.wait_for(&server, "enough tasks", |log| log.len() >= n);
     run.interrupt();
     let finished = run.wait();
-    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    assert_eq!(finished.code(), Some(INTERRUPTED), "{}", finished.text());
     // One user sends one request at a time: the server sees the order the user picked.
     server.log().into_iter().take(n).map(|h| h.path).collect()
 }
@@ -205,7 +205,13 @@ user Member {
             run.interrupt();
         }
         let finished = run.wait();
-        assert_eq!(finished.code(), Some(0), "{how}: {}", finished.text());
+        let expected = if how == "interrupt" { INTERRUPTED } else { 0 };
+        assert_eq!(
+            finished.code(),
+            Some(expected),
+            "{how}: {}",
+            finished.text()
+        );
         let log = server.log();
         let of = |path: &str, user: &str| -> Vec<usize> {
             log.iter()
@@ -310,7 +316,7 @@ user Member {
     });
     run.interrupt();
     let finished = run.wait();
-    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    assert_eq!(finished.code(), Some(INTERRUPTED), "{}", finished.text());
     let names: Vec<String> = server
         .hits("/login")
         .iter()
@@ -321,7 +327,7 @@ user Member {
     assert_eq!(distinct, BTreeSet::from(["ada", "bob", "cy"]));
     assert!(
         finished.stdout.contains(
-            "warning: data feed `accounts` has no rows left (3 rows, mode unique): a user of Member was not started (2×)"
+            "warning: the numbers are suspect: data feed `accounts` has no rows left (3 rows, mode unique): a user of Member was not started (2×)"
         ),
         "{}",
         finished.text()
@@ -353,7 +359,7 @@ user Member {
     run.wait_for(&server, "seven logins", |log| log.len() >= 7);
     run.interrupt();
     let finished = run.wait();
-    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    assert_eq!(finished.code(), Some(INTERRUPTED), "{}", finished.text());
     let mut rows: BTreeMap<String, usize> = BTreeMap::new();
     for hit in server.hits("/login") {
         *rows
@@ -403,7 +409,7 @@ fn tagged_paths(flags: &[&str]) -> BTreeSet<String> {
     run.wait_for(&server, "60 tasks", |log| log.len() >= 60);
     run.interrupt();
     let finished = run.wait();
-    assert_eq!(finished.code(), Some(0), "{}", finished.text());
+    assert_eq!(finished.code(), Some(INTERRUPTED), "{}", finished.text());
     server.log().into_iter().map(|h| h.path).collect()
 }
 

@@ -8,6 +8,7 @@
   (on_stop)
   (task_block)
   (sequence_block)
+  (step_block)
   (request_block)
   (json_object)
   (json_array)

@@ -60,6 +60,8 @@ syn keyword kloadLet let nextgroup=kloadLetName skipwhite skipnl
 syn keyword kloadCheck check
 syn keyword kloadCheck capture nextgroup=kloadVarDecl skipwhite skipnl
 syn keyword kloadSleep sleep
+syn keyword kloadConditional if else
+syn keyword kloadRepeat repeat
 syn keyword kloadOperatorWord exists matches not in
 " `contains` cannot be a :syn keyword (it is one of the command's own arguments).
 syn match   kloadOperatorWord "\<contains\>"
@@ -75,6 +77,7 @@ syn keyword kloadSetting ramp to over hold weight count on start stop name redir
 syn keyword kloadSetting form nextgroup=kloadFormBody skipwhite skipnl
 syn keyword kloadSetting json multipart named body type status jsonpath duration regex
 syn keyword kloadSetting warn after
+syn keyword kloadSetting auth basic bearer
 
 " Names that follow a keyword.
 syn match   kloadTypeName   contained "\h\w*"
@@ -125,6 +128,8 @@ hi def link kloadBlock        Keyword
 hi def link kloadLet          Keyword
 hi def link kloadCheck        Statement
 hi def link kloadSleep        Keyword
+hi def link kloadConditional  Conditional
+hi def link kloadRepeat       Repeat
 hi def link kloadOperatorWord Operator
 hi def link kloadMode         Keyword
 hi def link kloadAbort        Exception

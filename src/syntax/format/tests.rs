@@ -344,6 +344,26 @@ fn table() {
             "user A {\n  task t {\n    GET \"/a\"\n    GET \"/b\" {}\n  }\n}\n",
         ),
         (
+            "if, else if and else share their lines with the braces",
+            "user A { task t { if {{ a }} { GET \"/a\" }\n else if not {{ b }} {} else { repeat 2 { GET \"/c\" } } } }",
+            "user A {\n  task t {\n    if {{ a }} {\n      GET \"/a\"\n    } else if not {{ b }} {\n    } else {\n      repeat 2 {\n        GET \"/c\"\n      }\n    }\n  }\n}\n",
+        ),
+        (
+            "an if alone with nothing inside is one line; conditions are spaced",
+            "user A { task t { if {{x}}>=2{} repeat 3 {} } }",
+            "user A {\n  task t {\n    if {{ x }} >= 2 {}\n    repeat 3 {}\n  }\n}\n",
+        ),
+        (
+            "comments before an else stay inside the block they follow; no blank lines around else",
+            "user A { task t { if {{ a }} {\n GET \"/a\"\n\n # last of then\n\n }\n\n else {\n\n GET \"/b\" } } }",
+            "user A {\n  task t {\n    if {{ a }} {\n      GET \"/a\"\n\n      # last of then\n    } else {\n      GET \"/b\"\n    }\n  }\n}\n",
+        ),
+        (
+            "auth settings",
+            "scenario \"s\" { auth   basic \"u\"   \"p\" } user A { auth bearer {{ t }} task t { GET \"/\" { auth basic \"a\" 1 } } }",
+            "scenario \"s\" {\n  auth basic \"u\" \"p\"\n}\n\nuser A {\n  auth bearer {{ t }}\n  task t {\n    GET \"/\" {\n      auth basic \"a\" 1\n    }\n  }\n}\n",
+        ),
+        (
             "thresholds: flags in a fixed order",
             "thresholds { p95 ( tag  x ) < 1s abort after 2 warn }",
             "thresholds {\n  p95(tag x) < 1s warn abort after 2\n}\n",

@@ -30,9 +30,19 @@
 ] @keyword
 
 [
+  "if"
+  "else"
+] @keyword.conditional
+
+"repeat" @keyword.repeat
+
+[
   "host"
   "timeout"
   "header"
+  "auth"
+  "basic"
+  "bearer"
   "wait"
   "between"
   "constant"

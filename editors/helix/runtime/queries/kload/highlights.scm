@@ -30,9 +30,19 @@
 ] @keyword
 
 [
+  "if"
+  "else"
+] @keyword.control.conditional
+
+"repeat" @keyword.control.repeat
+
+[
   "host"
   "timeout"
   "header"
+  "auth"
+  "basic"
+  "bearer"
   "wait"
   "between"
   "constant"

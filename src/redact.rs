@@ -1,0 +1,257 @@
+//! Secrets kept out of every output, by construction.
+//!
+//! A value is a secret when it comes from a data feed, from `env()`, from a variable the
+//! scenario marks `secret`, from a variable used in an `Authorization`, `Cookie` (or similar)
+//! header, from such a header's rendered value, or from a `Set-Cookie` the server sent. Each
+//! virtual user keeps its own few secrets and replaces them with `***` in every failure
+//! message and detail it produces (so a check that prints what it got never stores a token or
+//! a password), and the run keeps them all so that the final result is scrubbed once more
+//! before any report is written. Values shorter than [`MIN_LEN`] characters are not treated
+//! as secrets (they would blank out ordinary words and numbers).
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError, RwLock};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+/// What a secret is replaced with.
+pub const MASK: &str = "***";
+
+/// Shortest value treated as a secret.
+pub const MIN_LEN: usize = 4;
+
+/// The forms a value can take in a message: as is, URL-encoded, JSON-escaped.
+fn forms(value: &str) -> Vec<String> {
+    let mut out = vec![value.to_string()];
+    let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    if encoded != value {
+        out.push(encoded);
+    }
+    if let Ok(json) = serde_json::to_string(value) {
+        let inner = &json[1..json.len() - 1];
+        if inner != value {
+            out.push(inner.to_string());
+        }
+    }
+    out.retain(|v| v.chars().count() >= MIN_LEN);
+    out
+}
+
+/// Replaces every occurrence of `secrets` (longest first) in `text`.
+fn replace_all<'a>(text: &'a str, secrets: &[String]) -> Cow<'a, str> {
+    if !secrets.iter().any(|s| text.contains(s.as_str())) {
+        return Cow::Borrowed(text);
+    }
+    let mut ordered: Vec<&String> = secrets.iter().collect();
+    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_string();
+    for s in ordered {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), MASK);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The secrets of one virtual user: few, and applied to each failure it records.
+#[derive(Debug, Default, Clone)]
+pub struct UserSecrets {
+    values: Vec<String>,
+}
+
+impl UserSecrets {
+    /// Remembers `value` (and its encoded forms); true when it was new to this user.
+    pub fn add(&mut self, value: &str) -> bool {
+        let mut new = false;
+        for f in forms(value) {
+            if !self.values.contains(&f) {
+                self.values.push(f);
+                new = true;
+            }
+        }
+        new
+    }
+
+    /// `text` with this user's secrets replaced by `***`.
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        replace_all(text, &self.values)
+    }
+}
+
+/// Every secret of a run: the few that all users share (`env()` values, literal secrets)
+/// applied to each failure, and all of them for the final scrub of the result.
+#[derive(Debug, Default)]
+pub struct Secrets {
+    shared: RwLock<Vec<String>>,
+    all: Mutex<AllSecrets>,
+}
+
+#[derive(Debug, Default)]
+struct AllSecrets {
+    values: BTreeSet<String>,
+    matcher: Option<AhoCorasick>,
+}
+
+impl Secrets {
+    pub fn new() -> Secrets {
+        Secrets::default()
+    }
+
+    /// A secret every user may print (an `env()` value, a literal marked secret).
+    pub fn add_shared(&self, value: &str) {
+        let forms = forms(value);
+        if forms.is_empty() {
+            return;
+        }
+        {
+            let mut shared = self.shared.write().unwrap_or_else(PoisonError::into_inner);
+            for f in &forms {
+                if !shared.contains(f) {
+                    shared.push(f.clone());
+                }
+            }
+        }
+        self.remember(value);
+    }
+
+    /// A secret of one user, kept for the final scrub.
+    pub fn remember(&self, value: &str) {
+        let mut all = self.all.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut changed = false;
+        for f in forms(value) {
+            changed |= all.values.insert(f);
+        }
+        if changed {
+            all.matcher = None;
+        }
+    }
+
+    /// `text` with the shared secrets replaced (cheap: for each failure).
+    pub fn redact_shared<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let shared = self.shared.read().unwrap_or_else(PoisonError::into_inner);
+        match replace_all(text, &shared) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            Cow::Owned(s) => Cow::Owned(s),
+        }
+    }
+
+    /// `text` with every secret of the run replaced (the final scrub of a result).
+    pub fn redact_all(&self, text: &str) -> String {
+        let mut all = self.all.lock().unwrap_or_else(PoisonError::into_inner);
+        if all.values.is_empty() {
+            return text.to_string();
+        }
+        if all.matcher.is_none() {
+            all.matcher = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(all.values.iter())
+                .ok();
+        }
+        match &all.matcher {
+            Some(m) => m.replace_all(text, &vec![MASK; all.values.len()]),
+            // Too many patterns for the automaton (never in practice): replace one by one.
+            None => {
+                let values: Vec<String> = all.values.iter().cloned().collect();
+                replace_all(text, &values).into_owned()
+            }
+        }
+    }
+
+    /// How many distinct secret forms the run knows.
+    pub fn len(&self) -> usize {
+        self.all
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Headers whose values never appear in logs or reports.
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization"
+            | "proxy-authorization"
+            | "cookie"
+            | "set-cookie"
+            | "x-api-key"
+            | "x-auth-token"
+    ) || n.contains("token")
+        || n.contains("secret")
+}
+
+/// The words of a secret header value worth remembering on their own: the token after an
+/// auth scheme (`Bearer abc…`), each cookie value (`sid=abc; theme=dark`).
+pub fn header_parts(value: &str) -> Vec<&str> {
+    let mut parts = vec![value];
+    if let Some((scheme, rest)) = value.split_once(' ')
+        && matches!(
+            scheme.to_ascii_lowercase().as_str(),
+            "bearer" | "basic" | "token" | "digest" | "jwt"
+        )
+    {
+        parts.push(rest.trim());
+    }
+    for pair in value.split(';') {
+        if let Some((_, v)) = pair.split_once('=') {
+            parts.push(v.trim());
+        }
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_s_secrets_are_masked_in_every_form() {
+        let mut mine = UserSecrets::default();
+        assert!(mine.add("hunter2 pass/word"));
+        assert!(!mine.add("hunter2 pass/word"));
+        mine.add("eyJhbGciOi.token");
+        mine.add("abc"); // too short to be a secret
+        let text = r#"got {"password": "hunter2 pass/word"} at /login?p=hunter2+pass%2Fword with eyJhbGciOi.token and abc"#;
+        assert_eq!(
+            mine.redact(text),
+            r#"got {"password": "***"} at /login?p=*** with *** and abc"#
+        );
+        assert!(matches!(mine.redact("nothing here"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_run_scrubs_everything_it_saw_and_longest_first() {
+        let all = Secrets::new();
+        all.remember("secret-token");
+        all.remember("secret-token-2");
+        all.add_shared("ENV_VALUE_1");
+        assert_eq!(
+            all.redact_all("a secret-token-2 b secret-token c ENV_VALUE_1"),
+            "a *** b *** c ***"
+        );
+        assert_eq!(
+            all.redact_shared("x ENV_VALUE_1 secret-token"),
+            "x *** secret-token"
+        );
+        assert_eq!(all.redact_all("clean"), "clean");
+    }
+
+    #[test]
+    fn header_values_give_their_tokens() {
+        assert_eq!(
+            header_parts("Bearer abc.def"),
+            ["Bearer abc.def", "abc.def"]
+        );
+        assert_eq!(
+            header_parts("sid=123456; theme=dark"),
+            ["sid=123456; theme=dark", "123456", "dark"]
+        );
+    }
+}
