@@ -521,6 +521,7 @@ pub fn bound_without_unit(
     .with_help(format!(
         "`{metric}` is measured as {measured}, and a bare number could mean {ambiguity}: write `{fixed}`"
     ))
+    .with_suggestion(span, fixed)
 }
 
 pub fn unknown_threshold_target(

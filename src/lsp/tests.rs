@@ -197,7 +197,6 @@ fn transcript(text: &str, path: &Path) -> String {
 
 #[test]
 fn golden_sessions() {
-    let bless = std::env::var_os("KLOAD_BLESS").is_some();
     let mut files: Vec<PathBuf> = std::fs::read_dir(golden_dir())
         .unwrap()
         .flatten()
@@ -206,28 +205,13 @@ fn golden_sessions() {
         .collect();
     files.sort();
     assert!(!files.is_empty());
-    let mut failures = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
         let actual = transcript(&text, &path);
-        let expected_path = path.with_extension("txt");
-        if bless {
-            std::fs::write(&expected_path, &actual).unwrap();
-            continue;
-        }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-        if expected != actual {
-            failures.push(format!(
-                "── {}: expected\n{expected}\n── actual\n{actual}",
-                expected_path.display()
-            ));
-        }
+        let name = path.with_extension("txt");
+        let name = name.file_name().unwrap().to_string_lossy();
+        crate::golden::check("lsp", &name, actual.as_bytes());
     }
-    assert!(
-        failures.is_empty(),
-        "golden files differ; re-bless with KLOAD_BLESS=1 and review the diff\n{}",
-        failures.join("\n")
-    );
 }
 
 /// xorshift64: a fixed sequence, so that a failure replays exactly.
