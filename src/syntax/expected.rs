@@ -98,7 +98,9 @@ mod tests {
         );
         assert_eq!(
             keywords("user A {\n  "),
-            ["header", "host", "let", "on", "sequence", "task", "wait"]
+            [
+                "auth", "header", "host", "let", "on", "sequence", "task", "wait"
+            ]
         );
         assert_eq!(keywords("user A {\n  on "), ["start", "stop"]);
         assert_eq!(keywords("user A "), ["count", "tags", "weight"]);
@@ -120,7 +122,7 @@ mod tests {
     fn other_rules_where_they_are_valid() {
         let steps = expected_after("user A {\n  task t {\n    ").unwrap();
         assert!(steps.has_rule(Rule::method));
-        assert_eq!(steps.keywords, ["let", "sleep"]);
+        assert_eq!(steps.keywords, ["if", "let", "repeat", "sleep"]);
         assert!(
             expected_after("thresholds {\n  ")
                 .unwrap()
