@@ -97,7 +97,7 @@ pub(super) fn compile(
         warn_only: t.warn,
         abort_after,
         view,
-        allow_no_data: false,
+        allow_no_data: t.optional,
     })
 }
 
