@@ -516,6 +516,11 @@ pub const KEYWORDS: &[Word] = &[
     ),
     w("warn", "warn", "report a miss, but do not fail the run."),
     w(
+        "optional",
+        "optional",
+        "with nothing to measure, pass (shown as SKIP, `<skipped>` in JUnit) instead of failing. A measured value is judged as usual.",
+    ),
+    w(
         "abort",
         "abort after N",
         "judge the threshold while the test runs, once at least N matching requests were made, and stop the run early if it does not hold.",
@@ -571,7 +576,7 @@ pub const METRICS: &[Word] = &[
     w(
         "corrected_p95",
         "corrected_p95(SELECTOR) < 500ms",
-        "the same, measured from each request's intended start instead of from when it was sent; only runs that pace their requests have it",
+        "the same, measured from each request's intended start",
     ),
 ];
 
