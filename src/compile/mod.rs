@@ -20,7 +20,8 @@ use crate::metrics::{StatId, StatKey};
 use crate::span::Span;
 use crate::syntax::ast;
 
-pub use threshold::compile_threshold_line;
+pub use request::METHODS;
+pub use threshold::{METRICS, compile_threshold_line};
 
 /// Where relative paths (data files, multipart files) are resolved.
 #[derive(Clone, Debug, Default)]

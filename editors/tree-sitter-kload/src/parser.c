@@ -9,9 +9,9 @@
 #define LANGUAGE_VERSION 14
 #define STATE_COUNT 377
 #define LARGE_STATE_COUNT 2
-#define SYMBOL_COUNT 237
+#define SYMBOL_COUNT 238
 #define ALIAS_COUNT 1
-#define TOKEN_COUNT 112
+#define TOKEN_COUNT 113
 #define EXTERNAL_TOKEN_COUNT 0
 #define FIELD_COUNT 14
 #define MAX_ALIAS_SEQUENCE_LENGTH 8
@@ -115,148 +115,149 @@ enum ts_symbol_identifiers {
   aux_sym_tag_selector_token1 = 93,
   sym_bare_selector = 94,
   sym_warn_flag = 95,
-  anon_sym_abort = 96,
-  anon_sym_after = 97,
-  anon_sym_DOT = 98,
-  anon_sym_true = 99,
-  anon_sym_false = 100,
-  sym_null = 101,
-  anon_sym_DQUOTE = 102,
-  anon_sym_DQUOTE2 = 103,
-  sym_string_content = 104,
-  sym_escape_sequence = 105,
-  anon_sym_LBRACE_LBRACE = 106,
-  anon_sym_RBRACE_RBRACE = 107,
-  anon_sym_LBRACE_LBRACE2 = 108,
-  sym_quantity = 109,
-  sym_header_name = 110,
-  sym_param_word = 111,
-  sym_source_file = 112,
-  sym__item = 113,
-  sym_scenario_block = 114,
-  sym__scenario_setting = 115,
-  sym_host_setting = 116,
-  sym_timeout_setting = 117,
-  sym_header_setting = 118,
-  sym_auth_setting = 119,
-  sym_auth_basic = 120,
-  sym_auth_bearer = 121,
-  sym_wait_setting = 122,
-  sym_wait_between = 123,
-  sym_wait_constant = 124,
-  sym_wait_pacing = 125,
-  sym_wait_throughput = 126,
-  sym_let_stmt = 127,
-  sym_data_decl = 128,
-  sym_feed_mode = 129,
-  sym_load_block = 130,
-  sym__load_setting = 131,
-  sym_users_setting = 132,
-  sym_spawn_rate_setting = 133,
-  sym_run_time_setting = 134,
-  sym_stop_timeout_setting = 135,
-  sym_arrival_rate_setting = 136,
-  sym_max_users_setting = 137,
-  sym_stages_block = 138,
-  sym_ramp_stage = 139,
-  sym_hold_stage = 140,
-  sym_user_block = 141,
-  sym__class_option = 142,
-  sym_weight_option = 143,
-  sym_count_option = 144,
-  sym_tags_option = 145,
-  sym__user_item = 146,
-  sym_on_start = 147,
-  sym_on_stop = 148,
-  sym__task_option = 149,
-  sym_task_block = 150,
-  sym_sequence_block = 151,
-  sym__step = 152,
-  sym_sleep_step = 153,
-  sym_sleep_between = 154,
-  sym_if_step = 155,
-  sym_else_clause = 156,
-  sym_condition = 157,
-  sym_repeat_step = 158,
-  sym_step_block = 159,
-  sym_request = 160,
-  sym_request_block = 161,
-  sym__request_item = 162,
-  sym_name_option = 163,
-  sym_query_param = 164,
-  sym_redirects_option = 165,
-  sym_json_body = 166,
-  sym_form_body = 167,
-  sym_form_field = 168,
-  sym_raw_body = 169,
-  sym_content_type = 170,
-  sym_multipart_body = 171,
-  sym_part_field = 172,
-  sym_part_file = 173,
-  sym_part_bytes = 174,
-  sym_check = 175,
-  sym_check_status = 176,
-  sym_status_list = 177,
-  sym__status_item = 178,
-  sym_status_range = 179,
-  sym_check_header = 180,
-  sym_check_jsonpath = 181,
-  sym_check_body = 182,
-  sym_check_duration = 183,
-  sym_predicate = 184,
-  sym_pred_contains = 185,
-  sym_pred_matches = 186,
-  sym_pred_compare = 187,
-  sym_compare_op = 188,
-  sym_capture = 189,
-  sym_capture_jsonpath = 190,
-  sym_capture_mode = 191,
-  sym_capture_header = 192,
-  sym_capture_cookie = 193,
-  sym_capture_regex = 194,
-  sym_thresholds_block = 195,
-  sym_threshold = 196,
-  sym_metric = 197,
-  sym_selector = 198,
-  sym_tag_selector = 199,
-  sym_abort_flag = 200,
-  sym__value = 201,
-  sym_json_object = 202,
-  sym_json_member = 203,
-  sym_json_array = 204,
-  sym__json_value = 205,
-  sym__expr = 206,
-  sym_call = 207,
-  sym_list = 208,
-  sym_var_ref = 209,
-  sym_boolean = 210,
-  sym_string = 211,
-  sym__string_interpolation = 212,
-  sym_interpolation = 213,
-  sym__param_name = 214,
-  aux_sym_source_file_repeat1 = 215,
-  aux_sym_scenario_block_repeat1 = 216,
-  aux_sym_load_block_repeat1 = 217,
-  aux_sym_stages_block_repeat1 = 218,
-  aux_sym_user_block_repeat1 = 219,
-  aux_sym_user_block_repeat2 = 220,
-  aux_sym_tags_option_repeat1 = 221,
-  aux_sym_on_start_repeat1 = 222,
-  aux_sym_task_block_repeat1 = 223,
-  aux_sym_sequence_block_repeat1 = 224,
-  aux_sym_request_block_repeat1 = 225,
-  aux_sym_form_body_repeat1 = 226,
-  aux_sym_multipart_body_repeat1 = 227,
-  aux_sym_status_list_repeat1 = 228,
-  aux_sym_thresholds_block_repeat1 = 229,
-  aux_sym_threshold_repeat1 = 230,
-  aux_sym_metric_repeat1 = 231,
-  aux_sym_json_object_repeat1 = 232,
-  aux_sym_json_array_repeat1 = 233,
-  aux_sym_call_repeat1 = 234,
-  aux_sym_var_ref_repeat1 = 235,
-  aux_sym_string_repeat1 = 236,
-  alias_sym_json_key = 237,
+  sym_optional_flag = 96,
+  anon_sym_abort = 97,
+  anon_sym_after = 98,
+  anon_sym_DOT = 99,
+  anon_sym_true = 100,
+  anon_sym_false = 101,
+  sym_null = 102,
+  anon_sym_DQUOTE = 103,
+  anon_sym_DQUOTE2 = 104,
+  sym_string_content = 105,
+  sym_escape_sequence = 106,
+  anon_sym_LBRACE_LBRACE = 107,
+  anon_sym_RBRACE_RBRACE = 108,
+  anon_sym_LBRACE_LBRACE2 = 109,
+  sym_quantity = 110,
+  sym_header_name = 111,
+  sym_param_word = 112,
+  sym_source_file = 113,
+  sym__item = 114,
+  sym_scenario_block = 115,
+  sym__scenario_setting = 116,
+  sym_host_setting = 117,
+  sym_timeout_setting = 118,
+  sym_header_setting = 119,
+  sym_auth_setting = 120,
+  sym_auth_basic = 121,
+  sym_auth_bearer = 122,
+  sym_wait_setting = 123,
+  sym_wait_between = 124,
+  sym_wait_constant = 125,
+  sym_wait_pacing = 126,
+  sym_wait_throughput = 127,
+  sym_let_stmt = 128,
+  sym_data_decl = 129,
+  sym_feed_mode = 130,
+  sym_load_block = 131,
+  sym__load_setting = 132,
+  sym_users_setting = 133,
+  sym_spawn_rate_setting = 134,
+  sym_run_time_setting = 135,
+  sym_stop_timeout_setting = 136,
+  sym_arrival_rate_setting = 137,
+  sym_max_users_setting = 138,
+  sym_stages_block = 139,
+  sym_ramp_stage = 140,
+  sym_hold_stage = 141,
+  sym_user_block = 142,
+  sym__class_option = 143,
+  sym_weight_option = 144,
+  sym_count_option = 145,
+  sym_tags_option = 146,
+  sym__user_item = 147,
+  sym_on_start = 148,
+  sym_on_stop = 149,
+  sym__task_option = 150,
+  sym_task_block = 151,
+  sym_sequence_block = 152,
+  sym__step = 153,
+  sym_sleep_step = 154,
+  sym_sleep_between = 155,
+  sym_if_step = 156,
+  sym_else_clause = 157,
+  sym_condition = 158,
+  sym_repeat_step = 159,
+  sym_step_block = 160,
+  sym_request = 161,
+  sym_request_block = 162,
+  sym__request_item = 163,
+  sym_name_option = 164,
+  sym_query_param = 165,
+  sym_redirects_option = 166,
+  sym_json_body = 167,
+  sym_form_body = 168,
+  sym_form_field = 169,
+  sym_raw_body = 170,
+  sym_content_type = 171,
+  sym_multipart_body = 172,
+  sym_part_field = 173,
+  sym_part_file = 174,
+  sym_part_bytes = 175,
+  sym_check = 176,
+  sym_check_status = 177,
+  sym_status_list = 178,
+  sym__status_item = 179,
+  sym_status_range = 180,
+  sym_check_header = 181,
+  sym_check_jsonpath = 182,
+  sym_check_body = 183,
+  sym_check_duration = 184,
+  sym_predicate = 185,
+  sym_pred_contains = 186,
+  sym_pred_matches = 187,
+  sym_pred_compare = 188,
+  sym_compare_op = 189,
+  sym_capture = 190,
+  sym_capture_jsonpath = 191,
+  sym_capture_mode = 192,
+  sym_capture_header = 193,
+  sym_capture_cookie = 194,
+  sym_capture_regex = 195,
+  sym_thresholds_block = 196,
+  sym_threshold = 197,
+  sym_metric = 198,
+  sym_selector = 199,
+  sym_tag_selector = 200,
+  sym_abort_flag = 201,
+  sym__value = 202,
+  sym_json_object = 203,
+  sym_json_member = 204,
+  sym_json_array = 205,
+  sym__json_value = 206,
+  sym__expr = 207,
+  sym_call = 208,
+  sym_list = 209,
+  sym_var_ref = 210,
+  sym_boolean = 211,
+  sym_string = 212,
+  sym__string_interpolation = 213,
+  sym_interpolation = 214,
+  sym__param_name = 215,
+  aux_sym_source_file_repeat1 = 216,
+  aux_sym_scenario_block_repeat1 = 217,
+  aux_sym_load_block_repeat1 = 218,
+  aux_sym_stages_block_repeat1 = 219,
+  aux_sym_user_block_repeat1 = 220,
+  aux_sym_user_block_repeat2 = 221,
+  aux_sym_tags_option_repeat1 = 222,
+  aux_sym_on_start_repeat1 = 223,
+  aux_sym_task_block_repeat1 = 224,
+  aux_sym_sequence_block_repeat1 = 225,
+  aux_sym_request_block_repeat1 = 226,
+  aux_sym_form_body_repeat1 = 227,
+  aux_sym_multipart_body_repeat1 = 228,
+  aux_sym_status_list_repeat1 = 229,
+  aux_sym_thresholds_block_repeat1 = 230,
+  aux_sym_threshold_repeat1 = 231,
+  aux_sym_metric_repeat1 = 232,
+  aux_sym_json_object_repeat1 = 233,
+  aux_sym_json_array_repeat1 = 234,
+  aux_sym_call_repeat1 = 235,
+  aux_sym_var_ref_repeat1 = 236,
+  aux_sym_string_repeat1 = 237,
+  alias_sym_json_key = 238,
 };
 
 static const char * const ts_symbol_names[] = {
@@ -356,6 +357,7 @@ static const char * const ts_symbol_names[] = {
   [aux_sym_tag_selector_token1] = "tag",
   [sym_bare_selector] = "bare_selector",
   [sym_warn_flag] = "warn_flag",
+  [sym_optional_flag] = "optional_flag",
   [anon_sym_abort] = "abort",
   [anon_sym_after] = "after",
   [anon_sym_DOT] = ".",
@@ -597,6 +599,7 @@ static const TSSymbol ts_symbol_map[] = {
   [aux_sym_tag_selector_token1] = aux_sym_tag_selector_token1,
   [sym_bare_selector] = sym_bare_selector,
   [sym_warn_flag] = sym_warn_flag,
+  [sym_optional_flag] = sym_optional_flag,
   [anon_sym_abort] = anon_sym_abort,
   [anon_sym_after] = anon_sym_after,
   [anon_sym_DOT] = anon_sym_DOT,
@@ -1123,6 +1126,10 @@ static const TSSymbolMetadata ts_symbol_metadata[] = {
     .named = true,
   },
   [sym_warn_flag] = {
+    .visible = true,
+    .named = true,
+  },
+  [sym_optional_flag] = {
     .visible = true,
     .named = true,
   },
@@ -1992,12 +1999,12 @@ static const TSStateId ts_primary_state_ids[STATE_COUNT] = {
   [178] = 178,
   [179] = 179,
   [180] = 180,
-  [181] = 32,
+  [181] = 181,
   [182] = 182,
   [183] = 183,
   [184] = 184,
   [185] = 185,
-  [186] = 186,
+  [186] = 32,
   [187] = 187,
   [188] = 188,
   [189] = 189,
@@ -2015,10 +2022,10 @@ static const TSStateId ts_primary_state_ids[STATE_COUNT] = {
   [201] = 201,
   [202] = 202,
   [203] = 203,
-  [204] = 37,
+  [204] = 204,
   [205] = 205,
   [206] = 206,
-  [207] = 207,
+  [207] = 37,
   [208] = 208,
   [209] = 209,
   [210] = 210,
@@ -2027,16 +2034,16 @@ static const TSStateId ts_primary_state_ids[STATE_COUNT] = {
   [213] = 213,
   [214] = 214,
   [215] = 215,
-  [216] = 195,
-  [217] = 203,
-  [218] = 218,
+  [216] = 216,
+  [217] = 195,
+  [218] = 206,
   [219] = 219,
   [220] = 220,
   [221] = 221,
   [222] = 222,
-  [223] = 60,
+  [223] = 223,
   [224] = 224,
-  [225] = 225,
+  [225] = 60,
   [226] = 226,
   [227] = 227,
   [228] = 228,
@@ -2050,22 +2057,22 @@ static const TSStateId ts_primary_state_ids[STATE_COUNT] = {
   [236] = 236,
   [237] = 237,
   [238] = 238,
-  [239] = 90,
-  [240] = 91,
+  [239] = 239,
+  [240] = 240,
   [241] = 241,
-  [242] = 242,
-  [243] = 96,
+  [242] = 96,
+  [243] = 243,
   [244] = 95,
   [245] = 245,
-  [246] = 246,
+  [246] = 92,
   [247] = 247,
-  [248] = 248,
-  [249] = 92,
+  [248] = 91,
+  [249] = 249,
   [250] = 250,
   [251] = 251,
   [252] = 252,
   [253] = 253,
-  [254] = 254,
+  [254] = 90,
   [255] = 255,
   [256] = 256,
   [257] = 257,
@@ -2848,117 +2855,118 @@ static bool ts_lex_keywords(TSLexer *lexer, TSStateId state) {
     case 13:
       if (lookahead == 'f') ADVANCE(54);
       if (lookahead == 'n') ADVANCE(55);
-      if (lookahead == 'v') ADVANCE(56);
+      if (lookahead == 'p') ADVANCE(56);
+      if (lookahead == 'v') ADVANCE(57);
       END_STATE();
     case 14:
-      if (lookahead == 'a') ADVANCE(57);
+      if (lookahead == 'a') ADVANCE(58);
       END_STATE();
     case 15:
-      if (lookahead == 'u') ADVANCE(58);
+      if (lookahead == 'u') ADVANCE(59);
       END_STATE();
     case 16:
-      if (lookahead == 'a') ADVANCE(59);
-      if (lookahead == 'e') ADVANCE(60);
-      if (lookahead == 'u') ADVANCE(61);
+      if (lookahead == 'a') ADVANCE(60);
+      if (lookahead == 'e') ADVANCE(61);
+      if (lookahead == 'u') ADVANCE(62);
       END_STATE();
     case 17:
-      if (lookahead == 'c') ADVANCE(62);
-      if (lookahead == 'e') ADVANCE(63);
-      if (lookahead == 'l') ADVANCE(64);
-      if (lookahead == 'p') ADVANCE(65);
-      if (lookahead == 't') ADVANCE(66);
+      if (lookahead == 'c') ADVANCE(63);
+      if (lookahead == 'e') ADVANCE(64);
+      if (lookahead == 'l') ADVANCE(65);
+      if (lookahead == 'p') ADVANCE(66);
+      if (lookahead == 't') ADVANCE(67);
       END_STATE();
     case 18:
-      if (lookahead == 'a') ADVANCE(67);
-      if (lookahead == 'h') ADVANCE(68);
-      if (lookahead == 'i') ADVANCE(69);
-      if (lookahead == 'o') ADVANCE(70);
-      if (lookahead == 'r') ADVANCE(71);
-      if (lookahead == 'y') ADVANCE(72);
+      if (lookahead == 'a') ADVANCE(68);
+      if (lookahead == 'h') ADVANCE(69);
+      if (lookahead == 'i') ADVANCE(70);
+      if (lookahead == 'o') ADVANCE(71);
+      if (lookahead == 'r') ADVANCE(72);
+      if (lookahead == 'y') ADVANCE(73);
       END_STATE();
     case 19:
-      if (lookahead == 'n') ADVANCE(73);
-      if (lookahead == 's') ADVANCE(74);
+      if (lookahead == 'n') ADVANCE(74);
+      if (lookahead == 's') ADVANCE(75);
       END_STATE();
     case 20:
-      if (lookahead == 'a') ADVANCE(75);
-      if (lookahead == 'e') ADVANCE(76);
+      if (lookahead == 'a') ADVANCE(76);
+      if (lookahead == 'e') ADVANCE(77);
       END_STATE();
     case 21:
       ACCEPT_TOKEN(sym_method);
       if (('A' <= lookahead && lookahead <= 'Z')) ADVANCE(21);
       END_STATE();
     case 22:
-      if (lookahead == 'o') ADVANCE(77);
+      if (lookahead == 'o') ADVANCE(78);
       END_STATE();
     case 23:
-      if (lookahead == 't') ADVANCE(78);
+      if (lookahead == 't') ADVANCE(79);
       END_STATE();
     case 24:
-      if (lookahead == 'l') ADVANCE(79);
+      if (lookahead == 'l') ADVANCE(80);
       END_STATE();
     case 25:
-      if (lookahead == 'r') ADVANCE(80);
+      if (lookahead == 'r') ADVANCE(81);
       END_STATE();
     case 26:
-      if (lookahead == 't') ADVANCE(81);
+      if (lookahead == 't') ADVANCE(82);
       END_STATE();
     case 27:
-      if (lookahead == 's') ADVANCE(82);
+      if (lookahead == 's') ADVANCE(83);
       END_STATE();
     case 28:
-      if (lookahead == 'a') ADVANCE(83);
-      if (lookahead == 't') ADVANCE(84);
+      if (lookahead == 'a') ADVANCE(84);
+      if (lookahead == 't') ADVANCE(85);
       END_STATE();
     case 29:
-      if (lookahead == 'd') ADVANCE(85);
+      if (lookahead == 'd') ADVANCE(86);
       END_STATE();
     case 30:
-      if (lookahead == 'p') ADVANCE(86);
+      if (lookahead == 'p') ADVANCE(87);
       END_STATE();
     case 31:
-      if (lookahead == 'e') ADVANCE(87);
+      if (lookahead == 'e') ADVANCE(88);
       END_STATE();
     case 32:
-      if (lookahead == 'n') ADVANCE(88);
-      if (lookahead == 'o') ADVANCE(89);
-      if (lookahead == 'u') ADVANCE(90);
+      if (lookahead == 'n') ADVANCE(89);
+      if (lookahead == 'o') ADVANCE(90);
+      if (lookahead == 'u') ADVANCE(91);
       END_STATE();
     case 33:
-      if (lookahead == 'c') ADVANCE(91);
+      if (lookahead == 'c') ADVANCE(92);
       END_STATE();
     case 34:
-      if (lookahead == 't') ADVANCE(92);
+      if (lookahead == 't') ADVANCE(93);
       END_STATE();
     case 35:
-      if (lookahead == 'r') ADVANCE(93);
+      if (lookahead == 'r') ADVANCE(94);
       END_STATE();
     case 36:
-      if (lookahead == 's') ADVANCE(94);
+      if (lookahead == 's') ADVANCE(95);
       END_STATE();
     case 37:
-      if (lookahead == 'i') ADVANCE(95);
+      if (lookahead == 'i') ADVANCE(96);
       END_STATE();
     case 38:
-      if (lookahead == 'l') ADVANCE(96);
+      if (lookahead == 'l') ADVANCE(97);
       END_STATE();
     case 39:
-      if (lookahead == 'e') ADVANCE(97);
-      if (lookahead == 'l') ADVANCE(98);
-      if (lookahead == 'r') ADVANCE(99);
-      END_STATE();
-    case 40:
+      if (lookahead == 'e') ADVANCE(98);
+      if (lookahead == 'l') ADVANCE(99);
       if (lookahead == 'r') ADVANCE(100);
       END_STATE();
+    case 40:
+      if (lookahead == 'r') ADVANCE(101);
+      END_STATE();
     case 41:
-      if (lookahead == 'o') ADVANCE(101);
+      if (lookahead == 'o') ADVANCE(102);
       END_STATE();
     case 42:
-      if (lookahead == 'a') ADVANCE(102);
+      if (lookahead == 'a') ADVANCE(103);
       END_STATE();
     case 43:
-      if (lookahead == 'l') ADVANCE(103);
-      if (lookahead == 's') ADVANCE(104);
+      if (lookahead == 'l') ADVANCE(104);
+      if (lookahead == 's') ADVANCE(105);
       END_STATE();
     case 44:
       ACCEPT_TOKEN(anon_sym_if);
@@ -2967,873 +2975,894 @@ static bool ts_lex_keywords(TSLexer *lexer, TSStateId state) {
       ACCEPT_TOKEN(anon_sym_in);
       END_STATE();
     case 46:
-      if (lookahead == 'o') ADVANCE(105);
+      if (lookahead == 'o') ADVANCE(106);
       END_STATE();
     case 47:
-      if (lookahead == 't') ADVANCE(106);
+      if (lookahead == 't') ADVANCE(107);
       END_STATE();
     case 48:
-      if (lookahead == 'a') ADVANCE(107);
+      if (lookahead == 'a') ADVANCE(108);
       END_STATE();
     case 49:
-      if (lookahead == 't') ADVANCE(108);
-      if (lookahead == 'x') ADVANCE(109);
+      if (lookahead == 't') ADVANCE(109);
+      if (lookahead == 'x') ADVANCE(110);
       END_STATE();
     case 50:
-      if (lookahead == 'l') ADVANCE(110);
+      if (lookahead == 'l') ADVANCE(111);
       END_STATE();
     case 51:
-      if (lookahead == 'm') ADVANCE(111);
+      if (lookahead == 'm') ADVANCE(112);
       END_STATE();
     case 52:
-      if (lookahead == 't') ADVANCE(112);
+      if (lookahead == 't') ADVANCE(113);
       END_STATE();
     case 53:
-      if (lookahead == 'l') ADVANCE(113);
+      if (lookahead == 'l') ADVANCE(114);
       END_STATE();
     case 54:
-      if (lookahead == 'f') ADVANCE(114);
+      if (lookahead == 'f') ADVANCE(115);
       END_STATE();
     case 55:
       ACCEPT_TOKEN(anon_sym_on);
       END_STATE();
     case 56:
-      if (lookahead == 'e') ADVANCE(115);
+      if (lookahead == 't') ADVANCE(116);
       END_STATE();
     case 57:
-      if (lookahead == 'c') ADVANCE(116);
-      END_STATE();
-    case 58:
       if (lookahead == 'e') ADVANCE(117);
       END_STATE();
+    case 58:
+      if (lookahead == 'c') ADVANCE(118);
+      END_STATE();
     case 59:
-      if (lookahead == 'm') ADVANCE(118);
-      if (lookahead == 'n') ADVANCE(119);
+      if (lookahead == 'e') ADVANCE(119);
       END_STATE();
     case 60:
-      if (lookahead == 'd') ADVANCE(120);
-      if (lookahead == 'g') ADVANCE(121);
-      if (lookahead == 'p') ADVANCE(122);
+      if (lookahead == 'm') ADVANCE(120);
+      if (lookahead == 'n') ADVANCE(121);
       END_STATE();
     case 61:
-      if (lookahead == 'n') ADVANCE(123);
+      if (lookahead == 'd') ADVANCE(122);
+      if (lookahead == 'g') ADVANCE(123);
+      if (lookahead == 'p') ADVANCE(124);
       END_STATE();
     case 62:
-      if (lookahead == 'e') ADVANCE(124);
+      if (lookahead == 'n') ADVANCE(125);
       END_STATE();
     case 63:
-      if (lookahead == 'q') ADVANCE(125);
-      END_STATE();
-    case 64:
       if (lookahead == 'e') ADVANCE(126);
       END_STATE();
+    case 64:
+      if (lookahead == 'q') ADVANCE(127);
+      END_STATE();
     case 65:
-      if (lookahead == 'a') ADVANCE(127);
+      if (lookahead == 'e') ADVANCE(128);
       END_STATE();
     case 66:
-      if (lookahead == 'a') ADVANCE(128);
-      if (lookahead == 'o') ADVANCE(129);
+      if (lookahead == 'a') ADVANCE(129);
       END_STATE();
     case 67:
-      if (lookahead == 'g') ADVANCE(130);
-      if (lookahead == 's') ADVANCE(131);
+      if (lookahead == 'a') ADVANCE(130);
+      if (lookahead == 'o') ADVANCE(131);
       END_STATE();
     case 68:
-      if (lookahead == 'r') ADVANCE(132);
+      if (lookahead == 'g') ADVANCE(132);
+      if (lookahead == 's') ADVANCE(133);
       END_STATE();
     case 69:
-      if (lookahead == 'm') ADVANCE(133);
+      if (lookahead == 'r') ADVANCE(134);
       END_STATE();
     case 70:
-      ACCEPT_TOKEN(anon_sym_to);
+      if (lookahead == 'm') ADVANCE(135);
       END_STATE();
     case 71:
-      if (lookahead == 'u') ADVANCE(134);
+      ACCEPT_TOKEN(anon_sym_to);
       END_STATE();
     case 72:
-      if (lookahead == 'p') ADVANCE(135);
+      if (lookahead == 'u') ADVANCE(136);
       END_STATE();
     case 73:
-      if (lookahead == 'i') ADVANCE(136);
+      if (lookahead == 'p') ADVANCE(137);
       END_STATE();
     case 74:
-      if (lookahead == 'e') ADVANCE(137);
+      if (lookahead == 'i') ADVANCE(138);
       END_STATE();
     case 75:
-      if (lookahead == 'i') ADVANCE(138);
-      if (lookahead == 'r') ADVANCE(139);
+      if (lookahead == 'e') ADVANCE(139);
       END_STATE();
     case 76:
       if (lookahead == 'i') ADVANCE(140);
-      END_STATE();
-    case 77:
       if (lookahead == 'r') ADVANCE(141);
       END_STATE();
+    case 77:
+      if (lookahead == 'i') ADVANCE(142);
+      END_STATE();
     case 78:
-      if (lookahead == 'e') ADVANCE(142);
+      if (lookahead == 'r') ADVANCE(143);
       END_STATE();
     case 79:
-      ACCEPT_TOKEN(anon_sym_all);
+      if (lookahead == 'e') ADVANCE(144);
       END_STATE();
     case 80:
-      if (lookahead == 'i') ADVANCE(143);
+      ACCEPT_TOKEN(anon_sym_all);
       END_STATE();
     case 81:
-      if (lookahead == 'h') ADVANCE(144);
-      END_STATE();
-    case 82:
       if (lookahead == 'i') ADVANCE(145);
       END_STATE();
+    case 82:
+      if (lookahead == 'h') ADVANCE(146);
+      END_STATE();
     case 83:
-      if (lookahead == 'r') ADVANCE(146);
+      if (lookahead == 'i') ADVANCE(147);
       END_STATE();
     case 84:
-      if (lookahead == 'w') ADVANCE(147);
+      if (lookahead == 'r') ADVANCE(148);
       END_STATE();
     case 85:
-      if (lookahead == 'y') ADVANCE(148);
+      if (lookahead == 'w') ADVANCE(149);
       END_STATE();
     case 86:
-      if (lookahead == 't') ADVANCE(149);
+      if (lookahead == 'y') ADVANCE(150);
       END_STATE();
     case 87:
-      if (lookahead == 'c') ADVANCE(150);
+      if (lookahead == 't') ADVANCE(151);
       END_STATE();
     case 88:
-      if (lookahead == 's') ADVANCE(151);
-      if (lookahead == 't') ADVANCE(152);
+      if (lookahead == 'c') ADVANCE(152);
       END_STATE();
     case 89:
-      if (lookahead == 'k') ADVANCE(153);
+      if (lookahead == 's') ADVANCE(153);
+      if (lookahead == 't') ADVANCE(154);
       END_STATE();
     case 90:
-      if (lookahead == 'n') ADVANCE(154);
+      if (lookahead == 'k') ADVANCE(155);
       END_STATE();
     case 91:
-      if (lookahead == 'l') ADVANCE(155);
+      if (lookahead == 'n') ADVANCE(156);
       END_STATE();
     case 92:
-      if (lookahead == 'a') ADVANCE(156);
+      if (lookahead == 'l') ADVANCE(157);
       END_STATE();
     case 93:
-      if (lookahead == 'a') ADVANCE(157);
+      if (lookahead == 'a') ADVANCE(158);
       END_STATE();
     case 94:
-      if (lookahead == 'e') ADVANCE(158);
+      if (lookahead == 'a') ADVANCE(159);
       END_STATE();
     case 95:
-      if (lookahead == 's') ADVANCE(159);
+      if (lookahead == 'e') ADVANCE(160);
       END_STATE();
     case 96:
-      if (lookahead == 's') ADVANCE(160);
+      if (lookahead == 's') ADVANCE(161);
       END_STATE();
     case 97:
-      if (lookahead == 'l') ADVANCE(161);
+      if (lookahead == 's') ADVANCE(162);
       END_STATE();
     case 98:
-      if (lookahead == 'e') ADVANCE(162);
+      if (lookahead == 'l') ADVANCE(163);
       END_STATE();
     case 99:
-      if (lookahead == 's') ADVANCE(163);
+      if (lookahead == 'e') ADVANCE(164);
       END_STATE();
     case 100:
-      if (lookahead == 'm') ADVANCE(164);
+      if (lookahead == 's') ADVANCE(165);
       END_STATE();
     case 101:
-      if (lookahead == 'm') ADVANCE(165);
+      if (lookahead == 'm') ADVANCE(166);
       END_STATE();
     case 102:
-      if (lookahead == 'd') ADVANCE(166);
+      if (lookahead == 'm') ADVANCE(167);
       END_STATE();
     case 103:
-      if (lookahead == 'd') ADVANCE(167);
+      if (lookahead == 'd') ADVANCE(168);
       END_STATE();
     case 104:
-      if (lookahead == 't') ADVANCE(168);
+      if (lookahead == 'd') ADVANCE(169);
       END_STATE();
     case 105:
-      if (lookahead == 'n') ADVANCE(169);
+      if (lookahead == 't') ADVANCE(170);
       END_STATE();
     case 106:
-      ACCEPT_TOKEN(anon_sym_let);
+      if (lookahead == 'n') ADVANCE(171);
       END_STATE();
     case 107:
-      if (lookahead == 'd') ADVANCE(170);
+      ACCEPT_TOKEN(anon_sym_let);
       END_STATE();
     case 108:
-      if (lookahead == 'c') ADVANCE(171);
+      if (lookahead == 'd') ADVANCE(172);
       END_STATE();
     case 109:
-      if (lookahead == '_') ADVANCE(172);
+      if (lookahead == 'c') ADVANCE(173);
       END_STATE();
     case 110:
-      if (lookahead == 't') ADVANCE(173);
+      if (lookahead == '_') ADVANCE(174);
       END_STATE();
     case 111:
-      if (lookahead == 'e') ADVANCE(174);
+      if (lookahead == 't') ADVANCE(175);
       END_STATE();
     case 112:
-      ACCEPT_TOKEN(sym_negation);
+      if (lookahead == 'e') ADVANCE(176);
       END_STATE();
     case 113:
-      if (lookahead == 'l') ADVANCE(175);
+      ACCEPT_TOKEN(sym_negation);
       END_STATE();
     case 114:
-      ACCEPT_TOKEN(anon_sym_off);
+      if (lookahead == 'l') ADVANCE(177);
       END_STATE();
     case 115:
-      if (lookahead == 'r') ADVANCE(176);
+      ACCEPT_TOKEN(anon_sym_off);
       END_STATE();
     case 116:
-      if (lookahead == 'i') ADVANCE(177);
+      if (lookahead == 'i') ADVANCE(178);
       END_STATE();
     case 117:
-      if (lookahead == 'r') ADVANCE(178);
+      if (lookahead == 'r') ADVANCE(179);
       END_STATE();
     case 118:
-      if (lookahead == 'p') ADVANCE(179);
+      if (lookahead == 'i') ADVANCE(180);
       END_STATE();
     case 119:
-      if (lookahead == 'd') ADVANCE(180);
+      if (lookahead == 'r') ADVANCE(181);
       END_STATE();
     case 120:
-      if (lookahead == 'i') ADVANCE(181);
+      if (lookahead == 'p') ADVANCE(182);
       END_STATE();
     case 121:
-      if (lookahead == 'e') ADVANCE(182);
+      if (lookahead == 'd') ADVANCE(183);
       END_STATE();
     case 122:
-      if (lookahead == 'e') ADVANCE(183);
+      if (lookahead == 'i') ADVANCE(184);
       END_STATE();
     case 123:
-      if (lookahead == '_') ADVANCE(184);
+      if (lookahead == 'e') ADVANCE(185);
       END_STATE();
     case 124:
-      if (lookahead == 'n') ADVANCE(185);
+      if (lookahead == 'e') ADVANCE(186);
       END_STATE();
     case 125:
-      if (lookahead == 'u') ADVANCE(186);
+      if (lookahead == '_') ADVANCE(187);
       END_STATE();
     case 126:
-      if (lookahead == 'e') ADVANCE(187);
+      if (lookahead == 'n') ADVANCE(188);
       END_STATE();
     case 127:
-      if (lookahead == 'w') ADVANCE(188);
+      if (lookahead == 'u') ADVANCE(189);
       END_STATE();
     case 128:
-      if (lookahead == 'g') ADVANCE(189);
-      if (lookahead == 'r') ADVANCE(190);
-      if (lookahead == 't') ADVANCE(191);
+      if (lookahead == 'e') ADVANCE(190);
       END_STATE();
     case 129:
-      if (lookahead == 'p') ADVANCE(192);
+      if (lookahead == 'w') ADVANCE(191);
       END_STATE();
     case 130:
-      if (lookahead == 's') ADVANCE(193);
+      if (lookahead == 'g') ADVANCE(192);
+      if (lookahead == 'r') ADVANCE(193);
+      if (lookahead == 't') ADVANCE(194);
       END_STATE();
     case 131:
-      if (lookahead == 'k') ADVANCE(194);
+      if (lookahead == 'p') ADVANCE(195);
       END_STATE();
     case 132:
-      if (lookahead == 'e') ADVANCE(195);
-      if (lookahead == 'o') ADVANCE(196);
+      if (lookahead == 's') ADVANCE(196);
       END_STATE();
     case 133:
-      if (lookahead == 'e') ADVANCE(197);
+      if (lookahead == 'k') ADVANCE(197);
       END_STATE();
     case 134:
       if (lookahead == 'e') ADVANCE(198);
+      if (lookahead == 'o') ADVANCE(199);
       END_STATE();
     case 135:
-      if (lookahead == 'e') ADVANCE(199);
+      if (lookahead == 'e') ADVANCE(200);
       END_STATE();
     case 136:
-      if (lookahead == 'q') ADVANCE(200);
+      if (lookahead == 'e') ADVANCE(201);
       END_STATE();
     case 137:
-      if (lookahead == 'r') ADVANCE(201);
+      if (lookahead == 'e') ADVANCE(202);
       END_STATE();
     case 138:
-      if (lookahead == 't') ADVANCE(202);
+      if (lookahead == 'q') ADVANCE(203);
       END_STATE();
     case 139:
-      if (lookahead == 'n') ADVANCE(203);
+      if (lookahead == 'r') ADVANCE(204);
       END_STATE();
     case 140:
-      if (lookahead == 'g') ADVANCE(204);
-      END_STATE();
-    case 141:
       if (lookahead == 't') ADVANCE(205);
       END_STATE();
+    case 141:
+      if (lookahead == 'n') ADVANCE(206);
+      END_STATE();
     case 142:
-      if (lookahead == 'r') ADVANCE(206);
+      if (lookahead == 'g') ADVANCE(207);
       END_STATE();
     case 143:
-      if (lookahead == 'v') ADVANCE(207);
+      if (lookahead == 't') ADVANCE(208);
       END_STATE();
     case 144:
-      ACCEPT_TOKEN(anon_sym_auth);
+      if (lookahead == 'r') ADVANCE(209);
       END_STATE();
     case 145:
-      if (lookahead == 'c') ADVANCE(208);
+      if (lookahead == 'v') ADVANCE(210);
       END_STATE();
     case 146:
-      if (lookahead == 'e') ADVANCE(209);
+      ACCEPT_TOKEN(anon_sym_auth);
       END_STATE();
     case 147:
-      if (lookahead == 'e') ADVANCE(210);
+      if (lookahead == 'c') ADVANCE(211);
       END_STATE();
     case 148:
-      ACCEPT_TOKEN(anon_sym_body);
+      if (lookahead == 'e') ADVANCE(212);
       END_STATE();
     case 149:
-      if (lookahead == 'u') ADVANCE(211);
+      if (lookahead == 'e') ADVANCE(213);
       END_STATE();
     case 150:
-      if (lookahead == 'k') ADVANCE(212);
+      ACCEPT_TOKEN(anon_sym_body);
       END_STATE();
     case 151:
-      if (lookahead == 't') ADVANCE(213);
+      if (lookahead == 'u') ADVANCE(214);
       END_STATE();
     case 152:
-      if (lookahead == 'a') ADVANCE(214);
+      if (lookahead == 'k') ADVANCE(215);
       END_STATE();
     case 153:
-      if (lookahead == 'i') ADVANCE(215);
-      END_STATE();
-    case 154:
       if (lookahead == 't') ADVANCE(216);
       END_STATE();
+    case 154:
+      if (lookahead == 'a') ADVANCE(217);
+      END_STATE();
     case 155:
-      if (lookahead == 'e') ADVANCE(217);
+      if (lookahead == 'i') ADVANCE(218);
       END_STATE();
     case 156:
-      ACCEPT_TOKEN(anon_sym_data);
-      END_STATE();
-    case 157:
-      if (lookahead == 't') ADVANCE(218);
-      END_STATE();
-    case 158:
-      ACCEPT_TOKEN(anon_sym_else);
-      END_STATE();
-    case 159:
       if (lookahead == 't') ADVANCE(219);
       END_STATE();
-    case 160:
+    case 157:
       if (lookahead == 'e') ADVANCE(220);
       END_STATE();
+    case 158:
+      ACCEPT_TOKEN(anon_sym_data);
+      END_STATE();
+    case 159:
+      if (lookahead == 't') ADVANCE(221);
+      END_STATE();
+    case 160:
+      ACCEPT_TOKEN(anon_sym_else);
+      END_STATE();
     case 161:
-      if (lookahead == 'd') ADVANCE(221);
-      END_STATE();
-    case 162:
-      ACCEPT_TOKEN(anon_sym_file);
-      END_STATE();
-    case 163:
       if (lookahead == 't') ADVANCE(222);
       END_STATE();
-    case 164:
-      ACCEPT_TOKEN(anon_sym_form);
-      END_STATE();
-    case 165:
-      ACCEPT_TOKEN(anon_sym_from);
-      END_STATE();
-    case 166:
+    case 162:
       if (lookahead == 'e') ADVANCE(223);
       END_STATE();
+    case 163:
+      if (lookahead == 'd') ADVANCE(224);
+      END_STATE();
+    case 164:
+      ACCEPT_TOKEN(anon_sym_file);
+      END_STATE();
+    case 165:
+      if (lookahead == 't') ADVANCE(225);
+      END_STATE();
+    case 166:
+      ACCEPT_TOKEN(anon_sym_form);
+      END_STATE();
     case 167:
-      ACCEPT_TOKEN(anon_sym_hold);
+      ACCEPT_TOKEN(anon_sym_from);
       END_STATE();
     case 168:
-      ACCEPT_TOKEN(anon_sym_host);
+      if (lookahead == 'e') ADVANCE(226);
       END_STATE();
     case 169:
-      ACCEPT_TOKEN(anon_sym_json);
-      if (lookahead == 'p') ADVANCE(224);
+      ACCEPT_TOKEN(anon_sym_hold);
       END_STATE();
     case 170:
-      ACCEPT_TOKEN(anon_sym_load);
+      ACCEPT_TOKEN(anon_sym_host);
       END_STATE();
     case 171:
-      if (lookahead == 'h') ADVANCE(225);
+      ACCEPT_TOKEN(anon_sym_json);
+      if (lookahead == 'p') ADVANCE(227);
       END_STATE();
     case 172:
-      if (lookahead == 'u') ADVANCE(226);
+      ACCEPT_TOKEN(anon_sym_load);
       END_STATE();
     case 173:
-      if (lookahead == 'i') ADVANCE(227);
+      if (lookahead == 'h') ADVANCE(228);
       END_STATE();
     case 174:
-      ACCEPT_TOKEN(anon_sym_name);
-      if (lookahead == 'd') ADVANCE(228);
+      if (lookahead == 'u') ADVANCE(229);
       END_STATE();
     case 175:
-      ACCEPT_TOKEN(sym_null);
+      if (lookahead == 'i') ADVANCE(230);
       END_STATE();
     case 176:
-      ACCEPT_TOKEN(anon_sym_over);
+      ACCEPT_TOKEN(anon_sym_name);
+      if (lookahead == 'd') ADVANCE(231);
       END_STATE();
     case 177:
-      if (lookahead == 'n') ADVANCE(229);
+      ACCEPT_TOKEN(sym_null);
       END_STATE();
     case 178:
-      if (lookahead == 'y') ADVANCE(230);
+      if (lookahead == 'o') ADVANCE(232);
       END_STATE();
     case 179:
-      ACCEPT_TOKEN(anon_sym_ramp);
+      ACCEPT_TOKEN(anon_sym_over);
       END_STATE();
     case 180:
-      if (lookahead == 'o') ADVANCE(231);
+      if (lookahead == 'n') ADVANCE(233);
       END_STATE();
     case 181:
-      if (lookahead == 'r') ADVANCE(232);
+      if (lookahead == 'y') ADVANCE(234);
       END_STATE();
     case 182:
-      if (lookahead == 'x') ADVANCE(233);
+      ACCEPT_TOKEN(anon_sym_ramp);
       END_STATE();
     case 183:
-      if (lookahead == 'a') ADVANCE(234);
+      if (lookahead == 'o') ADVANCE(235);
       END_STATE();
     case 184:
-      if (lookahead == 't') ADVANCE(235);
+      if (lookahead == 'r') ADVANCE(236);
       END_STATE();
     case 185:
-      if (lookahead == 'a') ADVANCE(236);
+      if (lookahead == 'x') ADVANCE(237);
       END_STATE();
     case 186:
-      if (lookahead == 'e') ADVANCE(237);
+      if (lookahead == 'a') ADVANCE(238);
       END_STATE();
     case 187:
-      if (lookahead == 'p') ADVANCE(238);
+      if (lookahead == 't') ADVANCE(239);
       END_STATE();
     case 188:
-      if (lookahead == 'n') ADVANCE(239);
+      if (lookahead == 'a') ADVANCE(240);
       END_STATE();
     case 189:
-      if (lookahead == 'e') ADVANCE(240);
+      if (lookahead == 'e') ADVANCE(241);
       END_STATE();
     case 190:
-      if (lookahead == 't') ADVANCE(241);
+      if (lookahead == 'p') ADVANCE(242);
       END_STATE();
     case 191:
-      if (lookahead == 'u') ADVANCE(242);
+      if (lookahead == 'n') ADVANCE(243);
       END_STATE();
     case 192:
-      ACCEPT_TOKEN(anon_sym_stop);
-      if (lookahead == '_') ADVANCE(243);
+      if (lookahead == 'e') ADVANCE(244);
       END_STATE();
     case 193:
-      ACCEPT_TOKEN(anon_sym_tags);
+      if (lookahead == 't') ADVANCE(245);
       END_STATE();
     case 194:
-      ACCEPT_TOKEN(anon_sym_task);
+      if (lookahead == 'u') ADVANCE(246);
       END_STATE();
     case 195:
-      if (lookahead == 's') ADVANCE(244);
+      ACCEPT_TOKEN(anon_sym_stop);
+      if (lookahead == '_') ADVANCE(247);
       END_STATE();
     case 196:
-      if (lookahead == 'u') ADVANCE(245);
+      ACCEPT_TOKEN(anon_sym_tags);
       END_STATE();
     case 197:
-      if (lookahead == 'o') ADVANCE(246);
+      ACCEPT_TOKEN(anon_sym_task);
       END_STATE();
     case 198:
-      ACCEPT_TOKEN(anon_sym_true);
-      END_STATE();
-    case 199:
-      ACCEPT_TOKEN(anon_sym_type);
-      END_STATE();
-    case 200:
-      if (lookahead == 'u') ADVANCE(247);
-      END_STATE();
-    case 201:
-      ACCEPT_TOKEN(anon_sym_user);
       if (lookahead == 's') ADVANCE(248);
       END_STATE();
+    case 199:
+      if (lookahead == 'u') ADVANCE(249);
+      END_STATE();
+    case 200:
+      if (lookahead == 'o') ADVANCE(250);
+      END_STATE();
+    case 201:
+      ACCEPT_TOKEN(anon_sym_true);
+      END_STATE();
     case 202:
-      ACCEPT_TOKEN(anon_sym_wait);
+      ACCEPT_TOKEN(anon_sym_type);
       END_STATE();
     case 203:
-      ACCEPT_TOKEN(sym_warn_flag);
+      if (lookahead == 'u') ADVANCE(251);
       END_STATE();
     case 204:
-      if (lookahead == 'h') ADVANCE(249);
+      ACCEPT_TOKEN(anon_sym_user);
+      if (lookahead == 's') ADVANCE(252);
       END_STATE();
     case 205:
-      ACCEPT_TOKEN(anon_sym_abort);
+      ACCEPT_TOKEN(anon_sym_wait);
       END_STATE();
     case 206:
-      ACCEPT_TOKEN(anon_sym_after);
+      ACCEPT_TOKEN(sym_warn_flag);
       END_STATE();
     case 207:
-      if (lookahead == 'a') ADVANCE(250);
+      if (lookahead == 'h') ADVANCE(253);
       END_STATE();
     case 208:
-      ACCEPT_TOKEN(anon_sym_basic);
+      ACCEPT_TOKEN(anon_sym_abort);
       END_STATE();
     case 209:
-      if (lookahead == 'r') ADVANCE(251);
+      ACCEPT_TOKEN(anon_sym_after);
       END_STATE();
     case 210:
-      if (lookahead == 'e') ADVANCE(252);
-      END_STATE();
-    case 211:
-      if (lookahead == 'r') ADVANCE(253);
-      END_STATE();
-    case 212:
-      ACCEPT_TOKEN(anon_sym_check);
-      END_STATE();
-    case 213:
       if (lookahead == 'a') ADVANCE(254);
       END_STATE();
-    case 214:
-      if (lookahead == 'i') ADVANCE(255);
+    case 211:
+      ACCEPT_TOKEN(anon_sym_basic);
       END_STATE();
-    case 215:
+    case 212:
+      if (lookahead == 'r') ADVANCE(255);
+      END_STATE();
+    case 213:
       if (lookahead == 'e') ADVANCE(256);
       END_STATE();
+    case 214:
+      if (lookahead == 'r') ADVANCE(257);
+      END_STATE();
+    case 215:
+      ACCEPT_TOKEN(anon_sym_check);
+      END_STATE();
     case 216:
-      ACCEPT_TOKEN(anon_sym_count);
+      if (lookahead == 'a') ADVANCE(258);
       END_STATE();
     case 217:
-      ACCEPT_TOKEN(anon_sym_cycle);
+      if (lookahead == 'i') ADVANCE(259);
       END_STATE();
     case 218:
-      if (lookahead == 'i') ADVANCE(257);
+      if (lookahead == 'e') ADVANCE(260);
       END_STATE();
     case 219:
-      if (lookahead == 's') ADVANCE(258);
+      ACCEPT_TOKEN(anon_sym_count);
       END_STATE();
     case 220:
-      ACCEPT_TOKEN(anon_sym_false);
+      ACCEPT_TOKEN(anon_sym_cycle);
       END_STATE();
     case 221:
-      ACCEPT_TOKEN(anon_sym_field);
+      if (lookahead == 'i') ADVANCE(261);
       END_STATE();
     case 222:
-      ACCEPT_TOKEN(anon_sym_first);
-      END_STATE();
-    case 223:
-      if (lookahead == 'r') ADVANCE(259);
-      END_STATE();
-    case 224:
-      if (lookahead == 'a') ADVANCE(260);
-      END_STATE();
-    case 225:
-      if (lookahead == 'e') ADVANCE(261);
-      END_STATE();
-    case 226:
       if (lookahead == 's') ADVANCE(262);
       END_STATE();
+    case 223:
+      ACCEPT_TOKEN(anon_sym_false);
+      END_STATE();
+    case 224:
+      ACCEPT_TOKEN(anon_sym_field);
+      END_STATE();
+    case 225:
+      ACCEPT_TOKEN(anon_sym_first);
+      END_STATE();
+    case 226:
+      if (lookahead == 'r') ADVANCE(263);
+      END_STATE();
     case 227:
-      if (lookahead == 'p') ADVANCE(263);
+      if (lookahead == 'a') ADVANCE(264);
       END_STATE();
     case 228:
-      ACCEPT_TOKEN(anon_sym_named);
+      if (lookahead == 'e') ADVANCE(265);
       END_STATE();
     case 229:
-      if (lookahead == 'g') ADVANCE(264);
+      if (lookahead == 's') ADVANCE(266);
       END_STATE();
     case 230:
-      ACCEPT_TOKEN(anon_sym_query);
+      if (lookahead == 'p') ADVANCE(267);
       END_STATE();
     case 231:
-      if (lookahead == 'm') ADVANCE(265);
+      ACCEPT_TOKEN(anon_sym_named);
       END_STATE();
     case 232:
-      if (lookahead == 'e') ADVANCE(266);
+      if (lookahead == 'n') ADVANCE(268);
       END_STATE();
     case 233:
-      ACCEPT_TOKEN(anon_sym_regex);
+      if (lookahead == 'g') ADVANCE(269);
       END_STATE();
     case 234:
-      if (lookahead == 't') ADVANCE(267);
+      ACCEPT_TOKEN(anon_sym_query);
       END_STATE();
     case 235:
-      if (lookahead == 'i') ADVANCE(268);
+      if (lookahead == 'm') ADVANCE(270);
       END_STATE();
     case 236:
-      if (lookahead == 'r') ADVANCE(269);
+      if (lookahead == 'e') ADVANCE(271);
       END_STATE();
     case 237:
-      if (lookahead == 'n') ADVANCE(270);
+      ACCEPT_TOKEN(anon_sym_regex);
       END_STATE();
     case 238:
-      ACCEPT_TOKEN(anon_sym_sleep);
+      if (lookahead == 't') ADVANCE(272);
       END_STATE();
     case 239:
-      if (lookahead == '_') ADVANCE(271);
+      if (lookahead == 'i') ADVANCE(273);
       END_STATE();
     case 240:
-      if (lookahead == 's') ADVANCE(272);
+      if (lookahead == 'r') ADVANCE(274);
       END_STATE();
     case 241:
-      ACCEPT_TOKEN(anon_sym_start);
+      if (lookahead == 'n') ADVANCE(275);
       END_STATE();
     case 242:
-      if (lookahead == 's') ADVANCE(273);
+      ACCEPT_TOKEN(anon_sym_sleep);
       END_STATE();
     case 243:
-      if (lookahead == 't') ADVANCE(274);
+      if (lookahead == '_') ADVANCE(276);
       END_STATE();
     case 244:
-      if (lookahead == 'h') ADVANCE(275);
+      if (lookahead == 's') ADVANCE(277);
       END_STATE();
     case 245:
-      if (lookahead == 'g') ADVANCE(276);
+      ACCEPT_TOKEN(anon_sym_start);
       END_STATE();
     case 246:
-      if (lookahead == 'u') ADVANCE(277);
+      if (lookahead == 's') ADVANCE(278);
       END_STATE();
     case 247:
-      if (lookahead == 'e') ADVANCE(278);
-      END_STATE();
-    case 248:
-      ACCEPT_TOKEN(anon_sym_users);
-      END_STATE();
-    case 249:
       if (lookahead == 't') ADVANCE(279);
       END_STATE();
+    case 248:
+      if (lookahead == 'h') ADVANCE(280);
+      END_STATE();
+    case 249:
+      if (lookahead == 'g') ADVANCE(281);
+      END_STATE();
     case 250:
-      if (lookahead == 'l') ADVANCE(280);
+      if (lookahead == 'u') ADVANCE(282);
       END_STATE();
     case 251:
-      ACCEPT_TOKEN(anon_sym_bearer);
+      if (lookahead == 'e') ADVANCE(283);
       END_STATE();
     case 252:
-      if (lookahead == 'n') ADVANCE(281);
+      ACCEPT_TOKEN(anon_sym_users);
       END_STATE();
     case 253:
-      if (lookahead == 'e') ADVANCE(282);
+      if (lookahead == 't') ADVANCE(284);
       END_STATE();
     case 254:
-      if (lookahead == 'n') ADVANCE(283);
+      if (lookahead == 'l') ADVANCE(285);
       END_STATE();
     case 255:
-      if (lookahead == 'n') ADVANCE(284);
+      ACCEPT_TOKEN(anon_sym_bearer);
       END_STATE();
     case 256:
-      ACCEPT_TOKEN(anon_sym_cookie);
+      if (lookahead == 'n') ADVANCE(286);
       END_STATE();
     case 257:
-      if (lookahead == 'o') ADVANCE(285);
+      if (lookahead == 'e') ADVANCE(287);
       END_STATE();
     case 258:
-      ACCEPT_TOKEN(sym_pred_exists);
+      if (lookahead == 'n') ADVANCE(288);
       END_STATE();
     case 259:
-      ACCEPT_TOKEN(anon_sym_header);
+      if (lookahead == 'n') ADVANCE(289);
       END_STATE();
     case 260:
-      if (lookahead == 't') ADVANCE(286);
+      ACCEPT_TOKEN(anon_sym_cookie);
       END_STATE();
     case 261:
-      if (lookahead == 's') ADVANCE(287);
+      if (lookahead == 'o') ADVANCE(290);
       END_STATE();
     case 262:
-      if (lookahead == 'e') ADVANCE(288);
+      ACCEPT_TOKEN(sym_pred_exists);
       END_STATE();
     case 263:
-      if (lookahead == 'a') ADVANCE(289);
+      ACCEPT_TOKEN(anon_sym_header);
       END_STATE();
     case 264:
-      ACCEPT_TOKEN(anon_sym_pacing);
+      if (lookahead == 't') ADVANCE(291);
       END_STATE();
     case 265:
-      ACCEPT_TOKEN(anon_sym_random);
+      if (lookahead == 's') ADVANCE(292);
       END_STATE();
     case 266:
-      if (lookahead == 'c') ADVANCE(290);
+      if (lookahead == 'e') ADVANCE(293);
       END_STATE();
     case 267:
-      ACCEPT_TOKEN(anon_sym_repeat);
+      if (lookahead == 'a') ADVANCE(294);
       END_STATE();
     case 268:
-      if (lookahead == 'm') ADVANCE(291);
+      if (lookahead == 'a') ADVANCE(295);
       END_STATE();
     case 269:
-      if (lookahead == 'i') ADVANCE(292);
+      ACCEPT_TOKEN(anon_sym_pacing);
       END_STATE();
     case 270:
-      if (lookahead == 'c') ADVANCE(293);
+      ACCEPT_TOKEN(anon_sym_random);
       END_STATE();
     case 271:
-      if (lookahead == 'r') ADVANCE(294);
+      if (lookahead == 'c') ADVANCE(296);
       END_STATE();
     case 272:
-      ACCEPT_TOKEN(anon_sym_stages);
+      ACCEPT_TOKEN(anon_sym_repeat);
       END_STATE();
     case 273:
-      ACCEPT_TOKEN(anon_sym_status);
+      if (lookahead == 'm') ADVANCE(297);
       END_STATE();
     case 274:
-      if (lookahead == 'i') ADVANCE(295);
+      if (lookahead == 'i') ADVANCE(298);
       END_STATE();
     case 275:
-      if (lookahead == 'o') ADVANCE(296);
+      if (lookahead == 'c') ADVANCE(299);
       END_STATE();
     case 276:
-      if (lookahead == 'h') ADVANCE(297);
+      if (lookahead == 'r') ADVANCE(300);
       END_STATE();
     case 277:
-      if (lookahead == 't') ADVANCE(298);
+      ACCEPT_TOKEN(anon_sym_stages);
       END_STATE();
     case 278:
-      ACCEPT_TOKEN(anon_sym_unique);
+      ACCEPT_TOKEN(anon_sym_status);
       END_STATE();
     case 279:
-      ACCEPT_TOKEN(anon_sym_weight);
+      if (lookahead == 'i') ADVANCE(301);
       END_STATE();
     case 280:
-      if (lookahead == '_') ADVANCE(299);
+      if (lookahead == 'o') ADVANCE(302);
       END_STATE();
     case 281:
-      ACCEPT_TOKEN(anon_sym_between);
-      END_STATE();
-    case 282:
-      ACCEPT_TOKEN(anon_sym_capture);
-      END_STATE();
-    case 283:
-      if (lookahead == 't') ADVANCE(300);
-      END_STATE();
-    case 284:
-      if (lookahead == 's') ADVANCE(301);
-      END_STATE();
-    case 285:
-      if (lookahead == 'n') ADVANCE(302);
-      END_STATE();
-    case 286:
       if (lookahead == 'h') ADVANCE(303);
       END_STATE();
+    case 282:
+      if (lookahead == 't') ADVANCE(304);
+      END_STATE();
+    case 283:
+      ACCEPT_TOKEN(anon_sym_unique);
+      END_STATE();
+    case 284:
+      ACCEPT_TOKEN(anon_sym_weight);
+      END_STATE();
+    case 285:
+      if (lookahead == '_') ADVANCE(305);
+      END_STATE();
+    case 286:
+      ACCEPT_TOKEN(anon_sym_between);
+      END_STATE();
     case 287:
-      ACCEPT_TOKEN(anon_sym_matches);
+      ACCEPT_TOKEN(anon_sym_capture);
       END_STATE();
     case 288:
-      if (lookahead == 'r') ADVANCE(304);
-      END_STATE();
-    case 289:
-      if (lookahead == 'r') ADVANCE(305);
-      END_STATE();
-    case 290:
       if (lookahead == 't') ADVANCE(306);
       END_STATE();
+    case 289:
+      if (lookahead == 's') ADVANCE(307);
+      END_STATE();
+    case 290:
+      if (lookahead == 'n') ADVANCE(308);
+      END_STATE();
     case 291:
-      if (lookahead == 'e') ADVANCE(307);
+      if (lookahead == 'h') ADVANCE(309);
       END_STATE();
     case 292:
-      if (lookahead == 'o') ADVANCE(308);
+      ACCEPT_TOKEN(anon_sym_matches);
       END_STATE();
     case 293:
-      if (lookahead == 'e') ADVANCE(309);
+      if (lookahead == 'r') ADVANCE(310);
       END_STATE();
     case 294:
-      if (lookahead == 'a') ADVANCE(310);
+      if (lookahead == 'r') ADVANCE(311);
       END_STATE();
     case 295:
-      if (lookahead == 'm') ADVANCE(311);
-      END_STATE();
-    case 296:
       if (lookahead == 'l') ADVANCE(312);
       END_STATE();
+    case 296:
+      if (lookahead == 't') ADVANCE(313);
+      END_STATE();
     case 297:
-      if (lookahead == 'p') ADVANCE(313);
+      if (lookahead == 'e') ADVANCE(314);
       END_STATE();
     case 298:
-      ACCEPT_TOKEN(anon_sym_timeout);
+      if (lookahead == 'o') ADVANCE(315);
       END_STATE();
     case 299:
-      if (lookahead == 'r') ADVANCE(314);
+      if (lookahead == 'e') ADVANCE(316);
       END_STATE();
     case 300:
-      ACCEPT_TOKEN(anon_sym_constant);
+      if (lookahead == 'a') ADVANCE(317);
       END_STATE();
     case 301:
-      ACCEPT_TOKEN(anon_sym_contains);
+      if (lookahead == 'm') ADVANCE(318);
       END_STATE();
     case 302:
-      ACCEPT_TOKEN(anon_sym_duration);
+      if (lookahead == 'l') ADVANCE(319);
       END_STATE();
     case 303:
-      ACCEPT_TOKEN(anon_sym_jsonpath);
+      if (lookahead == 'p') ADVANCE(320);
       END_STATE();
     case 304:
-      if (lookahead == 's') ADVANCE(315);
+      ACCEPT_TOKEN(anon_sym_timeout);
       END_STATE();
     case 305:
-      if (lookahead == 't') ADVANCE(316);
+      if (lookahead == 'r') ADVANCE(321);
       END_STATE();
     case 306:
-      if (lookahead == 's') ADVANCE(317);
+      ACCEPT_TOKEN(anon_sym_constant);
       END_STATE();
     case 307:
-      ACCEPT_TOKEN(anon_sym_run_time);
+      ACCEPT_TOKEN(anon_sym_contains);
       END_STATE();
     case 308:
-      ACCEPT_TOKEN(anon_sym_scenario);
+      ACCEPT_TOKEN(anon_sym_duration);
       END_STATE();
     case 309:
-      ACCEPT_TOKEN(anon_sym_sequence);
+      ACCEPT_TOKEN(anon_sym_jsonpath);
       END_STATE();
     case 310:
-      if (lookahead == 't') ADVANCE(318);
+      if (lookahead == 's') ADVANCE(322);
       END_STATE();
     case 311:
-      if (lookahead == 'e') ADVANCE(319);
+      if (lookahead == 't') ADVANCE(323);
       END_STATE();
     case 312:
-      if (lookahead == 'd') ADVANCE(320);
+      ACCEPT_TOKEN(sym_optional_flag);
       END_STATE();
     case 313:
-      if (lookahead == 'u') ADVANCE(321);
+      if (lookahead == 's') ADVANCE(324);
       END_STATE();
     case 314:
-      if (lookahead == 'a') ADVANCE(322);
+      ACCEPT_TOKEN(anon_sym_run_time);
       END_STATE();
     case 315:
-      ACCEPT_TOKEN(anon_sym_max_users);
+      ACCEPT_TOKEN(anon_sym_scenario);
       END_STATE();
     case 316:
-      ACCEPT_TOKEN(anon_sym_multipart);
+      ACCEPT_TOKEN(anon_sym_sequence);
       END_STATE();
     case 317:
-      ACCEPT_TOKEN(anon_sym_redirects);
+      if (lookahead == 't') ADVANCE(325);
       END_STATE();
     case 318:
-      if (lookahead == 'e') ADVANCE(323);
+      if (lookahead == 'e') ADVANCE(326);
       END_STATE();
     case 319:
-      if (lookahead == 'o') ADVANCE(324);
+      if (lookahead == 'd') ADVANCE(327);
       END_STATE();
     case 320:
-      if (lookahead == 's') ADVANCE(325);
-      END_STATE();
-    case 321:
-      if (lookahead == 't') ADVANCE(326);
-      END_STATE();
-    case 322:
-      if (lookahead == 't') ADVANCE(327);
-      END_STATE();
-    case 323:
-      ACCEPT_TOKEN(anon_sym_spawn_rate);
-      END_STATE();
-    case 324:
       if (lookahead == 'u') ADVANCE(328);
       END_STATE();
+    case 321:
+      if (lookahead == 'a') ADVANCE(329);
+      END_STATE();
+    case 322:
+      ACCEPT_TOKEN(anon_sym_max_users);
+      END_STATE();
+    case 323:
+      ACCEPT_TOKEN(anon_sym_multipart);
+      END_STATE();
+    case 324:
+      ACCEPT_TOKEN(anon_sym_redirects);
+      END_STATE();
     case 325:
-      ACCEPT_TOKEN(anon_sym_thresholds);
+      if (lookahead == 'e') ADVANCE(330);
       END_STATE();
     case 326:
-      ACCEPT_TOKEN(anon_sym_throughput);
+      if (lookahead == 'o') ADVANCE(331);
       END_STATE();
     case 327:
-      if (lookahead == 'e') ADVANCE(329);
+      if (lookahead == 's') ADVANCE(332);
       END_STATE();
     case 328:
-      if (lookahead == 't') ADVANCE(330);
+      if (lookahead == 't') ADVANCE(333);
       END_STATE();
     case 329:
-      ACCEPT_TOKEN(anon_sym_arrival_rate);
+      if (lookahead == 't') ADVANCE(334);
       END_STATE();
     case 330:
+      ACCEPT_TOKEN(anon_sym_spawn_rate);
+      END_STATE();
+    case 331:
+      if (lookahead == 'u') ADVANCE(335);
+      END_STATE();
+    case 332:
+      ACCEPT_TOKEN(anon_sym_thresholds);
+      END_STATE();
+    case 333:
+      ACCEPT_TOKEN(anon_sym_throughput);
+      END_STATE();
+    case 334:
+      if (lookahead == 'e') ADVANCE(336);
+      END_STATE();
+    case 335:
+      if (lookahead == 't') ADVANCE(337);
+      END_STATE();
+    case 336:
+      ACCEPT_TOKEN(anon_sym_arrival_rate);
+      END_STATE();
+    case 337:
       ACCEPT_TOKEN(anon_sym_stop_timeout);
       END_STATE();
     default:
@@ -4023,17 +4052,17 @@ static const TSLexMode ts_lex_modes[STATE_COUNT] = {
   [178] = {.lex_state = 29},
   [179] = {.lex_state = 29},
   [180] = {.lex_state = 29},
-  [181] = {.lex_state = 28},
+  [181] = {.lex_state = 29},
   [182] = {.lex_state = 29},
   [183] = {.lex_state = 29},
   [184] = {.lex_state = 29},
   [185] = {.lex_state = 29},
-  [186] = {.lex_state = 29},
-  [187] = {.lex_state = 2},
+  [186] = {.lex_state = 28},
+  [187] = {.lex_state = 29},
   [188] = {.lex_state = 29},
   [189] = {.lex_state = 29},
   [190] = {.lex_state = 29},
-  [191] = {.lex_state = 29},
+  [191] = {.lex_state = 2},
   [192] = {.lex_state = 29},
   [193] = {.lex_state = 29},
   [194] = {.lex_state = 29},
@@ -4043,60 +4072,60 @@ static const TSLexMode ts_lex_modes[STATE_COUNT] = {
   [198] = {.lex_state = 29},
   [199] = {.lex_state = 29},
   [200] = {.lex_state = 29},
-  [201] = {.lex_state = 2},
+  [201] = {.lex_state = 29},
   [202] = {.lex_state = 29},
-  [203] = {.lex_state = 1},
-  [204] = {.lex_state = 28},
+  [203] = {.lex_state = 29},
+  [204] = {.lex_state = 2},
   [205] = {.lex_state = 29},
   [206] = {.lex_state = 1},
-  [207] = {.lex_state = 2},
-  [208] = {.lex_state = 29},
-  [209] = {.lex_state = 29},
+  [207] = {.lex_state = 28},
+  [208] = {.lex_state = 1},
+  [209] = {.lex_state = 2},
   [210] = {.lex_state = 29},
   [211] = {.lex_state = 29},
   [212] = {.lex_state = 29},
   [213] = {.lex_state = 29},
   [214] = {.lex_state = 29},
   [215] = {.lex_state = 29},
-  [216] = {.lex_state = 1},
+  [216] = {.lex_state = 29},
   [217] = {.lex_state = 1},
-  [218] = {.lex_state = 29},
+  [218] = {.lex_state = 1},
   [219] = {.lex_state = 29},
-  [220] = {.lex_state = 3},
+  [220] = {.lex_state = 4},
   [221] = {.lex_state = 29},
-  [222] = {.lex_state = 4},
-  [223] = {.lex_state = 28},
+  [222] = {.lex_state = 29},
+  [223] = {.lex_state = 29},
   [224] = {.lex_state = 29},
-  [225] = {.lex_state = 29},
+  [225] = {.lex_state = 28},
   [226] = {.lex_state = 2},
   [227] = {.lex_state = 29},
   [228] = {.lex_state = 29},
-  [229] = {.lex_state = 2},
-  [230] = {.lex_state = 1},
+  [229] = {.lex_state = 3},
+  [230] = {.lex_state = 0},
   [231] = {.lex_state = 29},
   [232] = {.lex_state = 29},
   [233] = {.lex_state = 29},
-  [234] = {.lex_state = 29},
+  [234] = {.lex_state = 2},
   [235] = {.lex_state = 28},
-  [236] = {.lex_state = 0},
-  [237] = {.lex_state = 29},
-  [238] = {.lex_state = 2},
-  [239] = {.lex_state = 28},
-  [240] = {.lex_state = 28},
+  [236] = {.lex_state = 2},
+  [237] = {.lex_state = 2},
+  [238] = {.lex_state = 29},
+  [239] = {.lex_state = 29},
+  [240] = {.lex_state = 29},
   [241] = {.lex_state = 29},
-  [242] = {.lex_state = 29},
-  [243] = {.lex_state = 28},
+  [242] = {.lex_state = 28},
+  [243] = {.lex_state = 29},
   [244] = {.lex_state = 28},
   [245] = {.lex_state = 2},
-  [246] = {.lex_state = 2},
+  [246] = {.lex_state = 28},
   [247] = {.lex_state = 29},
-  [248] = {.lex_state = 29},
-  [249] = {.lex_state = 28},
+  [248] = {.lex_state = 28},
+  [249] = {.lex_state = 29},
   [250] = {.lex_state = 29},
   [251] = {.lex_state = 29},
-  [252] = {.lex_state = 29},
+  [252] = {.lex_state = 1},
   [253] = {.lex_state = 29},
-  [254] = {.lex_state = 29},
+  [254] = {.lex_state = 28},
   [255] = {.lex_state = 0},
   [256] = {.lex_state = 0},
   [257] = {.lex_state = 0},
@@ -4318,6 +4347,7 @@ static const uint16_t ts_parse_table[LARGE_STATE_COUNT][SYMBOL_COUNT] = {
     [anon_sym_RPAREN] = ACTIONS(1),
     [aux_sym_tag_selector_token1] = ACTIONS(1),
     [sym_warn_flag] = ACTIONS(1),
+    [sym_optional_flag] = ACTIONS(1),
     [anon_sym_abort] = ACTIONS(1),
     [anon_sym_after] = ACTIONS(1),
     [anon_sym_DOT] = ACTIONS(1),
@@ -7270,7 +7300,7 @@ static const uint16_t ts_small_parse_table[] = {
   [3563] = 4,
     ACTIONS(3), 1,
       sym_comment,
-    STATE(212), 1,
+    STATE(214), 1,
       sym_feed_mode,
     ACTIONS(541), 3,
       anon_sym_unique,
@@ -7524,7 +7554,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_comment,
     ACTIONS(583), 1,
       anon_sym_LPAREN,
-    STATE(178), 1,
+    STATE(180), 1,
       sym_selector,
     STATE(315), 1,
       sym_compare_op,
@@ -7701,7 +7731,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_comment,
     ACTIONS(631), 1,
       anon_sym_else,
-    STATE(197), 1,
+    STATE(205), 1,
       sym_else_clause,
     ACTIONS(629), 6,
       anon_sym_RBRACE,
@@ -7791,7 +7821,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_comment,
     ACTIONS(651), 1,
       anon_sym_LBRACE,
-    STATE(189), 1,
+    STATE(190), 1,
       sym_request_block,
     ACTIONS(653), 6,
       anon_sym_RBRACE,
@@ -7854,24 +7884,25 @@ static const uint16_t ts_small_parse_table[] = {
       sym_tags_option,
       sym__task_option,
       aux_sym_task_block_repeat1,
-  [4301] = 5,
+  [4301] = 6,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(37), 1,
-      anon_sym_tags,
-    ACTIONS(587), 1,
-      anon_sym_weight,
     ACTIONS(669), 1,
-      anon_sym_LBRACE,
-    STATE(168), 4,
-      sym_weight_option,
-      sym_tags_option,
-      sym__task_option,
-      aux_sym_task_block_repeat1,
-  [4320] = 2,
+      sym_identifier,
+    ACTIONS(671), 1,
+      anon_sym_RBRACE,
+    ACTIONS(675), 1,
+      anon_sym_abort,
+    ACTIONS(673), 2,
+      sym_warn_flag,
+      sym_optional_flag,
+    STATE(181), 2,
+      sym_abort_flag,
+      aux_sym_threshold_repeat1,
+  [4322] = 2,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(671), 7,
+    ACTIONS(677), 7,
       anon_sym_RBRACE,
       anon_sym_let,
       anon_sym_sleep,
@@ -7879,52 +7910,52 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_else,
       anon_sym_repeat,
       sym_method,
-  [4333] = 5,
+  [4335] = 5,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(37), 1,
       anon_sym_tags,
     ACTIONS(587), 1,
       anon_sym_weight,
-    ACTIONS(673), 1,
+    ACTIONS(679), 1,
       anon_sym_LBRACE,
     STATE(173), 4,
       sym_weight_option,
       sym_tags_option,
       sym__task_option,
       aux_sym_task_block_repeat1,
-  [4352] = 5,
+  [4354] = 5,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(675), 1,
+    ACTIONS(681), 1,
       anon_sym_LPAREN,
-    ACTIONS(677), 1,
+    ACTIONS(683), 1,
       anon_sym_DOT,
-    STATE(204), 1,
+    STATE(207), 1,
       aux_sym_var_ref_repeat1,
     ACTIONS(220), 4,
       anon_sym_COMMA,
       anon_sym_RBRACK,
       anon_sym_RPAREN,
       anon_sym_RBRACE_RBRACE,
-  [4371] = 5,
+  [4373] = 5,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(679), 1,
+    ACTIONS(685), 1,
       anon_sym_LBRACE,
-    ACTIONS(681), 1,
+    ACTIONS(687), 1,
       anon_sym_weight,
-    ACTIONS(684), 1,
+    ACTIONS(690), 1,
       anon_sym_tags,
     STATE(173), 4,
       sym_weight_option,
       sym_tags_option,
       sym__task_option,
       aux_sym_task_block_repeat1,
-  [4390] = 2,
+  [4392] = 2,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(687), 7,
+    ACTIONS(693), 7,
       anon_sym_RBRACE,
       anon_sym_let,
       anon_sym_sleep,
@@ -7932,21 +7963,36 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_else,
       anon_sym_repeat,
       sym_method,
-  [4403] = 5,
+  [4405] = 6,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(689), 1,
+    ACTIONS(695), 1,
+      sym_identifier,
+    ACTIONS(697), 1,
       anon_sym_RBRACE,
-    ACTIONS(691), 1,
+    ACTIONS(702), 1,
+      anon_sym_abort,
+    ACTIONS(699), 2,
+      sym_warn_flag,
+      sym_optional_flag,
+    STATE(175), 2,
+      sym_abort_flag,
+      aux_sym_threshold_repeat1,
+  [4426] = 5,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(705), 1,
+      anon_sym_RBRACE,
+    ACTIONS(707), 1,
       anon_sym_field,
-    ACTIONS(693), 1,
+    ACTIONS(709), 1,
       anon_sym_file,
-    STATE(177), 4,
+    STATE(179), 4,
       sym_part_field,
       sym_part_file,
       sym_part_bytes,
       aux_sym_multipart_body_repeat1,
-  [4422] = 4,
+  [4445] = 4,
     ACTIONS(3), 1,
       sym_comment,
     STATE(371), 1,
@@ -7959,21 +8005,36 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_BANG_EQ,
       anon_sym_LT_EQ,
       anon_sym_GT_EQ,
-  [4439] = 5,
+  [4462] = 6,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(691), 1,
-      anon_sym_field,
-    ACTIONS(693), 1,
-      anon_sym_file,
-    ACTIONS(695), 1,
+    ACTIONS(675), 1,
+      anon_sym_abort,
+    ACTIONS(711), 1,
+      sym_identifier,
+    ACTIONS(713), 1,
       anon_sym_RBRACE,
-    STATE(179), 4,
+    ACTIONS(715), 2,
+      sym_warn_flag,
+      sym_optional_flag,
+    STATE(175), 2,
+      sym_abort_flag,
+      aux_sym_threshold_repeat1,
+  [4483] = 5,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(707), 1,
+      anon_sym_field,
+    ACTIONS(709), 1,
+      anon_sym_file,
+    ACTIONS(717), 1,
+      anon_sym_RBRACE,
+    STATE(182), 4,
       sym_part_field,
       sym_part_file,
       sym_part_bytes,
       aux_sym_multipart_body_repeat1,
-  [4458] = 4,
+  [4502] = 4,
     ACTIONS(3), 1,
       sym_comment,
     STATE(374), 1,
@@ -7986,239 +8047,195 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_BANG_EQ,
       anon_sym_LT_EQ,
       anon_sym_GT_EQ,
-  [4475] = 5,
+  [4519] = 6,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(697), 1,
+    ACTIONS(675), 1,
+      anon_sym_abort,
+    ACTIONS(719), 1,
+      sym_identifier,
+    ACTIONS(721), 1,
       anon_sym_RBRACE,
-    ACTIONS(699), 1,
+    ACTIONS(715), 2,
+      sym_warn_flag,
+      sym_optional_flag,
+    STATE(175), 2,
+      sym_abort_flag,
+      aux_sym_threshold_repeat1,
+  [4540] = 5,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(723), 1,
+      anon_sym_RBRACE,
+    ACTIONS(725), 1,
       anon_sym_field,
-    ACTIONS(702), 1,
+    ACTIONS(728), 1,
       anon_sym_file,
-    STATE(179), 4,
+    STATE(182), 4,
       sym_part_field,
       sym_part_file,
       sym_part_bytes,
       aux_sym_multipart_body_repeat1,
-  [4494] = 5,
+  [4559] = 6,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(675), 1,
+      anon_sym_abort,
+    ACTIONS(719), 1,
+      sym_identifier,
+    ACTIONS(721), 1,
+      anon_sym_RBRACE,
+    ACTIONS(731), 2,
+      sym_warn_flag,
+      sym_optional_flag,
+    STATE(178), 2,
+      sym_abort_flag,
+      aux_sym_threshold_repeat1,
+  [4580] = 5,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(37), 1,
       anon_sym_tags,
     ACTIONS(587), 1,
       anon_sym_weight,
-    ACTIONS(705), 1,
+    ACTIONS(733), 1,
       anon_sym_LBRACE,
     STATE(171), 4,
       sym_weight_option,
       sym_tags_option,
       sym__task_option,
       aux_sym_task_block_repeat1,
-  [4513] = 4,
+  [4599] = 5,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(707), 1,
+    ACTIONS(37), 1,
+      anon_sym_tags,
+    ACTIONS(587), 1,
+      anon_sym_weight,
+    ACTIONS(735), 1,
+      anon_sym_LBRACE,
+    STATE(168), 4,
+      sym_weight_option,
+      sym_tags_option,
+      sym__task_option,
+      aux_sym_task_block_repeat1,
+  [4618] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(737), 1,
       anon_sym_DOT,
-    STATE(181), 1,
+    STATE(186), 1,
       aux_sym_var_ref_repeat1,
     ACTIONS(226), 4,
       anon_sym_COMMA,
       anon_sym_RBRACK,
       anon_sym_RPAREN,
       anon_sym_RBRACE_RBRACE,
-  [4529] = 2,
+  [4634] = 2,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(710), 6,
+    ACTIONS(740), 6,
       anon_sym_RBRACE,
       anon_sym_let,
       anon_sym_sleep,
       anon_sym_if,
       anon_sym_repeat,
       sym_method,
-  [4541] = 2,
+  [4646] = 2,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(712), 6,
+    ACTIONS(742), 6,
       anon_sym_RBRACE,
       anon_sym_let,
       anon_sym_sleep,
       anon_sym_if,
       anon_sym_repeat,
       sym_method,
-  [4553] = 2,
+  [4658] = 2,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(714), 6,
-      anon_sym_RBRACE,
-      anon_sym_let,
-      anon_sym_sleep,
-      anon_sym_if,
-      anon_sym_repeat,
-      sym_method,
-  [4565] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(716), 6,
+    ACTIONS(744), 6,
       ts_builtin_sym_end,
       anon_sym_scenario,
       anon_sym_data,
       anon_sym_load,
       anon_sym_user,
       anon_sym_thresholds,
-  [4577] = 6,
+  [4670] = 2,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(718), 1,
-      sym_identifier,
-    ACTIONS(720), 1,
+    ACTIONS(746), 6,
       anon_sym_RBRACE,
-    ACTIONS(722), 1,
-      sym_warn_flag,
-    ACTIONS(725), 1,
-      anon_sym_abort,
-    STATE(186), 2,
-      sym_abort_flag,
-      aux_sym_threshold_repeat1,
-  [4597] = 6,
+      anon_sym_let,
+      anon_sym_sleep,
+      anon_sym_if,
+      anon_sym_repeat,
+      sym_method,
+  [4682] = 6,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(307), 1,
       anon_sym_DQUOTE,
-    ACTIONS(728), 1,
+    ACTIONS(748), 1,
       anon_sym_RBRACE,
-    ACTIONS(730), 1,
+    ACTIONS(750), 1,
       sym_param_word,
     STATE(255), 1,
       sym_form_field,
     STATE(364), 2,
       sym_string,
       sym__param_name,
-  [4617] = 5,
+  [4702] = 5,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(732), 1,
+    ACTIONS(752), 1,
       anon_sym_RBRACE,
-    ACTIONS(734), 1,
-      anon_sym_ramp,
-    ACTIONS(736), 1,
-      anon_sym_hold,
-    STATE(213), 3,
-      sym_ramp_stage,
-      sym_hold_stage,
-      aux_sym_stages_block_repeat1,
-  [4635] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(738), 6,
-      anon_sym_RBRACE,
-      anon_sym_let,
-      anon_sym_sleep,
-      anon_sym_if,
-      anon_sym_repeat,
-      sym_method,
-  [4647] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(740), 6,
-      ts_builtin_sym_end,
-      anon_sym_scenario,
-      anon_sym_data,
-      anon_sym_load,
-      anon_sym_user,
-      anon_sym_thresholds,
-  [4659] = 5,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(742), 1,
-      anon_sym_RBRACE,
-    ACTIONS(744), 1,
-      anon_sym_ramp,
-    ACTIONS(747), 1,
-      anon_sym_hold,
-    STATE(191), 3,
-      sym_ramp_stage,
-      sym_hold_stage,
-      aux_sym_stages_block_repeat1,
-  [4677] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(750), 6,
-      anon_sym_RBRACE,
-      anon_sym_let,
-      anon_sym_sleep,
-      anon_sym_if,
-      anon_sym_repeat,
-      sym_method,
-  [4689] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(752), 6,
-      ts_builtin_sym_end,
-      anon_sym_scenario,
-      anon_sym_data,
-      anon_sym_load,
-      anon_sym_user,
-      anon_sym_thresholds,
-  [4701] = 6,
-    ACTIONS(3), 1,
-      sym_comment,
     ACTIONS(754), 1,
-      sym_identifier,
+      anon_sym_ramp,
     ACTIONS(756), 1,
-      anon_sym_RBRACE,
-    ACTIONS(758), 1,
-      sym_warn_flag,
-    ACTIONS(760), 1,
-      anon_sym_abort,
-    STATE(186), 2,
-      sym_abort_flag,
-      aux_sym_threshold_repeat1,
-  [4721] = 6,
-    ACTIONS(762), 1,
+      anon_sym_hold,
+    STATE(215), 3,
+      sym_ramp_stage,
+      sym_hold_stage,
+      aux_sym_stages_block_repeat1,
+  [4720] = 5,
+    ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(764), 1,
-      anon_sym_DQUOTE2,
-    ACTIONS(766), 1,
-      sym_string_content,
+    ACTIONS(758), 1,
+      anon_sym_RBRACE,
+    ACTIONS(760), 1,
+      anon_sym_ramp,
+    ACTIONS(763), 1,
+      anon_sym_hold,
+    STATE(193), 3,
+      sym_ramp_stage,
+      sym_hold_stage,
+      aux_sym_stages_block_repeat1,
+  [4738] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(766), 6,
+      ts_builtin_sym_end,
+      anon_sym_scenario,
+      anon_sym_data,
+      anon_sym_load,
+      anon_sym_user,
+      anon_sym_thresholds,
+  [4750] = 6,
     ACTIONS(768), 1,
-      sym_escape_sequence,
+      sym_comment,
     ACTIONS(770), 1,
+      anon_sym_DQUOTE2,
+    ACTIONS(772), 1,
+      sym_string_content,
+    ACTIONS(774), 1,
+      sym_escape_sequence,
+    ACTIONS(776), 1,
       anon_sym_LBRACE_LBRACE,
-    STATE(203), 2,
+    STATE(206), 2,
       sym__string_interpolation,
       aux_sym_string_repeat1,
-  [4741] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(772), 6,
-      anon_sym_RBRACE,
-      anon_sym_let,
-      anon_sym_sleep,
-      anon_sym_if,
-      anon_sym_repeat,
-      sym_method,
-  [4753] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(774), 6,
-      anon_sym_RBRACE,
-      anon_sym_let,
-      anon_sym_sleep,
-      anon_sym_if,
-      anon_sym_repeat,
-      sym_method,
-  [4765] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(776), 6,
-      anon_sym_true,
-      anon_sym_false,
-      sym_null,
-      anon_sym_DQUOTE,
-      anon_sym_LBRACE_LBRACE2,
-      sym_quantity,
-  [4777] = 2,
+  [4770] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(778), 6,
@@ -8228,7 +8245,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_if,
       anon_sym_repeat,
       sym_method,
-  [4789] = 2,
+  [4782] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(780), 6,
@@ -8238,166 +8255,156 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_load,
       anon_sym_user,
       anon_sym_thresholds,
-  [4801] = 6,
+  [4794] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(782), 6,
+      anon_sym_RBRACE,
+      anon_sym_let,
+      anon_sym_sleep,
+      anon_sym_if,
+      anon_sym_repeat,
+      sym_method,
+  [4806] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(784), 6,
+      anon_sym_RBRACE,
+      anon_sym_let,
+      anon_sym_sleep,
+      anon_sym_if,
+      anon_sym_repeat,
+      sym_method,
+  [4818] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(788), 2,
+      anon_sym_LT,
+      anon_sym_GT,
+    ACTIONS(786), 4,
+      anon_sym_EQ_EQ,
+      anon_sym_BANG_EQ,
+      anon_sym_LT_EQ,
+      anon_sym_GT_EQ,
+  [4832] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(790), 6,
+      anon_sym_true,
+      anon_sym_false,
+      sym_null,
+      anon_sym_DQUOTE,
+      anon_sym_LBRACE_LBRACE2,
+      sym_quantity,
+  [4844] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(792), 6,
+      ts_builtin_sym_end,
+      anon_sym_scenario,
+      anon_sym_data,
+      anon_sym_load,
+      anon_sym_user,
+      anon_sym_thresholds,
+  [4856] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(794), 6,
+      ts_builtin_sym_end,
+      anon_sym_scenario,
+      anon_sym_data,
+      anon_sym_load,
+      anon_sym_user,
+      anon_sym_thresholds,
+  [4868] = 6,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(307), 1,
       anon_sym_DQUOTE,
-    ACTIONS(730), 1,
+    ACTIONS(750), 1,
       sym_param_word,
-    ACTIONS(782), 1,
+    ACTIONS(796), 1,
       anon_sym_RBRACE,
     STATE(305), 1,
       sym_form_field,
     STATE(364), 2,
       sym_string,
       sym__param_name,
-  [4821] = 6,
+  [4888] = 2,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(758), 1,
-      sym_warn_flag,
-    ACTIONS(760), 1,
-      anon_sym_abort,
-    ACTIONS(784), 1,
-      sym_identifier,
-    ACTIONS(786), 1,
+    ACTIONS(798), 6,
       anon_sym_RBRACE,
-    STATE(186), 2,
-      sym_abort_flag,
-      aux_sym_threshold_repeat1,
-  [4841] = 6,
-    ACTIONS(762), 1,
+      anon_sym_let,
+      anon_sym_sleep,
+      anon_sym_if,
+      anon_sym_repeat,
+      sym_method,
+  [4900] = 6,
+    ACTIONS(768), 1,
       sym_comment,
-    ACTIONS(770), 1,
+    ACTIONS(776), 1,
       anon_sym_LBRACE_LBRACE,
-    ACTIONS(788), 1,
+    ACTIONS(800), 1,
       anon_sym_DQUOTE2,
-    ACTIONS(790), 1,
+    ACTIONS(802), 1,
       sym_string_content,
-    ACTIONS(792), 1,
+    ACTIONS(804), 1,
       sym_escape_sequence,
-    STATE(206), 2,
+    STATE(208), 2,
       sym__string_interpolation,
       aux_sym_string_repeat1,
-  [4861] = 4,
+  [4920] = 4,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(677), 1,
+    ACTIONS(683), 1,
       anon_sym_DOT,
-    STATE(181), 1,
+    STATE(186), 1,
       aux_sym_var_ref_repeat1,
     ACTIONS(253), 4,
       anon_sym_COMMA,
       anon_sym_RBRACK,
       anon_sym_RPAREN,
       anon_sym_RBRACE_RBRACE,
-  [4877] = 6,
-    ACTIONS(3), 1,
+  [4936] = 6,
+    ACTIONS(768), 1,
       sym_comment,
-    ACTIONS(760), 1,
-      anon_sym_abort,
-    ACTIONS(784), 1,
-      sym_identifier,
-    ACTIONS(786), 1,
-      anon_sym_RBRACE,
-    ACTIONS(794), 1,
-      sym_warn_flag,
-    STATE(194), 2,
-      sym_abort_flag,
-      aux_sym_threshold_repeat1,
-  [4897] = 6,
-    ACTIONS(762), 1,
-      sym_comment,
-    ACTIONS(796), 1,
+    ACTIONS(806), 1,
       anon_sym_DQUOTE2,
-    ACTIONS(798), 1,
+    ACTIONS(808), 1,
       sym_string_content,
-    ACTIONS(801), 1,
+    ACTIONS(811), 1,
       sym_escape_sequence,
-    ACTIONS(804), 1,
+    ACTIONS(814), 1,
       anon_sym_LBRACE_LBRACE,
-    STATE(206), 2,
+    STATE(208), 2,
       sym__string_interpolation,
       aux_sym_string_repeat1,
-  [4917] = 6,
+  [4956] = 6,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(307), 1,
       anon_sym_DQUOTE,
-    ACTIONS(730), 1,
+    ACTIONS(750), 1,
       sym_param_word,
-    ACTIONS(807), 1,
+    ACTIONS(817), 1,
       anon_sym_RBRACE,
     STATE(305), 1,
       sym_form_field,
     STATE(364), 2,
       sym_string,
       sym__param_name,
-  [4937] = 2,
+  [4976] = 2,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(809), 6,
+    ACTIONS(819), 6,
       ts_builtin_sym_end,
       anon_sym_scenario,
       anon_sym_data,
       anon_sym_load,
       anon_sym_user,
       anon_sym_thresholds,
-  [4949] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(811), 6,
-      ts_builtin_sym_end,
-      anon_sym_scenario,
-      anon_sym_data,
-      anon_sym_load,
-      anon_sym_user,
-      anon_sym_thresholds,
-  [4961] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(813), 6,
-      ts_builtin_sym_end,
-      anon_sym_scenario,
-      anon_sym_data,
-      anon_sym_load,
-      anon_sym_user,
-      anon_sym_thresholds,
-  [4973] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(815), 6,
-      ts_builtin_sym_end,
-      anon_sym_scenario,
-      anon_sym_data,
-      anon_sym_load,
-      anon_sym_user,
-      anon_sym_thresholds,
-  [4985] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(817), 6,
-      ts_builtin_sym_end,
-      anon_sym_scenario,
-      anon_sym_data,
-      anon_sym_load,
-      anon_sym_user,
-      anon_sym_thresholds,
-  [4997] = 5,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(734), 1,
-      anon_sym_ramp,
-    ACTIONS(736), 1,
-      anon_sym_hold,
-    ACTIONS(819), 1,
-      anon_sym_RBRACE,
-    STATE(191), 3,
-      sym_ramp_stage,
-      sym_hold_stage,
-      aux_sym_stages_block_repeat1,
-  [5015] = 2,
+  [4988] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(821), 6,
@@ -8407,7 +8414,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_load,
       anon_sym_user,
       anon_sym_thresholds,
-  [5027] = 2,
+  [5000] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(823), 6,
@@ -8417,72 +8424,99 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_load,
       anon_sym_user,
       anon_sym_thresholds,
-  [5039] = 6,
-    ACTIONS(762), 1,
+  [5012] = 2,
+    ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(770), 1,
-      anon_sym_LBRACE_LBRACE,
-    ACTIONS(825), 1,
-      anon_sym_DQUOTE2,
-    ACTIONS(827), 1,
-      sym_string_content,
+    ACTIONS(825), 6,
+      ts_builtin_sym_end,
+      anon_sym_scenario,
+      anon_sym_data,
+      anon_sym_load,
+      anon_sym_user,
+      anon_sym_thresholds,
+  [5024] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(827), 6,
+      ts_builtin_sym_end,
+      anon_sym_scenario,
+      anon_sym_data,
+      anon_sym_load,
+      anon_sym_user,
+      anon_sym_thresholds,
+  [5036] = 5,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(754), 1,
+      anon_sym_ramp,
+    ACTIONS(756), 1,
+      anon_sym_hold,
     ACTIONS(829), 1,
-      sym_escape_sequence,
-    STATE(217), 2,
-      sym__string_interpolation,
-      aux_sym_string_repeat1,
-  [5059] = 6,
-    ACTIONS(762), 1,
-      sym_comment,
-    ACTIONS(770), 1,
-      anon_sym_LBRACE_LBRACE,
-    ACTIONS(790), 1,
-      sym_string_content,
-    ACTIONS(792), 1,
-      sym_escape_sequence,
-    ACTIONS(831), 1,
-      anon_sym_DQUOTE2,
-    STATE(206), 2,
-      sym__string_interpolation,
-      aux_sym_string_repeat1,
-  [5079] = 6,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(760), 1,
-      anon_sym_abort,
-    ACTIONS(833), 1,
-      sym_identifier,
-    ACTIONS(835), 1,
       anon_sym_RBRACE,
-    ACTIONS(837), 1,
-      sym_warn_flag,
-    STATE(202), 2,
-      sym_abort_flag,
-      aux_sym_threshold_repeat1,
-  [5099] = 3,
+    STATE(193), 3,
+      sym_ramp_stage,
+      sym_hold_stage,
+      aux_sym_stages_block_repeat1,
+  [5054] = 2,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(841), 2,
-      anon_sym_LT,
-      anon_sym_GT,
-    ACTIONS(839), 4,
-      anon_sym_EQ_EQ,
-      anon_sym_BANG_EQ,
-      anon_sym_LT_EQ,
-      anon_sym_GT_EQ,
-  [5113] = 5,
-    ACTIONS(307), 1,
-      anon_sym_DQUOTE,
-    ACTIONS(762), 1,
+    ACTIONS(831), 6,
+      ts_builtin_sym_end,
+      anon_sym_scenario,
+      anon_sym_data,
+      anon_sym_load,
+      anon_sym_user,
+      anon_sym_thresholds,
+  [5066] = 6,
+    ACTIONS(768), 1,
+      sym_comment,
+    ACTIONS(776), 1,
+      anon_sym_LBRACE_LBRACE,
+    ACTIONS(833), 1,
+      anon_sym_DQUOTE2,
+    ACTIONS(835), 1,
+      sym_string_content,
+    ACTIONS(837), 1,
+      sym_escape_sequence,
+    STATE(218), 2,
+      sym__string_interpolation,
+      aux_sym_string_repeat1,
+  [5086] = 6,
+    ACTIONS(768), 1,
+      sym_comment,
+    ACTIONS(776), 1,
+      anon_sym_LBRACE_LBRACE,
+    ACTIONS(802), 1,
+      sym_string_content,
+    ACTIONS(804), 1,
+      sym_escape_sequence,
+    ACTIONS(839), 1,
+      anon_sym_DQUOTE2,
+    STATE(208), 2,
+      sym__string_interpolation,
+      aux_sym_string_repeat1,
+  [5106] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(841), 6,
+      anon_sym_RBRACE,
+      anon_sym_let,
+      anon_sym_sleep,
+      anon_sym_if,
+      anon_sym_repeat,
+      sym_method,
+  [5118] = 4,
+    ACTIONS(3), 1,
       sym_comment,
     ACTIONS(843), 1,
-      aux_sym_tag_selector_token1,
+      anon_sym_in,
     ACTIONS(845), 1,
-      sym_bare_selector,
-    STATE(309), 2,
-      sym_tag_selector,
-      sym_string,
-  [5130] = 5,
+      sym_status_code,
+    STATE(66), 3,
+      sym_status_list,
+      sym__status_item,
+      sym_status_range,
+  [5133] = 5,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(847), 1,
@@ -8494,42 +8528,32 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(221), 2,
       sym_threshold,
       aux_sym_thresholds_block_repeat1,
-  [5147] = 4,
+  [5150] = 5,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(852), 1,
-      anon_sym_in,
-    ACTIONS(854), 1,
-      sym_status_code,
-    STATE(66), 3,
-      sym_status_list,
-      sym__status_item,
-      sym_status_range,
-  [5162] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(226), 5,
-      anon_sym_COMMA,
-      anon_sym_RBRACK,
-      anon_sym_RPAREN,
-      anon_sym_DOT,
-      anon_sym_RBRACE_RBRACE,
-  [5173] = 5,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(856), 1,
       sym_identifier,
-    ACTIONS(858), 1,
+    ACTIONS(854), 1,
       anon_sym_RBRACE,
     STATE(145), 1,
       sym_metric,
-    STATE(225), 2,
+    STATE(224), 2,
       sym_threshold,
       aux_sym_thresholds_block_repeat1,
-  [5190] = 5,
+  [5167] = 3,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(856), 1,
+    ACTIONS(858), 1,
+      anon_sym_RBRACE,
+    ACTIONS(856), 4,
+      sym_warn_flag,
+      sym_optional_flag,
+      anon_sym_abort,
+      sym_identifier,
+  [5180] = 5,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(852), 1,
       sym_identifier,
     ACTIONS(860), 1,
       anon_sym_RBRACE,
@@ -8538,19 +8562,28 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(221), 2,
       sym_threshold,
       aux_sym_thresholds_block_repeat1,
-  [5207] = 5,
+  [5197] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(226), 5,
+      anon_sym_COMMA,
+      anon_sym_RBRACK,
+      anon_sym_RPAREN,
+      anon_sym_DOT,
+      anon_sym_RBRACE_RBRACE,
+  [5208] = 5,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(307), 1,
       anon_sym_DQUOTE,
-    ACTIONS(730), 1,
+    ACTIONS(750), 1,
       sym_param_word,
     STATE(305), 1,
       sym_form_field,
     STATE(364), 2,
       sym_string,
       sym__param_name,
-  [5224] = 4,
+  [5225] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(249), 1,
@@ -8561,7 +8594,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_field,
       anon_sym_file,
-  [5239] = 4,
+  [5240] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(249), 1,
@@ -8572,66 +8605,69 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_field,
       anon_sym_file,
-  [5254] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
+  [5255] = 5,
     ACTIONS(307), 1,
       anon_sym_DQUOTE,
+    ACTIONS(768), 1,
+      sym_comment,
     ACTIONS(866), 1,
-      sym_param_word,
-    STATE(336), 2,
+      aux_sym_tag_selector_token1,
+    ACTIONS(868), 1,
+      sym_bare_selector,
+    STATE(309), 2,
+      sym_tag_selector,
       sym_string,
-      sym__param_name,
-  [5268] = 3,
-    ACTIONS(762), 1,
+  [5272] = 4,
+    ACTIONS(3), 1,
       sym_comment,
     ACTIONS(870), 1,
-      sym_string_content,
-    ACTIONS(868), 3,
-      anon_sym_DQUOTE2,
-      sym_escape_sequence,
-      anon_sym_LBRACE_LBRACE,
-  [5280] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(114), 1,
-      anon_sym_task,
-    ACTIONS(872), 1,
-      anon_sym_RBRACE,
-    STATE(250), 2,
-      sym_task_block,
-      aux_sym_sequence_block_repeat1,
-  [5294] = 5,
+      anon_sym_COMMA,
+    STATE(230), 1,
+      aux_sym_call_repeat1,
+    ACTIONS(873), 2,
+      anon_sym_RBRACK,
+      anon_sym_RPAREN,
+  [5286] = 5,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(307), 1,
       anon_sym_DQUOTE,
-    ACTIONS(874), 1,
-      anon_sym_RBRACE,
-    STATE(294), 1,
-      sym_json_member,
-    STATE(319), 1,
-      sym_string,
-  [5310] = 5,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(307), 1,
-      anon_sym_DQUOTE,
-    ACTIONS(876), 1,
+    ACTIONS(875), 1,
       anon_sym_RBRACE,
     STATE(257), 1,
       sym_json_member,
     STATE(319), 1,
       sym_string,
-  [5326] = 2,
+  [5302] = 5,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(878), 4,
+    ACTIONS(307), 1,
+      anon_sym_DQUOTE,
+    ACTIONS(877), 1,
+      anon_sym_RBRACE,
+    STATE(294), 1,
+      sym_json_member,
+    STATE(319), 1,
+      sym_string,
+  [5318] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(879), 4,
       anon_sym_LBRACE,
       anon_sym_weight,
       anon_sym_count,
       anon_sym_tags,
-  [5336] = 2,
+  [5328] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(307), 1,
+      anon_sym_DQUOTE,
+    ACTIONS(881), 1,
+      sym_param_word,
+    STATE(336), 2,
+      sym_string,
+      sym__param_name,
+  [5342] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(417), 4,
@@ -8639,66 +8675,60 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
       anon_sym_RPAREN,
       anon_sym_RBRACE_RBRACE,
-  [5346] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(880), 1,
-      anon_sym_COMMA,
-    STATE(236), 1,
-      aux_sym_call_repeat1,
-    ACTIONS(883), 2,
-      anon_sym_RBRACK,
-      anon_sym_RPAREN,
-  [5360] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(885), 1,
-      anon_sym_basic,
-    ACTIONS(887), 1,
-      anon_sym_bearer,
-    STATE(16), 2,
-      sym_auth_basic,
-      sym_auth_bearer,
-  [5374] = 4,
+  [5352] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(307), 1,
       anon_sym_DQUOTE,
-    ACTIONS(889), 1,
+    ACTIONS(883), 1,
+      sym_param_word,
+    STATE(333), 2,
+      sym_string,
+      sym__param_name,
+  [5366] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(307), 1,
+      anon_sym_DQUOTE,
+    ACTIONS(885), 1,
       sym_param_word,
     STATE(337), 2,
       sym_string,
       sym__param_name,
-  [5388] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(409), 4,
-      anon_sym_COMMA,
-      anon_sym_RBRACK,
-      anon_sym_RPAREN,
-      anon_sym_RBRACE_RBRACE,
-  [5398] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(411), 4,
-      anon_sym_COMMA,
-      anon_sym_RBRACK,
-      anon_sym_RPAREN,
-      anon_sym_RBRACE_RBRACE,
-  [5408] = 4,
+  [5380] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(114), 1,
       anon_sym_task,
-    ACTIONS(872), 1,
+    ACTIONS(887), 1,
       anon_sym_RBRACE,
     STATE(251), 2,
       sym_task_block,
       aux_sym_sequence_block_repeat1,
+  [5394] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(437), 1,
+      anon_sym_if,
+    ACTIONS(889), 1,
+      anon_sym_LBRACE,
+    STATE(188), 2,
+      sym_if_step,
+      sym_step_block,
+  [5408] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(891), 1,
+      anon_sym_basic,
+    ACTIONS(893), 1,
+      anon_sym_bearer,
+    STATE(16), 2,
+      sym_auth_basic,
+      sym_auth_bearer,
   [5422] = 2,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(891), 4,
+    ACTIONS(895), 4,
       anon_sym_LBRACE,
       anon_sym_weight,
       anon_sym_count,
@@ -8711,35 +8741,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
       anon_sym_RPAREN,
       anon_sym_RBRACE_RBRACE,
-  [5442] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(419), 4,
-      anon_sym_COMMA,
-      anon_sym_RBRACK,
-      anon_sym_RPAREN,
-      anon_sym_RBRACE_RBRACE,
-  [5452] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(349), 1,
-      anon_sym_DQUOTE,
-    ACTIONS(893), 1,
-      sym_param_word,
-    STATE(79), 2,
-      sym_string,
-      sym__param_name,
-  [5466] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(307), 1,
-      anon_sym_DQUOTE,
-    ACTIONS(895), 1,
-      sym_param_word,
-    STATE(333), 2,
-      sym_string,
-      sym__param_name,
-  [5480] = 4,
+  [5442] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(299), 1,
@@ -8749,17 +8751,25 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(81), 2,
       sym_json_object,
       sym_json_array,
-  [5494] = 4,
+  [5456] = 2,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(437), 1,
-      anon_sym_if,
+    ACTIONS(419), 4,
+      anon_sym_COMMA,
+      anon_sym_RBRACK,
+      anon_sym_RPAREN,
+      anon_sym_RBRACE_RBRACE,
+  [5466] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(349), 1,
+      anon_sym_DQUOTE,
     ACTIONS(899), 1,
-      anon_sym_LBRACE,
-    STATE(184), 2,
-      sym_if_step,
-      sym_step_block,
-  [5508] = 2,
+      sym_param_word,
+    STATE(79), 2,
+      sym_string,
+      sym__param_name,
+  [5480] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(413), 4,
@@ -8767,57 +8777,83 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
       anon_sym_RPAREN,
       anon_sym_RBRACE_RBRACE,
-  [5518] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(901), 1,
-      anon_sym_RBRACE,
-    ACTIONS(903), 1,
-      anon_sym_task,
-    STATE(250), 2,
-      sym_task_block,
-      aux_sym_sequence_block_repeat1,
-  [5532] = 4,
+  [5490] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(114), 1,
       anon_sym_task,
-    ACTIONS(906), 1,
+    ACTIONS(901), 1,
+      anon_sym_RBRACE,
+    STATE(249), 2,
+      sym_task_block,
+      aux_sym_sequence_block_repeat1,
+  [5504] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(411), 4,
+      anon_sym_COMMA,
+      anon_sym_RBRACK,
+      anon_sym_RPAREN,
+      anon_sym_RBRACE_RBRACE,
+  [5514] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(114), 1,
+      anon_sym_task,
+    ACTIONS(887), 1,
       anon_sym_RBRACE,
     STATE(250), 2,
       sym_task_block,
       aux_sym_sequence_block_repeat1,
-  [5546] = 3,
+  [5528] = 4,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(910), 1,
+    ACTIONS(903), 1,
       anon_sym_RBRACE,
-    ACTIONS(908), 3,
-      sym_warn_flag,
-      anon_sym_abort,
-      sym_identifier,
-  [5558] = 5,
+    ACTIONS(905), 1,
+      anon_sym_task,
+    STATE(250), 2,
+      sym_task_block,
+      aux_sym_sequence_block_repeat1,
+  [5542] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(114), 1,
+      anon_sym_task,
+    ACTIONS(908), 1,
+      anon_sym_RBRACE,
+    STATE(250), 2,
+      sym_task_block,
+      aux_sym_sequence_block_repeat1,
+  [5556] = 3,
+    ACTIONS(768), 1,
+      sym_comment,
+    ACTIONS(912), 1,
+      sym_string_content,
+    ACTIONS(910), 3,
+      anon_sym_DQUOTE2,
+      sym_escape_sequence,
+      anon_sym_LBRACE_LBRACE,
+  [5568] = 5,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(307), 1,
       anon_sym_DQUOTE,
-    ACTIONS(912), 1,
+    ACTIONS(914), 1,
       anon_sym_RBRACE,
     STATE(294), 1,
       sym_json_member,
     STATE(319), 1,
       sym_string,
-  [5574] = 4,
+  [5584] = 2,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(114), 1,
-      anon_sym_task,
-    ACTIONS(914), 1,
-      anon_sym_RBRACE,
-    STATE(231), 2,
-      sym_task_block,
-      aux_sym_sequence_block_repeat1,
-  [5588] = 4,
+    ACTIONS(409), 4,
+      anon_sym_COMMA,
+      anon_sym_RBRACK,
+      anon_sym_RPAREN,
+      anon_sym_RBRACE_RBRACE,
+  [5594] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(916), 1,
@@ -8826,16 +8862,16 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(264), 1,
       aux_sym_form_body_repeat1,
-  [5601] = 4,
+  [5607] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(920), 1,
       anon_sym_COMMA,
     ACTIONS(922), 1,
       anon_sym_RPAREN,
-    STATE(236), 1,
+    STATE(230), 1,
       aux_sym_call_repeat1,
-  [5614] = 4,
+  [5620] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(924), 1,
@@ -8844,7 +8880,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(262), 1,
       aux_sym_json_object_repeat1,
-  [5627] = 4,
+  [5633] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(928), 1,
@@ -8853,41 +8889,41 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(263), 1,
       aux_sym_json_array_repeat1,
-  [5640] = 2,
+  [5646] = 2,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(883), 3,
+    ACTIONS(873), 3,
       anon_sym_COMMA,
       anon_sym_RBRACK,
       anon_sym_RPAREN,
-  [5649] = 4,
+  [5655] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(920), 1,
       anon_sym_COMMA,
     ACTIONS(932), 1,
       anon_sym_RBRACK,
-    STATE(236), 1,
+    STATE(230), 1,
       aux_sym_call_repeat1,
-  [5662] = 4,
+  [5668] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(920), 1,
       anon_sym_COMMA,
     ACTIONS(934), 1,
       anon_sym_RPAREN,
-    STATE(236), 1,
+    STATE(230), 1,
       aux_sym_call_repeat1,
-  [5675] = 4,
+  [5681] = 4,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(912), 1,
+    ACTIONS(914), 1,
       anon_sym_RBRACE,
     ACTIONS(936), 1,
       anon_sym_COMMA,
     STATE(268), 1,
       aux_sym_json_object_repeat1,
-  [5688] = 4,
+  [5694] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(323), 1,
@@ -8896,16 +8932,16 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(269), 1,
       aux_sym_json_array_repeat1,
-  [5701] = 4,
+  [5707] = 4,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(782), 1,
+    ACTIONS(796), 1,
       anon_sym_RBRACE,
     ACTIONS(940), 1,
       anon_sym_COMMA,
     STATE(270), 1,
       aux_sym_form_body_repeat1,
-  [5714] = 4,
+  [5720] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(920), 1,
@@ -8914,7 +8950,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RPAREN,
     STATE(261), 1,
       aux_sym_call_repeat1,
-  [5727] = 4,
+  [5733] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(920), 1,
@@ -8923,15 +8959,15 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(260), 1,
       aux_sym_call_repeat1,
-  [5740] = 3,
+  [5746] = 3,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(854), 1,
+    ACTIONS(845), 1,
       sym_status_code,
     STATE(272), 2,
       sym__status_item,
       sym_status_range,
-  [5751] = 4,
+  [5757] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(946), 1,
@@ -8940,7 +8976,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(268), 1,
       aux_sym_json_object_repeat1,
-  [5764] = 4,
+  [5770] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(951), 1,
@@ -8949,7 +8985,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(269), 1,
       aux_sym_json_array_repeat1,
-  [5777] = 4,
+  [5783] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(956), 1,
@@ -8958,7 +8994,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(270), 1,
       aux_sym_form_body_repeat1,
-  [5790] = 4,
+  [5796] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(349), 1,
@@ -8967,7 +9003,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_random,
     STATE(227), 1,
       sym_string,
-  [5803] = 4,
+  [5809] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(963), 1,
@@ -8976,7 +9012,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(277), 1,
       aux_sym_status_list_repeat1,
-  [5816] = 4,
+  [5822] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(307), 1,
@@ -8985,31 +9021,31 @@ static const uint16_t ts_small_parse_table[] = {
       sym_json_member,
     STATE(319), 1,
       sym_string,
-  [5829] = 2,
+  [5835] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(967), 3,
       anon_sym_RBRACE,
       anon_sym_field,
       anon_sym_file,
-  [5838] = 4,
+  [5844] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(969), 1,
       anon_sym_between,
     ACTIONS(971), 1,
       sym_quantity,
-    STATE(196), 1,
+    STATE(199), 1,
       sym_sleep_between,
-  [5851] = 3,
+  [5857] = 3,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(854), 1,
+    ACTIONS(845), 1,
       sym_status_code,
     STATE(297), 2,
       sym__status_item,
       sym_status_range,
-  [5862] = 4,
+  [5868] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(963), 1,
@@ -9018,14 +9054,14 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(279), 1,
       aux_sym_status_list_repeat1,
-  [5875] = 2,
+  [5881] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(975), 3,
       anon_sym_RBRACE,
       anon_sym_field,
       anon_sym_file,
-  [5884] = 4,
+  [5890] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(977), 1,
@@ -9034,28 +9070,28 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(279), 1,
       aux_sym_status_list_repeat1,
-  [5897] = 2,
+  [5903] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(982), 3,
       anon_sym_RBRACE,
       anon_sym_ramp,
       anon_sym_hold,
-  [5906] = 2,
+  [5912] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(984), 3,
       anon_sym_RBRACE,
       anon_sym_field,
       anon_sym_file,
-  [5915] = 2,
+  [5921] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(986), 3,
       anon_sym_RBRACE,
       anon_sym_ramp,
       anon_sym_hold,
-  [5924] = 4,
+  [5930] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(920), 1,
@@ -9064,16 +9100,16 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(284), 1,
       aux_sym_call_repeat1,
-  [5937] = 4,
+  [5943] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(920), 1,
       anon_sym_COMMA,
     ACTIONS(990), 1,
       anon_sym_RBRACK,
-    STATE(236), 1,
+    STATE(230), 1,
       aux_sym_call_repeat1,
-  [5950] = 4,
+  [5956] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(920), 1,
@@ -9082,496 +9118,496 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RPAREN,
     STATE(256), 1,
       aux_sym_call_repeat1,
-  [5963] = 2,
+  [5969] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(994), 2,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [5971] = 3,
+  [5977] = 3,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(996), 1,
       anon_sym_start,
     ACTIONS(998), 1,
       anon_sym_stop,
-  [5981] = 3,
+  [5987] = 3,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(349), 1,
       anon_sym_DQUOTE,
     STATE(41), 1,
       sym_string,
-  [5991] = 3,
+  [5997] = 3,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(307), 1,
       anon_sym_DQUOTE,
     STATE(129), 1,
       sym_string,
-  [6001] = 2,
+  [6007] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1000), 2,
       anon_sym_on,
       anon_sym_off,
-  [6009] = 3,
+  [6015] = 3,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(349), 1,
       anon_sym_DQUOTE,
     STATE(25), 1,
       sym_string,
-  [6019] = 3,
+  [6025] = 3,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(349), 1,
       anon_sym_DQUOTE,
     STATE(80), 1,
       sym_string,
-  [6029] = 3,
+  [6035] = 3,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(349), 1,
       anon_sym_DQUOTE,
     STATE(35), 1,
       sym_string,
-  [6039] = 2,
+  [6045] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(946), 2,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [6047] = 3,
+  [6053] = 3,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(349), 1,
       anon_sym_DQUOTE,
     STATE(164), 1,
       sym_string,
-  [6057] = 3,
+  [6063] = 3,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(307), 1,
       anon_sym_DQUOTE,
     STATE(365), 1,
       sym_string,
-  [6067] = 2,
+  [6073] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(980), 2,
       anon_sym_COMMA,
       anon_sym_RBRACK,
-  [6075] = 3,
+  [6081] = 3,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(349), 1,
       anon_sym_DQUOTE,
     STATE(53), 1,
       sym_string,
-  [6085] = 3,
+  [6091] = 3,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(349), 1,
       anon_sym_DQUOTE,
     STATE(228), 1,
       sym_string,
-  [6095] = 2,
+  [6101] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(954), 2,
       anon_sym_COMMA,
       anon_sym_RBRACK,
-  [6103] = 3,
+  [6109] = 3,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(307), 1,
       anon_sym_DQUOTE,
     STATE(53), 1,
       sym_string,
-  [6113] = 3,
+  [6119] = 3,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(899), 1,
+    ACTIONS(889), 1,
       anon_sym_LBRACE,
-    STATE(183), 1,
+    STATE(219), 1,
       sym_step_block,
-  [6123] = 3,
+  [6129] = 3,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(307), 1,
       anon_sym_DQUOTE,
     STATE(59), 1,
       sym_string,
-  [6133] = 3,
+  [6139] = 3,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(349), 1,
       anon_sym_DQUOTE,
     STATE(133), 1,
       sym_string,
-  [6143] = 2,
+  [6149] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(956), 2,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [6151] = 3,
+  [6157] = 3,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(349), 1,
       anon_sym_DQUOTE,
     STATE(74), 1,
       sym_string,
-  [6161] = 2,
+  [6167] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1002), 2,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [6169] = 3,
+  [6175] = 3,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(899), 1,
+    ACTIONS(889), 1,
       anon_sym_LBRACE,
     STATE(157), 1,
       sym_step_block,
-  [6179] = 2,
+  [6185] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1004), 1,
       anon_sym_RPAREN,
-  [6186] = 2,
+  [6192] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1006), 1,
       sym_identifier,
-  [6193] = 2,
+  [6199] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1008), 1,
       ts_builtin_sym_end,
-  [6200] = 2,
+  [6206] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1010), 1,
       sym_quantity,
-  [6207] = 2,
+  [6213] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1012), 1,
       anon_sym_COLON,
-  [6214] = 2,
+  [6220] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1014), 1,
       anon_sym_LBRACE,
-  [6221] = 2,
+  [6227] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1016), 1,
       sym_quantity,
-  [6228] = 2,
+  [6234] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1018), 1,
       anon_sym_RBRACE_RBRACE,
-  [6235] = 2,
+  [6241] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1020), 1,
       sym_identifier,
-  [6242] = 2,
+  [6248] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1022), 1,
       sym_identifier,
-  [6249] = 2,
+  [6255] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1024), 1,
       anon_sym_COLON,
-  [6256] = 2,
+  [6262] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1026), 1,
       anon_sym_LBRACE,
-  [6263] = 2,
+  [6269] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1028), 1,
       sym_quantity,
-  [6270] = 2,
+  [6276] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1030), 1,
       sym_quantity,
-  [6277] = 2,
+  [6283] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1032), 1,
       sym_quantity,
-  [6284] = 2,
+  [6290] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1034), 1,
       anon_sym_from,
-  [6291] = 2,
+  [6297] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1036), 1,
       sym_quantity,
-  [6298] = 2,
+  [6304] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1038), 1,
       sym_quantity,
-  [6305] = 2,
+  [6311] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1040), 1,
       sym_quantity,
-  [6312] = 2,
+  [6318] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1042), 1,
       sym_quantity,
-  [6319] = 2,
+  [6325] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1044), 1,
       anon_sym_RBRACE_RBRACE,
-  [6326] = 2,
+  [6332] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1046), 1,
       anon_sym_over,
-  [6333] = 2,
+  [6339] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1048), 1,
       anon_sym_EQ,
-  [6340] = 2,
+  [6346] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1050), 1,
       sym_identifier,
-  [6347] = 2,
+  [6353] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1052), 1,
       anon_sym_COLON,
-  [6354] = 2,
+  [6360] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1054), 1,
       sym_quantity,
-  [6361] = 2,
+  [6367] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1056), 1,
       sym_quantity,
-  [6368] = 2,
+  [6374] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1058), 1,
       anon_sym_COLON,
-  [6375] = 2,
+  [6381] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1060), 1,
       anon_sym_COLON,
-  [6382] = 2,
+  [6388] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1062), 1,
       sym_quantity,
-  [6389] = 2,
+  [6395] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1064), 1,
       sym_quantity,
-  [6396] = 2,
+  [6402] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1066), 1,
       sym_quantity,
-  [6403] = 2,
+  [6409] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1068), 1,
       sym_identifier,
-  [6410] = 2,
+  [6416] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1070), 1,
       anon_sym_named,
-  [6417] = 2,
+  [6423] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1072), 1,
       sym_identifier,
-  [6424] = 2,
+  [6430] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1074), 1,
       anon_sym_LBRACK,
-  [6431] = 2,
+  [6437] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1076), 1,
       anon_sym_after,
-  [6438] = 2,
+  [6444] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1078), 1,
       aux_sym_status_range_token1,
-  [6445] = 2,
+  [6451] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1080), 1,
       sym_identifier,
-  [6452] = 2,
+  [6458] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1082), 1,
       anon_sym_LBRACE,
-  [6459] = 2,
+  [6465] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1084), 1,
       sym_header_name,
-  [6466] = 2,
+  [6472] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1086), 1,
       anon_sym_to,
-  [6473] = 2,
+  [6479] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1088), 1,
       sym_quantity,
-  [6480] = 2,
+  [6486] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1090), 1,
       sym_quantity,
-  [6487] = 2,
+  [6493] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1092), 1,
       anon_sym_LBRACE,
-  [6494] = 2,
+  [6500] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1094), 1,
       anon_sym_LBRACE,
-  [6501] = 2,
+  [6507] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1096), 1,
       sym_header_name,
-  [6508] = 2,
+  [6514] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1098), 1,
       sym_quantity,
-  [6515] = 2,
+  [6521] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1100), 1,
       anon_sym_LBRACE,
-  [6522] = 2,
+  [6528] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1102), 1,
       sym_quantity,
-  [6529] = 2,
+  [6535] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1104), 1,
       sym_identifier,
-  [6536] = 2,
+  [6542] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1106), 1,
       sym_quantity,
-  [6543] = 2,
+  [6549] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1108), 1,
       sym_quantity,
-  [6550] = 2,
+  [6556] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1110), 1,
       sym_identifier,
-  [6557] = 2,
+  [6563] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1112), 1,
       sym_identifier,
-  [6564] = 2,
+  [6570] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1114), 1,
       anon_sym_COLON,
-  [6571] = 2,
+  [6577] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1116), 1,
       anon_sym_LBRACE,
-  [6578] = 2,
+  [6584] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1118), 1,
       anon_sym_EQ,
-  [6585] = 2,
+  [6591] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1120), 1,
       sym_header_name,
-  [6592] = 2,
+  [6598] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1122), 1,
       anon_sym_LBRACE,
-  [6599] = 2,
+  [6605] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1124), 1,
       sym_quantity,
-  [6606] = 2,
+  [6612] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1126), 1,
       sym_identifier,
-  [6613] = 2,
+  [6619] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1128), 1,
       sym_quantity,
-  [6620] = 2,
+  [6626] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1130), 1,
       sym_quantity,
-  [6627] = 2,
+  [6633] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1132), 1,
       anon_sym_LBRACE,
-  [6634] = 2,
+  [6640] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1134), 1,
       sym_quantity,
-  [6641] = 2,
+  [6647] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1136), 1,
       sym_quantity,
-  [6648] = 2,
+  [6654] = 2,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(1138), 1,
@@ -9747,213 +9783,213 @@ static const uint32_t ts_small_parse_table_map[] = {
   [SMALL_STATE(167)] = 4268,
   [SMALL_STATE(168)] = 4282,
   [SMALL_STATE(169)] = 4301,
-  [SMALL_STATE(170)] = 4320,
-  [SMALL_STATE(171)] = 4333,
-  [SMALL_STATE(172)] = 4352,
-  [SMALL_STATE(173)] = 4371,
-  [SMALL_STATE(174)] = 4390,
-  [SMALL_STATE(175)] = 4403,
-  [SMALL_STATE(176)] = 4422,
-  [SMALL_STATE(177)] = 4439,
-  [SMALL_STATE(178)] = 4458,
-  [SMALL_STATE(179)] = 4475,
-  [SMALL_STATE(180)] = 4494,
-  [SMALL_STATE(181)] = 4513,
-  [SMALL_STATE(182)] = 4529,
-  [SMALL_STATE(183)] = 4541,
-  [SMALL_STATE(184)] = 4553,
-  [SMALL_STATE(185)] = 4565,
-  [SMALL_STATE(186)] = 4577,
-  [SMALL_STATE(187)] = 4597,
-  [SMALL_STATE(188)] = 4617,
-  [SMALL_STATE(189)] = 4635,
-  [SMALL_STATE(190)] = 4647,
-  [SMALL_STATE(191)] = 4659,
-  [SMALL_STATE(192)] = 4677,
-  [SMALL_STATE(193)] = 4689,
-  [SMALL_STATE(194)] = 4701,
-  [SMALL_STATE(195)] = 4721,
-  [SMALL_STATE(196)] = 4741,
-  [SMALL_STATE(197)] = 4753,
-  [SMALL_STATE(198)] = 4765,
-  [SMALL_STATE(199)] = 4777,
-  [SMALL_STATE(200)] = 4789,
-  [SMALL_STATE(201)] = 4801,
-  [SMALL_STATE(202)] = 4821,
-  [SMALL_STATE(203)] = 4841,
-  [SMALL_STATE(204)] = 4861,
-  [SMALL_STATE(205)] = 4877,
-  [SMALL_STATE(206)] = 4897,
-  [SMALL_STATE(207)] = 4917,
-  [SMALL_STATE(208)] = 4937,
-  [SMALL_STATE(209)] = 4949,
-  [SMALL_STATE(210)] = 4961,
-  [SMALL_STATE(211)] = 4973,
-  [SMALL_STATE(212)] = 4985,
-  [SMALL_STATE(213)] = 4997,
-  [SMALL_STATE(214)] = 5015,
-  [SMALL_STATE(215)] = 5027,
-  [SMALL_STATE(216)] = 5039,
-  [SMALL_STATE(217)] = 5059,
-  [SMALL_STATE(218)] = 5079,
-  [SMALL_STATE(219)] = 5099,
-  [SMALL_STATE(220)] = 5113,
-  [SMALL_STATE(221)] = 5130,
-  [SMALL_STATE(222)] = 5147,
-  [SMALL_STATE(223)] = 5162,
-  [SMALL_STATE(224)] = 5173,
-  [SMALL_STATE(225)] = 5190,
-  [SMALL_STATE(226)] = 5207,
-  [SMALL_STATE(227)] = 5224,
-  [SMALL_STATE(228)] = 5239,
-  [SMALL_STATE(229)] = 5254,
-  [SMALL_STATE(230)] = 5268,
-  [SMALL_STATE(231)] = 5280,
-  [SMALL_STATE(232)] = 5294,
-  [SMALL_STATE(233)] = 5310,
-  [SMALL_STATE(234)] = 5326,
-  [SMALL_STATE(235)] = 5336,
-  [SMALL_STATE(236)] = 5346,
-  [SMALL_STATE(237)] = 5360,
-  [SMALL_STATE(238)] = 5374,
-  [SMALL_STATE(239)] = 5388,
-  [SMALL_STATE(240)] = 5398,
-  [SMALL_STATE(241)] = 5408,
-  [SMALL_STATE(242)] = 5422,
-  [SMALL_STATE(243)] = 5432,
-  [SMALL_STATE(244)] = 5442,
-  [SMALL_STATE(245)] = 5452,
-  [SMALL_STATE(246)] = 5466,
-  [SMALL_STATE(247)] = 5480,
-  [SMALL_STATE(248)] = 5494,
-  [SMALL_STATE(249)] = 5508,
-  [SMALL_STATE(250)] = 5518,
-  [SMALL_STATE(251)] = 5532,
-  [SMALL_STATE(252)] = 5546,
-  [SMALL_STATE(253)] = 5558,
-  [SMALL_STATE(254)] = 5574,
-  [SMALL_STATE(255)] = 5588,
-  [SMALL_STATE(256)] = 5601,
-  [SMALL_STATE(257)] = 5614,
-  [SMALL_STATE(258)] = 5627,
-  [SMALL_STATE(259)] = 5640,
-  [SMALL_STATE(260)] = 5649,
-  [SMALL_STATE(261)] = 5662,
-  [SMALL_STATE(262)] = 5675,
-  [SMALL_STATE(263)] = 5688,
-  [SMALL_STATE(264)] = 5701,
-  [SMALL_STATE(265)] = 5714,
-  [SMALL_STATE(266)] = 5727,
-  [SMALL_STATE(267)] = 5740,
-  [SMALL_STATE(268)] = 5751,
-  [SMALL_STATE(269)] = 5764,
-  [SMALL_STATE(270)] = 5777,
-  [SMALL_STATE(271)] = 5790,
-  [SMALL_STATE(272)] = 5803,
-  [SMALL_STATE(273)] = 5816,
-  [SMALL_STATE(274)] = 5829,
-  [SMALL_STATE(275)] = 5838,
-  [SMALL_STATE(276)] = 5851,
-  [SMALL_STATE(277)] = 5862,
-  [SMALL_STATE(278)] = 5875,
-  [SMALL_STATE(279)] = 5884,
-  [SMALL_STATE(280)] = 5897,
-  [SMALL_STATE(281)] = 5906,
-  [SMALL_STATE(282)] = 5915,
-  [SMALL_STATE(283)] = 5924,
-  [SMALL_STATE(284)] = 5937,
-  [SMALL_STATE(285)] = 5950,
-  [SMALL_STATE(286)] = 5963,
-  [SMALL_STATE(287)] = 5971,
-  [SMALL_STATE(288)] = 5981,
-  [SMALL_STATE(289)] = 5991,
-  [SMALL_STATE(290)] = 6001,
-  [SMALL_STATE(291)] = 6009,
-  [SMALL_STATE(292)] = 6019,
-  [SMALL_STATE(293)] = 6029,
-  [SMALL_STATE(294)] = 6039,
-  [SMALL_STATE(295)] = 6047,
-  [SMALL_STATE(296)] = 6057,
-  [SMALL_STATE(297)] = 6067,
-  [SMALL_STATE(298)] = 6075,
-  [SMALL_STATE(299)] = 6085,
-  [SMALL_STATE(300)] = 6095,
-  [SMALL_STATE(301)] = 6103,
-  [SMALL_STATE(302)] = 6113,
-  [SMALL_STATE(303)] = 6123,
-  [SMALL_STATE(304)] = 6133,
-  [SMALL_STATE(305)] = 6143,
-  [SMALL_STATE(306)] = 6151,
-  [SMALL_STATE(307)] = 6161,
-  [SMALL_STATE(308)] = 6169,
-  [SMALL_STATE(309)] = 6179,
-  [SMALL_STATE(310)] = 6186,
-  [SMALL_STATE(311)] = 6193,
-  [SMALL_STATE(312)] = 6200,
-  [SMALL_STATE(313)] = 6207,
-  [SMALL_STATE(314)] = 6214,
-  [SMALL_STATE(315)] = 6221,
-  [SMALL_STATE(316)] = 6228,
-  [SMALL_STATE(317)] = 6235,
-  [SMALL_STATE(318)] = 6242,
-  [SMALL_STATE(319)] = 6249,
-  [SMALL_STATE(320)] = 6256,
-  [SMALL_STATE(321)] = 6263,
-  [SMALL_STATE(322)] = 6270,
-  [SMALL_STATE(323)] = 6277,
-  [SMALL_STATE(324)] = 6284,
-  [SMALL_STATE(325)] = 6291,
-  [SMALL_STATE(326)] = 6298,
-  [SMALL_STATE(327)] = 6305,
-  [SMALL_STATE(328)] = 6312,
-  [SMALL_STATE(329)] = 6319,
-  [SMALL_STATE(330)] = 6326,
-  [SMALL_STATE(331)] = 6333,
-  [SMALL_STATE(332)] = 6340,
-  [SMALL_STATE(333)] = 6347,
-  [SMALL_STATE(334)] = 6354,
-  [SMALL_STATE(335)] = 6361,
-  [SMALL_STATE(336)] = 6368,
-  [SMALL_STATE(337)] = 6375,
-  [SMALL_STATE(338)] = 6382,
-  [SMALL_STATE(339)] = 6389,
-  [SMALL_STATE(340)] = 6396,
-  [SMALL_STATE(341)] = 6403,
-  [SMALL_STATE(342)] = 6410,
-  [SMALL_STATE(343)] = 6417,
-  [SMALL_STATE(344)] = 6424,
-  [SMALL_STATE(345)] = 6431,
-  [SMALL_STATE(346)] = 6438,
-  [SMALL_STATE(347)] = 6445,
-  [SMALL_STATE(348)] = 6452,
-  [SMALL_STATE(349)] = 6459,
-  [SMALL_STATE(350)] = 6466,
-  [SMALL_STATE(351)] = 6473,
-  [SMALL_STATE(352)] = 6480,
-  [SMALL_STATE(353)] = 6487,
-  [SMALL_STATE(354)] = 6494,
-  [SMALL_STATE(355)] = 6501,
-  [SMALL_STATE(356)] = 6508,
-  [SMALL_STATE(357)] = 6515,
-  [SMALL_STATE(358)] = 6522,
-  [SMALL_STATE(359)] = 6529,
-  [SMALL_STATE(360)] = 6536,
-  [SMALL_STATE(361)] = 6543,
-  [SMALL_STATE(362)] = 6550,
-  [SMALL_STATE(363)] = 6557,
-  [SMALL_STATE(364)] = 6564,
-  [SMALL_STATE(365)] = 6571,
-  [SMALL_STATE(366)] = 6578,
-  [SMALL_STATE(367)] = 6585,
-  [SMALL_STATE(368)] = 6592,
-  [SMALL_STATE(369)] = 6599,
-  [SMALL_STATE(370)] = 6606,
-  [SMALL_STATE(371)] = 6613,
-  [SMALL_STATE(372)] = 6620,
-  [SMALL_STATE(373)] = 6627,
-  [SMALL_STATE(374)] = 6634,
-  [SMALL_STATE(375)] = 6641,
-  [SMALL_STATE(376)] = 6648,
+  [SMALL_STATE(170)] = 4322,
+  [SMALL_STATE(171)] = 4335,
+  [SMALL_STATE(172)] = 4354,
+  [SMALL_STATE(173)] = 4373,
+  [SMALL_STATE(174)] = 4392,
+  [SMALL_STATE(175)] = 4405,
+  [SMALL_STATE(176)] = 4426,
+  [SMALL_STATE(177)] = 4445,
+  [SMALL_STATE(178)] = 4462,
+  [SMALL_STATE(179)] = 4483,
+  [SMALL_STATE(180)] = 4502,
+  [SMALL_STATE(181)] = 4519,
+  [SMALL_STATE(182)] = 4540,
+  [SMALL_STATE(183)] = 4559,
+  [SMALL_STATE(184)] = 4580,
+  [SMALL_STATE(185)] = 4599,
+  [SMALL_STATE(186)] = 4618,
+  [SMALL_STATE(187)] = 4634,
+  [SMALL_STATE(188)] = 4646,
+  [SMALL_STATE(189)] = 4658,
+  [SMALL_STATE(190)] = 4670,
+  [SMALL_STATE(191)] = 4682,
+  [SMALL_STATE(192)] = 4702,
+  [SMALL_STATE(193)] = 4720,
+  [SMALL_STATE(194)] = 4738,
+  [SMALL_STATE(195)] = 4750,
+  [SMALL_STATE(196)] = 4770,
+  [SMALL_STATE(197)] = 4782,
+  [SMALL_STATE(198)] = 4794,
+  [SMALL_STATE(199)] = 4806,
+  [SMALL_STATE(200)] = 4818,
+  [SMALL_STATE(201)] = 4832,
+  [SMALL_STATE(202)] = 4844,
+  [SMALL_STATE(203)] = 4856,
+  [SMALL_STATE(204)] = 4868,
+  [SMALL_STATE(205)] = 4888,
+  [SMALL_STATE(206)] = 4900,
+  [SMALL_STATE(207)] = 4920,
+  [SMALL_STATE(208)] = 4936,
+  [SMALL_STATE(209)] = 4956,
+  [SMALL_STATE(210)] = 4976,
+  [SMALL_STATE(211)] = 4988,
+  [SMALL_STATE(212)] = 5000,
+  [SMALL_STATE(213)] = 5012,
+  [SMALL_STATE(214)] = 5024,
+  [SMALL_STATE(215)] = 5036,
+  [SMALL_STATE(216)] = 5054,
+  [SMALL_STATE(217)] = 5066,
+  [SMALL_STATE(218)] = 5086,
+  [SMALL_STATE(219)] = 5106,
+  [SMALL_STATE(220)] = 5118,
+  [SMALL_STATE(221)] = 5133,
+  [SMALL_STATE(222)] = 5150,
+  [SMALL_STATE(223)] = 5167,
+  [SMALL_STATE(224)] = 5180,
+  [SMALL_STATE(225)] = 5197,
+  [SMALL_STATE(226)] = 5208,
+  [SMALL_STATE(227)] = 5225,
+  [SMALL_STATE(228)] = 5240,
+  [SMALL_STATE(229)] = 5255,
+  [SMALL_STATE(230)] = 5272,
+  [SMALL_STATE(231)] = 5286,
+  [SMALL_STATE(232)] = 5302,
+  [SMALL_STATE(233)] = 5318,
+  [SMALL_STATE(234)] = 5328,
+  [SMALL_STATE(235)] = 5342,
+  [SMALL_STATE(236)] = 5352,
+  [SMALL_STATE(237)] = 5366,
+  [SMALL_STATE(238)] = 5380,
+  [SMALL_STATE(239)] = 5394,
+  [SMALL_STATE(240)] = 5408,
+  [SMALL_STATE(241)] = 5422,
+  [SMALL_STATE(242)] = 5432,
+  [SMALL_STATE(243)] = 5442,
+  [SMALL_STATE(244)] = 5456,
+  [SMALL_STATE(245)] = 5466,
+  [SMALL_STATE(246)] = 5480,
+  [SMALL_STATE(247)] = 5490,
+  [SMALL_STATE(248)] = 5504,
+  [SMALL_STATE(249)] = 5514,
+  [SMALL_STATE(250)] = 5528,
+  [SMALL_STATE(251)] = 5542,
+  [SMALL_STATE(252)] = 5556,
+  [SMALL_STATE(253)] = 5568,
+  [SMALL_STATE(254)] = 5584,
+  [SMALL_STATE(255)] = 5594,
+  [SMALL_STATE(256)] = 5607,
+  [SMALL_STATE(257)] = 5620,
+  [SMALL_STATE(258)] = 5633,
+  [SMALL_STATE(259)] = 5646,
+  [SMALL_STATE(260)] = 5655,
+  [SMALL_STATE(261)] = 5668,
+  [SMALL_STATE(262)] = 5681,
+  [SMALL_STATE(263)] = 5694,
+  [SMALL_STATE(264)] = 5707,
+  [SMALL_STATE(265)] = 5720,
+  [SMALL_STATE(266)] = 5733,
+  [SMALL_STATE(267)] = 5746,
+  [SMALL_STATE(268)] = 5757,
+  [SMALL_STATE(269)] = 5770,
+  [SMALL_STATE(270)] = 5783,
+  [SMALL_STATE(271)] = 5796,
+  [SMALL_STATE(272)] = 5809,
+  [SMALL_STATE(273)] = 5822,
+  [SMALL_STATE(274)] = 5835,
+  [SMALL_STATE(275)] = 5844,
+  [SMALL_STATE(276)] = 5857,
+  [SMALL_STATE(277)] = 5868,
+  [SMALL_STATE(278)] = 5881,
+  [SMALL_STATE(279)] = 5890,
+  [SMALL_STATE(280)] = 5903,
+  [SMALL_STATE(281)] = 5912,
+  [SMALL_STATE(282)] = 5921,
+  [SMALL_STATE(283)] = 5930,
+  [SMALL_STATE(284)] = 5943,
+  [SMALL_STATE(285)] = 5956,
+  [SMALL_STATE(286)] = 5969,
+  [SMALL_STATE(287)] = 5977,
+  [SMALL_STATE(288)] = 5987,
+  [SMALL_STATE(289)] = 5997,
+  [SMALL_STATE(290)] = 6007,
+  [SMALL_STATE(291)] = 6015,
+  [SMALL_STATE(292)] = 6025,
+  [SMALL_STATE(293)] = 6035,
+  [SMALL_STATE(294)] = 6045,
+  [SMALL_STATE(295)] = 6053,
+  [SMALL_STATE(296)] = 6063,
+  [SMALL_STATE(297)] = 6073,
+  [SMALL_STATE(298)] = 6081,
+  [SMALL_STATE(299)] = 6091,
+  [SMALL_STATE(300)] = 6101,
+  [SMALL_STATE(301)] = 6109,
+  [SMALL_STATE(302)] = 6119,
+  [SMALL_STATE(303)] = 6129,
+  [SMALL_STATE(304)] = 6139,
+  [SMALL_STATE(305)] = 6149,
+  [SMALL_STATE(306)] = 6157,
+  [SMALL_STATE(307)] = 6167,
+  [SMALL_STATE(308)] = 6175,
+  [SMALL_STATE(309)] = 6185,
+  [SMALL_STATE(310)] = 6192,
+  [SMALL_STATE(311)] = 6199,
+  [SMALL_STATE(312)] = 6206,
+  [SMALL_STATE(313)] = 6213,
+  [SMALL_STATE(314)] = 6220,
+  [SMALL_STATE(315)] = 6227,
+  [SMALL_STATE(316)] = 6234,
+  [SMALL_STATE(317)] = 6241,
+  [SMALL_STATE(318)] = 6248,
+  [SMALL_STATE(319)] = 6255,
+  [SMALL_STATE(320)] = 6262,
+  [SMALL_STATE(321)] = 6269,
+  [SMALL_STATE(322)] = 6276,
+  [SMALL_STATE(323)] = 6283,
+  [SMALL_STATE(324)] = 6290,
+  [SMALL_STATE(325)] = 6297,
+  [SMALL_STATE(326)] = 6304,
+  [SMALL_STATE(327)] = 6311,
+  [SMALL_STATE(328)] = 6318,
+  [SMALL_STATE(329)] = 6325,
+  [SMALL_STATE(330)] = 6332,
+  [SMALL_STATE(331)] = 6339,
+  [SMALL_STATE(332)] = 6346,
+  [SMALL_STATE(333)] = 6353,
+  [SMALL_STATE(334)] = 6360,
+  [SMALL_STATE(335)] = 6367,
+  [SMALL_STATE(336)] = 6374,
+  [SMALL_STATE(337)] = 6381,
+  [SMALL_STATE(338)] = 6388,
+  [SMALL_STATE(339)] = 6395,
+  [SMALL_STATE(340)] = 6402,
+  [SMALL_STATE(341)] = 6409,
+  [SMALL_STATE(342)] = 6416,
+  [SMALL_STATE(343)] = 6423,
+  [SMALL_STATE(344)] = 6430,
+  [SMALL_STATE(345)] = 6437,
+  [SMALL_STATE(346)] = 6444,
+  [SMALL_STATE(347)] = 6451,
+  [SMALL_STATE(348)] = 6458,
+  [SMALL_STATE(349)] = 6465,
+  [SMALL_STATE(350)] = 6472,
+  [SMALL_STATE(351)] = 6479,
+  [SMALL_STATE(352)] = 6486,
+  [SMALL_STATE(353)] = 6493,
+  [SMALL_STATE(354)] = 6500,
+  [SMALL_STATE(355)] = 6507,
+  [SMALL_STATE(356)] = 6514,
+  [SMALL_STATE(357)] = 6521,
+  [SMALL_STATE(358)] = 6528,
+  [SMALL_STATE(359)] = 6535,
+  [SMALL_STATE(360)] = 6542,
+  [SMALL_STATE(361)] = 6549,
+  [SMALL_STATE(362)] = 6556,
+  [SMALL_STATE(363)] = 6563,
+  [SMALL_STATE(364)] = 6570,
+  [SMALL_STATE(365)] = 6577,
+  [SMALL_STATE(366)] = 6584,
+  [SMALL_STATE(367)] = 6591,
+  [SMALL_STATE(368)] = 6598,
+  [SMALL_STATE(369)] = 6605,
+  [SMALL_STATE(370)] = 6612,
+  [SMALL_STATE(371)] = 6619,
+  [SMALL_STATE(372)] = 6626,
+  [SMALL_STATE(373)] = 6633,
+  [SMALL_STATE(374)] = 6640,
+  [SMALL_STATE(375)] = 6647,
+  [SMALL_STATE(376)] = 6654,
 };
 
 static const TSParseActionEntry ts_parse_actions[] = {
@@ -9972,30 +10008,30 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [23] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_string, 3, 0, 0),
   [25] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_string, 2, 0, 0),
   [27] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_string, 3, 0, 0),
-  [29] = {.entry = {.count = 1, .reusable = true}}, SHIFT(182),
+  [29] = {.entry = {.count = 1, .reusable = true}}, SHIFT(187),
   [31] = {.entry = {.count = 1, .reusable = true}}, SHIFT(369),
   [33] = {.entry = {.count = 1, .reusable = true}}, SHIFT(367),
-  [35] = {.entry = {.count = 1, .reusable = true}}, SHIFT(237),
+  [35] = {.entry = {.count = 1, .reusable = true}}, SHIFT(240),
   [37] = {.entry = {.count = 1, .reusable = true}}, SHIFT(332),
   [39] = {.entry = {.count = 1, .reusable = true}}, SHIFT(306),
-  [41] = {.entry = {.count = 1, .reusable = true}}, SHIFT(246),
+  [41] = {.entry = {.count = 1, .reusable = true}}, SHIFT(236),
   [43] = {.entry = {.count = 1, .reusable = true}}, SHIFT(290),
-  [45] = {.entry = {.count = 1, .reusable = true}}, SHIFT(247),
+  [45] = {.entry = {.count = 1, .reusable = true}}, SHIFT(243),
   [47] = {.entry = {.count = 1, .reusable = true}}, SHIFT(368),
   [49] = {.entry = {.count = 1, .reusable = true}}, SHIFT(293),
   [51] = {.entry = {.count = 1, .reusable = true}}, SHIFT(373),
   [53] = {.entry = {.count = 1, .reusable = true}}, SHIFT(130),
   [55] = {.entry = {.count = 1, .reusable = true}}, SHIFT(317),
-  [57] = {.entry = {.count = 1, .reusable = true}}, SHIFT(192),
+  [57] = {.entry = {.count = 1, .reusable = true}}, SHIFT(196),
   [59] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0),
   [61] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(369),
   [64] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(367),
-  [67] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(237),
+  [67] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(240),
   [70] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(332),
   [73] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(306),
-  [76] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(246),
+  [76] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(236),
   [79] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(290),
-  [82] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(247),
+  [82] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(243),
   [85] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(368),
   [88] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(293),
   [91] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(373),
@@ -10003,20 +10039,20 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [97] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_request_block_repeat1, 2, 0, 0), SHIFT_REPEAT(317),
   [100] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_boolean, 1, 0, 0),
   [102] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_boolean, 1, 0, 0),
-  [104] = {.entry = {.count = 1, .reusable = true}}, SHIFT(193),
+  [104] = {.entry = {.count = 1, .reusable = true}}, SHIFT(197),
   [106] = {.entry = {.count = 1, .reusable = true}}, SHIFT(304),
   [108] = {.entry = {.count = 1, .reusable = true}}, SHIFT(159),
   [110] = {.entry = {.count = 1, .reusable = true}}, SHIFT(318),
   [112] = {.entry = {.count = 1, .reusable = true}}, SHIFT(287),
   [114] = {.entry = {.count = 1, .reusable = true}}, SHIFT(310),
   [116] = {.entry = {.count = 1, .reusable = true}}, SHIFT(341),
-  [118] = {.entry = {.count = 1, .reusable = true}}, SHIFT(185),
-  [120] = {.entry = {.count = 1, .reusable = true}}, SHIFT(215),
+  [118] = {.entry = {.count = 1, .reusable = true}}, SHIFT(189),
+  [120] = {.entry = {.count = 1, .reusable = true}}, SHIFT(216),
   [122] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_auth_setting, 2, 0, 0),
   [124] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_user_block_repeat2, 2, 0, 0),
   [126] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_user_block_repeat2, 2, 0, 0), SHIFT_REPEAT(304),
   [129] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_user_block_repeat2, 2, 0, 0), SHIFT_REPEAT(367),
-  [132] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_user_block_repeat2, 2, 0, 0), SHIFT_REPEAT(237),
+  [132] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_user_block_repeat2, 2, 0, 0), SHIFT_REPEAT(240),
   [135] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_user_block_repeat2, 2, 0, 0), SHIFT_REPEAT(159),
   [138] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_user_block_repeat2, 2, 0, 0), SHIFT_REPEAT(318),
   [141] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_user_block_repeat2, 2, 0, 0), SHIFT_REPEAT(287),
@@ -10042,7 +10078,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [189] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_load_block_repeat1, 2, 0, 0), SHIFT_REPEAT(312),
   [192] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_load_block_repeat1, 2, 0, 0), SHIFT_REPEAT(334),
   [195] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_load_block_repeat1, 2, 0, 0), SHIFT_REPEAT(320),
-  [198] = {.entry = {.count = 1, .reusable = true}}, SHIFT(190),
+  [198] = {.entry = {.count = 1, .reusable = true}}, SHIFT(194),
   [200] = {.entry = {.count = 1, .reusable = true}}, SHIFT(358),
   [202] = {.entry = {.count = 1, .reusable = true}}, SHIFT(360),
   [204] = {.entry = {.count = 1, .reusable = true}}, SHIFT(361),
@@ -10050,7 +10086,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [208] = {.entry = {.count = 1, .reusable = true}}, SHIFT(312),
   [210] = {.entry = {.count = 1, .reusable = true}}, SHIFT(334),
   [212] = {.entry = {.count = 1, .reusable = true}}, SHIFT(320),
-  [214] = {.entry = {.count = 1, .reusable = true}}, SHIFT(210),
+  [214] = {.entry = {.count = 1, .reusable = true}}, SHIFT(212),
   [216] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym__status_item, 1, 0, 0),
   [218] = {.entry = {.count = 1, .reusable = true}}, SHIFT(346),
   [220] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_var_ref, 1, 0, 0),
@@ -10064,8 +10100,8 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [237] = {.entry = {.count = 1, .reusable = true}}, SHIFT(51),
   [239] = {.entry = {.count = 1, .reusable = true}}, SHIFT(127),
   [241] = {.entry = {.count = 1, .reusable = true}}, SHIFT(301),
-  [243] = {.entry = {.count = 1, .reusable = true}}, SHIFT(198),
-  [245] = {.entry = {.count = 1, .reusable = false}}, SHIFT(198),
+  [243] = {.entry = {.count = 1, .reusable = true}}, SHIFT(201),
+  [245] = {.entry = {.count = 1, .reusable = false}}, SHIFT(201),
   [247] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_raw_body, 2, 0, 0),
   [249] = {.entry = {.count = 1, .reusable = true}}, SHIFT(288),
   [251] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_json_object, 2, 0, 0),
@@ -10085,10 +10121,10 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [279] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_scenario_block_repeat1, 2, 0, 0), SHIFT_REPEAT(304),
   [282] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_scenario_block_repeat1, 2, 0, 0), SHIFT_REPEAT(369),
   [285] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_scenario_block_repeat1, 2, 0, 0), SHIFT_REPEAT(367),
-  [288] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_scenario_block_repeat1, 2, 0, 0), SHIFT_REPEAT(237),
+  [288] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_scenario_block_repeat1, 2, 0, 0), SHIFT_REPEAT(240),
   [291] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_scenario_block_repeat1, 2, 0, 0), SHIFT_REPEAT(159),
   [294] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_scenario_block_repeat1, 2, 0, 0), SHIFT_REPEAT(318),
-  [297] = {.entry = {.count = 1, .reusable = false}}, SHIFT(233),
+  [297] = {.entry = {.count = 1, .reusable = false}}, SHIFT(231),
   [299] = {.entry = {.count = 1, .reusable = true}}, SHIFT(50),
   [301] = {.entry = {.count = 1, .reusable = true}}, SHIFT(33),
   [303] = {.entry = {.count = 1, .reusable = true}}, SHIFT(11),
@@ -10100,11 +10136,11 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [315] = {.entry = {.count = 1, .reusable = true}}, SHIFT(119),
   [317] = {.entry = {.count = 1, .reusable = true}}, SHIFT(298),
   [319] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_pred_matches, 2, 0, 0),
-  [321] = {.entry = {.count = 1, .reusable = true}}, SHIFT(208),
+  [321] = {.entry = {.count = 1, .reusable = true}}, SHIFT(210),
   [323] = {.entry = {.count = 1, .reusable = true}}, SHIFT(44),
   [325] = {.entry = {.count = 1, .reusable = true}}, SHIFT(300),
   [327] = {.entry = {.count = 1, .reusable = true}}, SHIFT(42),
-  [329] = {.entry = {.count = 1, .reusable = true}}, SHIFT(209),
+  [329] = {.entry = {.count = 1, .reusable = true}}, SHIFT(211),
   [331] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_multipart_body, 4, 0, 0),
   [333] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_form_body, 3, 0, 0),
   [335] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_raw_body, 3, 0, 0),
@@ -10114,7 +10150,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [343] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_query_param, 4, 0, 8),
   [345] = {.entry = {.count = 1, .reusable = true}}, SHIFT(10),
   [347] = {.entry = {.count = 1, .reusable = true}}, SHIFT(286),
-  [349] = {.entry = {.count = 1, .reusable = true}}, SHIFT(216),
+  [349] = {.entry = {.count = 1, .reusable = true}}, SHIFT(217),
   [351] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_form_body, 4, 0, 0),
   [353] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_check_header, 3, 0, 1),
   [355] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_check_jsonpath, 3, 0, 11),
@@ -10138,10 +10174,10 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [391] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_capture_mode, 1, 0, 0),
   [393] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_capture_jsonpath, 3, 0, 11),
   [395] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_status_list, 5, 0, 0),
-  [397] = {.entry = {.count = 1, .reusable = true}}, SHIFT(249),
+  [397] = {.entry = {.count = 1, .reusable = true}}, SHIFT(246),
   [399] = {.entry = {.count = 1, .reusable = false}}, SHIFT(265),
   [401] = {.entry = {.count = 1, .reusable = true}}, SHIFT(265),
-  [403] = {.entry = {.count = 1, .reusable = true}}, SHIFT(239),
+  [403] = {.entry = {.count = 1, .reusable = true}}, SHIFT(254),
   [405] = {.entry = {.count = 1, .reusable = false}}, SHIFT(266),
   [407] = {.entry = {.count = 1, .reusable = true}}, SHIFT(266),
   [409] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_list, 2, 0, 0),
@@ -10205,12 +10241,12 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [535] = {.entry = {.count = 1, .reusable = true}}, SHIFT(357),
   [537] = {.entry = {.count = 1, .reusable = true}}, SHIFT(48),
   [539] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_data_decl, 4, 0, 2),
-  [541] = {.entry = {.count = 1, .reusable = true}}, SHIFT(211),
+  [541] = {.entry = {.count = 1, .reusable = true}}, SHIFT(213),
   [543] = {.entry = {.count = 1, .reusable = true}}, SHIFT(355),
   [545] = {.entry = {.count = 1, .reusable = true}}, SHIFT(52),
-  [547] = {.entry = {.count = 1, .reusable = true}}, SHIFT(222),
+  [547] = {.entry = {.count = 1, .reusable = true}}, SHIFT(220),
   [549] = {.entry = {.count = 1, .reusable = true}}, SHIFT(303),
-  [551] = {.entry = {.count = 1, .reusable = true}}, SHIFT(176),
+  [551] = {.entry = {.count = 1, .reusable = true}}, SHIFT(177),
   [553] = {.entry = {.count = 1, .reusable = true}}, SHIFT(67),
   [555] = {.entry = {.count = 1, .reusable = true}}, SHIFT(307),
   [557] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_host_setting, 2, 0, 0),
@@ -10226,7 +10262,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [577] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_metric, 1, 0, 0),
   [579] = {.entry = {.count = 1, .reusable = true}}, SHIFT(152),
   [581] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_task_block, 6, 0, 1),
-  [583] = {.entry = {.count = 1, .reusable = true}}, SHIFT(220),
+  [583] = {.entry = {.count = 1, .reusable = true}}, SHIFT(229),
   [585] = {.entry = {.count = 1, .reusable = true}}, SHIFT(12),
   [587] = {.entry = {.count = 1, .reusable = true}}, SHIFT(375),
   [589] = {.entry = {.count = 1, .reusable = true}}, SHIFT(323),
@@ -10248,7 +10284,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [624] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_metric_repeat1, 2, 0, 0), SHIFT_REPEAT(155),
   [627] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_stages_block, 4, 0, 0),
   [629] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_if_step, 3, 0, 0),
-  [631] = {.entry = {.count = 1, .reusable = true}}, SHIFT(248),
+  [631] = {.entry = {.count = 1, .reusable = true}}, SHIFT(239),
   [633] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_users_setting, 2, 0, 0),
   [635] = {.entry = {.count = 1, .reusable = true}}, SHIFT(325),
   [637] = {.entry = {.count = 1, .reusable = true}}, SHIFT(326),
@@ -10266,125 +10302,125 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [661] = {.entry = {.count = 1, .reusable = true}}, SHIFT(292),
   [663] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_stop_timeout_setting, 2, 0, 0),
   [665] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_stages_block, 3, 0, 0),
-  [667] = {.entry = {.count = 1, .reusable = true}}, SHIFT(241),
-  [669] = {.entry = {.count = 1, .reusable = true}}, SHIFT(254),
-  [671] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_step_block, 2, 0, 0),
-  [673] = {.entry = {.count = 1, .reusable = true}}, SHIFT(103),
-  [675] = {.entry = {.count = 1, .reusable = true}}, SHIFT(88),
-  [677] = {.entry = {.count = 1, .reusable = true}}, SHIFT(347),
-  [679] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_task_block_repeat1, 2, 0, 0),
-  [681] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_block_repeat1, 2, 0, 0), SHIFT_REPEAT(375),
-  [684] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_block_repeat1, 2, 0, 0), SHIFT_REPEAT(332),
-  [687] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_step_block, 3, 0, 0),
-  [689] = {.entry = {.count = 1, .reusable = true}}, SHIFT(64),
-  [691] = {.entry = {.count = 1, .reusable = true}}, SHIFT(229),
-  [693] = {.entry = {.count = 1, .reusable = true}}, SHIFT(238),
-  [695] = {.entry = {.count = 1, .reusable = true}}, SHIFT(61),
-  [697] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_multipart_body_repeat1, 2, 0, 0),
-  [699] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_multipart_body_repeat1, 2, 0, 0), SHIFT_REPEAT(229),
-  [702] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_multipart_body_repeat1, 2, 0, 0), SHIFT_REPEAT(238),
-  [705] = {.entry = {.count = 1, .reusable = true}}, SHIFT(102),
-  [707] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_var_ref_repeat1, 2, 0, 0), SHIFT_REPEAT(347),
-  [710] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_request_block, 2, 0, 0),
-  [712] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_repeat_step, 3, 0, 0),
-  [714] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_else_clause, 2, 0, 0),
-  [716] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_user_block, 6, 0, 1),
-  [718] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_threshold_repeat1, 2, 0, 0),
-  [720] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_threshold_repeat1, 2, 0, 0),
-  [722] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_threshold_repeat1, 2, 0, 0), SHIFT_REPEAT(186),
-  [725] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_threshold_repeat1, 2, 0, 0), SHIFT_REPEAT(345),
-  [728] = {.entry = {.count = 1, .reusable = true}}, SHIFT(62),
-  [730] = {.entry = {.count = 1, .reusable = true}}, SHIFT(364),
-  [732] = {.entry = {.count = 1, .reusable = true}}, SHIFT(167),
-  [734] = {.entry = {.count = 1, .reusable = true}}, SHIFT(350),
-  [736] = {.entry = {.count = 1, .reusable = true}}, SHIFT(351),
-  [738] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_request, 3, 0, 10),
-  [740] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_load_block, 4, 0, 0),
-  [742] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_stages_block_repeat1, 2, 0, 0),
-  [744] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_stages_block_repeat1, 2, 0, 0), SHIFT_REPEAT(350),
-  [747] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_stages_block_repeat1, 2, 0, 0), SHIFT_REPEAT(351),
-  [750] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_request_block, 3, 0, 0),
-  [752] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_user_block, 4, 0, 1),
-  [754] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_threshold, 5, 0, 0),
-  [756] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_threshold, 5, 0, 0),
-  [758] = {.entry = {.count = 1, .reusable = false}}, SHIFT(186),
-  [760] = {.entry = {.count = 1, .reusable = false}}, SHIFT(345),
-  [762] = {.entry = {.count = 1, .reusable = false}}, SHIFT_EXTRA(),
-  [764] = {.entry = {.count = 1, .reusable = true}}, SHIFT(5),
-  [766] = {.entry = {.count = 1, .reusable = false}}, SHIFT(203),
-  [768] = {.entry = {.count = 1, .reusable = true}}, SHIFT(203),
-  [770] = {.entry = {.count = 1, .reusable = true}}, SHIFT(105),
-  [772] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_sleep_step, 2, 0, 0),
-  [774] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_if_step, 4, 0, 0),
-  [776] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_compare_op, 1, 0, 0),
-  [778] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_sleep_between, 3, 0, 0),
-  [780] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_thresholds_block, 4, 0, 0),
-  [782] = {.entry = {.count = 1, .reusable = true}}, SHIFT(76),
-  [784] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_threshold, 4, 0, 0),
-  [786] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_threshold, 4, 0, 0),
-  [788] = {.entry = {.count = 1, .reusable = true}}, SHIFT(6),
-  [790] = {.entry = {.count = 1, .reusable = false}}, SHIFT(206),
-  [792] = {.entry = {.count = 1, .reusable = true}}, SHIFT(206),
-  [794] = {.entry = {.count = 1, .reusable = false}}, SHIFT(194),
-  [796] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0),
-  [798] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0), SHIFT_REPEAT(206),
-  [801] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0), SHIFT_REPEAT(206),
-  [804] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0), SHIFT_REPEAT(105),
-  [807] = {.entry = {.count = 1, .reusable = true}}, SHIFT(83),
-  [809] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_scenario_block, 4, 0, 1),
-  [811] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_scenario_block, 5, 0, 1),
-  [813] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_load_block, 3, 0, 0),
-  [815] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_feed_mode, 1, 0, 0),
-  [817] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_data_decl, 5, 0, 2),
-  [819] = {.entry = {.count = 1, .reusable = true}}, SHIFT(156),
-  [821] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_thresholds_block, 3, 0, 0),
-  [823] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_user_block, 5, 0, 1),
-  [825] = {.entry = {.count = 1, .reusable = true}}, SHIFT(3),
-  [827] = {.entry = {.count = 1, .reusable = false}}, SHIFT(217),
-  [829] = {.entry = {.count = 1, .reusable = true}}, SHIFT(217),
-  [831] = {.entry = {.count = 1, .reusable = true}}, SHIFT(4),
-  [833] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_threshold, 3, 0, 0),
-  [835] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_threshold, 3, 0, 0),
-  [837] = {.entry = {.count = 1, .reusable = false}}, SHIFT(202),
-  [839] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_selector, 3, 0, 0),
-  [841] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_selector, 3, 0, 0),
-  [843] = {.entry = {.count = 1, .reusable = true}}, SHIFT(363),
-  [845] = {.entry = {.count = 1, .reusable = false}}, SHIFT(309),
+  [667] = {.entry = {.count = 1, .reusable = true}}, SHIFT(238),
+  [669] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_threshold, 3, 0, 0),
+  [671] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_threshold, 3, 0, 0),
+  [673] = {.entry = {.count = 1, .reusable = false}}, SHIFT(181),
+  [675] = {.entry = {.count = 1, .reusable = false}}, SHIFT(345),
+  [677] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_step_block, 2, 0, 0),
+  [679] = {.entry = {.count = 1, .reusable = true}}, SHIFT(103),
+  [681] = {.entry = {.count = 1, .reusable = true}}, SHIFT(88),
+  [683] = {.entry = {.count = 1, .reusable = true}}, SHIFT(347),
+  [685] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_task_block_repeat1, 2, 0, 0),
+  [687] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_block_repeat1, 2, 0, 0), SHIFT_REPEAT(375),
+  [690] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_block_repeat1, 2, 0, 0), SHIFT_REPEAT(332),
+  [693] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_step_block, 3, 0, 0),
+  [695] = {.entry = {.count = 1, .reusable = false}}, REDUCE(aux_sym_threshold_repeat1, 2, 0, 0),
+  [697] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_threshold_repeat1, 2, 0, 0),
+  [699] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_threshold_repeat1, 2, 0, 0), SHIFT_REPEAT(175),
+  [702] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_threshold_repeat1, 2, 0, 0), SHIFT_REPEAT(345),
+  [705] = {.entry = {.count = 1, .reusable = true}}, SHIFT(64),
+  [707] = {.entry = {.count = 1, .reusable = true}}, SHIFT(234),
+  [709] = {.entry = {.count = 1, .reusable = true}}, SHIFT(237),
+  [711] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_threshold, 5, 0, 0),
+  [713] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_threshold, 5, 0, 0),
+  [715] = {.entry = {.count = 1, .reusable = false}}, SHIFT(175),
+  [717] = {.entry = {.count = 1, .reusable = true}}, SHIFT(61),
+  [719] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_threshold, 4, 0, 0),
+  [721] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_threshold, 4, 0, 0),
+  [723] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_multipart_body_repeat1, 2, 0, 0),
+  [725] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_multipart_body_repeat1, 2, 0, 0), SHIFT_REPEAT(234),
+  [728] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_multipart_body_repeat1, 2, 0, 0), SHIFT_REPEAT(237),
+  [731] = {.entry = {.count = 1, .reusable = false}}, SHIFT(178),
+  [733] = {.entry = {.count = 1, .reusable = true}}, SHIFT(102),
+  [735] = {.entry = {.count = 1, .reusable = true}}, SHIFT(247),
+  [737] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_var_ref_repeat1, 2, 0, 0), SHIFT_REPEAT(347),
+  [740] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_request_block, 2, 0, 0),
+  [742] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_else_clause, 2, 0, 0),
+  [744] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_user_block, 6, 0, 1),
+  [746] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_request, 3, 0, 10),
+  [748] = {.entry = {.count = 1, .reusable = true}}, SHIFT(62),
+  [750] = {.entry = {.count = 1, .reusable = true}}, SHIFT(364),
+  [752] = {.entry = {.count = 1, .reusable = true}}, SHIFT(167),
+  [754] = {.entry = {.count = 1, .reusable = true}}, SHIFT(350),
+  [756] = {.entry = {.count = 1, .reusable = true}}, SHIFT(351),
+  [758] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_stages_block_repeat1, 2, 0, 0),
+  [760] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_stages_block_repeat1, 2, 0, 0), SHIFT_REPEAT(350),
+  [763] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_stages_block_repeat1, 2, 0, 0), SHIFT_REPEAT(351),
+  [766] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_load_block, 4, 0, 0),
+  [768] = {.entry = {.count = 1, .reusable = false}}, SHIFT_EXTRA(),
+  [770] = {.entry = {.count = 1, .reusable = true}}, SHIFT(5),
+  [772] = {.entry = {.count = 1, .reusable = false}}, SHIFT(206),
+  [774] = {.entry = {.count = 1, .reusable = true}}, SHIFT(206),
+  [776] = {.entry = {.count = 1, .reusable = true}}, SHIFT(105),
+  [778] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_request_block, 3, 0, 0),
+  [780] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_user_block, 4, 0, 1),
+  [782] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_sleep_between, 3, 0, 0),
+  [784] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_sleep_step, 2, 0, 0),
+  [786] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_selector, 3, 0, 0),
+  [788] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_selector, 3, 0, 0),
+  [790] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_compare_op, 1, 0, 0),
+  [792] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_thresholds_block, 3, 0, 0),
+  [794] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_thresholds_block, 4, 0, 0),
+  [796] = {.entry = {.count = 1, .reusable = true}}, SHIFT(76),
+  [798] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_if_step, 4, 0, 0),
+  [800] = {.entry = {.count = 1, .reusable = true}}, SHIFT(6),
+  [802] = {.entry = {.count = 1, .reusable = false}}, SHIFT(208),
+  [804] = {.entry = {.count = 1, .reusable = true}}, SHIFT(208),
+  [806] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0),
+  [808] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0), SHIFT_REPEAT(208),
+  [811] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0), SHIFT_REPEAT(208),
+  [814] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0), SHIFT_REPEAT(105),
+  [817] = {.entry = {.count = 1, .reusable = true}}, SHIFT(83),
+  [819] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_scenario_block, 4, 0, 1),
+  [821] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_scenario_block, 5, 0, 1),
+  [823] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_load_block, 3, 0, 0),
+  [825] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_feed_mode, 1, 0, 0),
+  [827] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_data_decl, 5, 0, 2),
+  [829] = {.entry = {.count = 1, .reusable = true}}, SHIFT(156),
+  [831] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_user_block, 5, 0, 1),
+  [833] = {.entry = {.count = 1, .reusable = true}}, SHIFT(3),
+  [835] = {.entry = {.count = 1, .reusable = false}}, SHIFT(218),
+  [837] = {.entry = {.count = 1, .reusable = true}}, SHIFT(218),
+  [839] = {.entry = {.count = 1, .reusable = true}}, SHIFT(4),
+  [841] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_repeat_step, 3, 0, 0),
+  [843] = {.entry = {.count = 1, .reusable = true}}, SHIFT(344),
+  [845] = {.entry = {.count = 1, .reusable = true}}, SHIFT(30),
   [847] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_thresholds_block_repeat1, 2, 0, 0), SHIFT_REPEAT(143),
   [850] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_thresholds_block_repeat1, 2, 0, 0),
-  [852] = {.entry = {.count = 1, .reusable = true}}, SHIFT(344),
-  [854] = {.entry = {.count = 1, .reusable = true}}, SHIFT(30),
-  [856] = {.entry = {.count = 1, .reusable = true}}, SHIFT(143),
-  [858] = {.entry = {.count = 1, .reusable = true}}, SHIFT(214),
-  [860] = {.entry = {.count = 1, .reusable = true}}, SHIFT(200),
+  [852] = {.entry = {.count = 1, .reusable = true}}, SHIFT(143),
+  [854] = {.entry = {.count = 1, .reusable = true}}, SHIFT(202),
+  [856] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_abort_flag, 3, 0, 0),
+  [858] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_abort_flag, 3, 0, 0),
+  [860] = {.entry = {.count = 1, .reusable = true}}, SHIFT(203),
   [862] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_part_file, 4, 0, 15),
   [864] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_part_bytes, 7, 0, 16),
-  [866] = {.entry = {.count = 1, .reusable = true}}, SHIFT(336),
-  [868] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym__string_interpolation, 3, 0, 0),
-  [870] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym__string_interpolation, 3, 0, 0),
-  [872] = {.entry = {.count = 1, .reusable = true}}, SHIFT(140),
-  [874] = {.entry = {.count = 1, .reusable = true}}, SHIFT(45),
-  [876] = {.entry = {.count = 1, .reusable = true}}, SHIFT(36),
-  [878] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_weight_option, 2, 0, 0),
-  [880] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_call_repeat1, 2, 0, 0), SHIFT_REPEAT(111),
-  [883] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_call_repeat1, 2, 0, 0),
-  [885] = {.entry = {.count = 1, .reusable = true}}, SHIFT(134),
-  [887] = {.entry = {.count = 1, .reusable = true}}, SHIFT(136),
-  [889] = {.entry = {.count = 1, .reusable = true}}, SHIFT(337),
-  [891] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_count_option, 2, 0, 0),
-  [893] = {.entry = {.count = 1, .reusable = true}}, SHIFT(79),
-  [895] = {.entry = {.count = 1, .reusable = true}}, SHIFT(333),
-  [897] = {.entry = {.count = 1, .reusable = true}}, SHIFT(233),
-  [899] = {.entry = {.count = 1, .reusable = true}}, SHIFT(100),
-  [901] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_sequence_block_repeat1, 2, 0, 0),
-  [903] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_sequence_block_repeat1, 2, 0, 0), SHIFT_REPEAT(310),
-  [906] = {.entry = {.count = 1, .reusable = true}}, SHIFT(142),
-  [908] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_abort_flag, 3, 0, 0),
-  [910] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_abort_flag, 3, 0, 0),
-  [912] = {.entry = {.count = 1, .reusable = true}}, SHIFT(43),
-  [914] = {.entry = {.count = 1, .reusable = true}}, SHIFT(148),
+  [866] = {.entry = {.count = 1, .reusable = true}}, SHIFT(363),
+  [868] = {.entry = {.count = 1, .reusable = false}}, SHIFT(309),
+  [870] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_call_repeat1, 2, 0, 0), SHIFT_REPEAT(111),
+  [873] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_call_repeat1, 2, 0, 0),
+  [875] = {.entry = {.count = 1, .reusable = true}}, SHIFT(36),
+  [877] = {.entry = {.count = 1, .reusable = true}}, SHIFT(45),
+  [879] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_weight_option, 2, 0, 0),
+  [881] = {.entry = {.count = 1, .reusable = true}}, SHIFT(336),
+  [883] = {.entry = {.count = 1, .reusable = true}}, SHIFT(333),
+  [885] = {.entry = {.count = 1, .reusable = true}}, SHIFT(337),
+  [887] = {.entry = {.count = 1, .reusable = true}}, SHIFT(140),
+  [889] = {.entry = {.count = 1, .reusable = true}}, SHIFT(100),
+  [891] = {.entry = {.count = 1, .reusable = true}}, SHIFT(134),
+  [893] = {.entry = {.count = 1, .reusable = true}}, SHIFT(136),
+  [895] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_count_option, 2, 0, 0),
+  [897] = {.entry = {.count = 1, .reusable = true}}, SHIFT(231),
+  [899] = {.entry = {.count = 1, .reusable = true}}, SHIFT(79),
+  [901] = {.entry = {.count = 1, .reusable = true}}, SHIFT(148),
+  [903] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_sequence_block_repeat1, 2, 0, 0),
+  [905] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_sequence_block_repeat1, 2, 0, 0), SHIFT_REPEAT(310),
+  [908] = {.entry = {.count = 1, .reusable = true}}, SHIFT(142),
+  [910] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym__string_interpolation, 3, 0, 0),
+  [912] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym__string_interpolation, 3, 0, 0),
+  [914] = {.entry = {.count = 1, .reusable = true}}, SHIFT(43),
   [916] = {.entry = {.count = 1, .reusable = true}}, SHIFT(69),
-  [918] = {.entry = {.count = 1, .reusable = true}}, SHIFT(201),
+  [918] = {.entry = {.count = 1, .reusable = true}}, SHIFT(204),
   [920] = {.entry = {.count = 1, .reusable = true}}, SHIFT(111),
   [922] = {.entry = {.count = 1, .reusable = true}}, SHIFT(96),
   [924] = {.entry = {.count = 1, .reusable = true}}, SHIFT(38),
@@ -10392,12 +10428,12 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [928] = {.entry = {.count = 1, .reusable = true}}, SHIFT(56),
   [930] = {.entry = {.count = 1, .reusable = true}}, SHIFT(40),
   [932] = {.entry = {.count = 1, .reusable = true}}, SHIFT(235),
-  [934] = {.entry = {.count = 1, .reusable = true}}, SHIFT(243),
+  [934] = {.entry = {.count = 1, .reusable = true}}, SHIFT(242),
   [936] = {.entry = {.count = 1, .reusable = true}}, SHIFT(232),
   [938] = {.entry = {.count = 1, .reusable = true}}, SHIFT(57),
-  [940] = {.entry = {.count = 1, .reusable = true}}, SHIFT(207),
+  [940] = {.entry = {.count = 1, .reusable = true}}, SHIFT(209),
   [942] = {.entry = {.count = 1, .reusable = true}}, SHIFT(244),
-  [944] = {.entry = {.count = 1, .reusable = true}}, SHIFT(240),
+  [944] = {.entry = {.count = 1, .reusable = true}}, SHIFT(248),
   [946] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_json_object_repeat1, 2, 0, 0),
   [948] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_json_object_repeat1, 2, 0, 0), SHIFT_REPEAT(273),
   [951] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_json_array_repeat1, 2, 0, 0), SHIFT_REPEAT(82),
@@ -10409,7 +10445,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [965] = {.entry = {.count = 1, .reusable = true}}, SHIFT(84),
   [967] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_part_field, 4, 0, 8),
   [969] = {.entry = {.count = 1, .reusable = true}}, SHIFT(322),
-  [971] = {.entry = {.count = 1, .reusable = true}}, SHIFT(196),
+  [971] = {.entry = {.count = 1, .reusable = true}}, SHIFT(199),
   [973] = {.entry = {.count = 1, .reusable = true}}, SHIFT(87),
   [975] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_part_file, 5, 0, 15),
   [977] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_status_list_repeat1, 2, 0, 0), SHIFT_REPEAT(276),
@@ -10425,21 +10461,21 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [998] = {.entry = {.count = 1, .reusable = true}}, SHIFT(354),
   [1000] = {.entry = {.count = 1, .reusable = true}}, SHIFT(75),
   [1002] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_form_field, 3, 0, 13),
-  [1004] = {.entry = {.count = 1, .reusable = true}}, SHIFT(219),
-  [1006] = {.entry = {.count = 1, .reusable = true}}, SHIFT(180),
+  [1004] = {.entry = {.count = 1, .reusable = true}}, SHIFT(200),
+  [1006] = {.entry = {.count = 1, .reusable = true}}, SHIFT(184),
   [1008] = {.entry = {.count = 1, .reusable = true}},  ACCEPT_INPUT(),
   [1010] = {.entry = {.count = 1, .reusable = true}}, SHIFT(162),
   [1012] = {.entry = {.count = 1, .reusable = true}}, SHIFT(120),
   [1014] = {.entry = {.count = 1, .reusable = true}}, SHIFT(29),
-  [1016] = {.entry = {.count = 1, .reusable = true}}, SHIFT(218),
-  [1018] = {.entry = {.count = 1, .reusable = true}}, SHIFT(230),
+  [1016] = {.entry = {.count = 1, .reusable = true}}, SHIFT(169),
+  [1018] = {.entry = {.count = 1, .reusable = true}}, SHIFT(252),
   [1020] = {.entry = {.count = 1, .reusable = true}}, SHIFT(366),
   [1022] = {.entry = {.count = 1, .reusable = true}}, SHIFT(331),
   [1024] = {.entry = {.count = 1, .reusable = true}}, SHIFT(68),
-  [1026] = {.entry = {.count = 1, .reusable = true}}, SHIFT(188),
+  [1026] = {.entry = {.count = 1, .reusable = true}}, SHIFT(192),
   [1028] = {.entry = {.count = 1, .reusable = true}}, SHIFT(282),
   [1030] = {.entry = {.count = 1, .reusable = true}}, SHIFT(356),
-  [1032] = {.entry = {.count = 1, .reusable = true}}, SHIFT(242),
+  [1032] = {.entry = {.count = 1, .reusable = true}}, SHIFT(241),
   [1034] = {.entry = {.count = 1, .reusable = true}}, SHIFT(289),
   [1036] = {.entry = {.count = 1, .reusable = true}}, SHIFT(339),
   [1038] = {.entry = {.count = 1, .reusable = true}}, SHIFT(122),
@@ -10457,14 +10493,14 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [1062] = {.entry = {.count = 1, .reusable = true}}, SHIFT(330),
   [1064] = {.entry = {.count = 1, .reusable = true}}, SHIFT(125),
   [1066] = {.entry = {.count = 1, .reusable = true}}, SHIFT(302),
-  [1068] = {.entry = {.count = 1, .reusable = true}}, SHIFT(169),
+  [1068] = {.entry = {.count = 1, .reusable = true}}, SHIFT(185),
   [1070] = {.entry = {.count = 1, .reusable = true}}, SHIFT(299),
   [1072] = {.entry = {.count = 1, .reusable = true}}, SHIFT(146),
   [1074] = {.entry = {.count = 1, .reusable = true}}, SHIFT(267),
   [1076] = {.entry = {.count = 1, .reusable = true}}, SHIFT(372),
   [1078] = {.entry = {.count = 1, .reusable = true}}, SHIFT(39),
-  [1080] = {.entry = {.count = 1, .reusable = true}}, SHIFT(223),
-  [1082] = {.entry = {.count = 1, .reusable = true}}, SHIFT(224),
+  [1080] = {.entry = {.count = 1, .reusable = true}}, SHIFT(225),
+  [1082] = {.entry = {.count = 1, .reusable = true}}, SHIFT(222),
   [1084] = {.entry = {.count = 1, .reusable = true}}, SHIFT(78),
   [1086] = {.entry = {.count = 1, .reusable = true}}, SHIFT(338),
   [1088] = {.entry = {.count = 1, .reusable = true}}, SHIFT(280),
@@ -10472,7 +10508,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [1092] = {.entry = {.count = 1, .reusable = true}}, SHIFT(112),
   [1094] = {.entry = {.count = 1, .reusable = true}}, SHIFT(104),
   [1096] = {.entry = {.count = 1, .reusable = true}}, SHIFT(55),
-  [1098] = {.entry = {.count = 1, .reusable = true}}, SHIFT(199),
+  [1098] = {.entry = {.count = 1, .reusable = true}}, SHIFT(198),
   [1100] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_condition, 2, 0, 0),
   [1102] = {.entry = {.count = 1, .reusable = true}}, SHIFT(158),
   [1104] = {.entry = {.count = 1, .reusable = true}}, SHIFT(24),
@@ -10484,14 +10520,14 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [1116] = {.entry = {.count = 1, .reusable = true}}, SHIFT(54),
   [1118] = {.entry = {.count = 1, .reusable = true}}, SHIFT(165),
   [1120] = {.entry = {.count = 1, .reusable = true}}, SHIFT(313),
-  [1122] = {.entry = {.count = 1, .reusable = true}}, SHIFT(187),
+  [1122] = {.entry = {.count = 1, .reusable = true}}, SHIFT(191),
   [1124] = {.entry = {.count = 1, .reusable = true}}, SHIFT(26),
   [1126] = {.entry = {.count = 1, .reusable = true}}, SHIFT(60),
   [1128] = {.entry = {.count = 1, .reusable = true}}, SHIFT(72),
-  [1130] = {.entry = {.count = 1, .reusable = true}}, SHIFT(252),
-  [1132] = {.entry = {.count = 1, .reusable = true}}, SHIFT(175),
-  [1134] = {.entry = {.count = 1, .reusable = true}}, SHIFT(205),
-  [1136] = {.entry = {.count = 1, .reusable = true}}, SHIFT(234),
+  [1130] = {.entry = {.count = 1, .reusable = true}}, SHIFT(223),
+  [1132] = {.entry = {.count = 1, .reusable = true}}, SHIFT(176),
+  [1134] = {.entry = {.count = 1, .reusable = true}}, SHIFT(183),
+  [1136] = {.entry = {.count = 1, .reusable = true}}, SHIFT(233),
   [1138] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_tag_selector, 2, 0, 3),
 };
 

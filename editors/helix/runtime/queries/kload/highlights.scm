@@ -87,6 +87,7 @@
 (feed_mode) @keyword
 (capture_mode) @keyword
 (warn_flag) @keyword
+(optional_flag) @keyword
 
 [
   "in"
