@@ -1,12 +1,13 @@
 //! What the tests share: running the `kload` binary, scratch scenario files, and
 //! [`TestServer`], an HTTP target on 127.0.0.1:0 that records every request it gets.
 
+use std::cell::Cell;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -62,6 +63,41 @@ pub fn demo() -> (tokio::runtime::Runtime, DemoServer) {
         .block_on(DemoServer::start("127.0.0.1:0".parse().unwrap(), config))
         .unwrap();
     (rt, server)
+}
+
+// ---------------------------------------------------------------------------------------
+// Measurements that need the machine to themselves
+
+/// Every `kload` process a test starts holds a share of this lock while it runs; a test that
+/// compares timings with the truth takes it whole ([`alone`]), so that no other test's load
+/// shares its two cores (tests run in parallel, and CI has two cores).
+static MACHINE: RwLock<()> = RwLock::new(());
+
+thread_local! {
+    /// Whether this test thread holds [`MACHINE`] whole (its own runs then take no share).
+    static ALONE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The machine to this test alone, until the guard is dropped: waits for the `kload`
+/// processes of other tests to end, and keeps new ones from starting.
+pub fn alone() -> Alone {
+    let guard = MACHINE.write().unwrap_or_else(|e| e.into_inner());
+    ALONE.with(|a| a.set(true));
+    Alone { _guard: guard }
+}
+
+pub struct Alone {
+    _guard: RwLockWriteGuard<'static, ()>,
+}
+
+impl Drop for Alone {
+    fn drop(&mut self) {
+        ALONE.with(|a| a.set(false));
+    }
+}
+
+fn share_of_machine() -> Option<RwLockReadGuard<'static, ()>> {
+    (!ALONE.with(Cell::get)).then(|| MACHINE.read().unwrap_or_else(|e| e.into_inner()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -144,6 +180,8 @@ pub struct Spawned {
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
     readers: Vec<JoinHandle<()>>,
+    /// Held while the process may run (see [`alone`]).
+    _share: Option<RwLockReadGuard<'static, ()>>,
 }
 
 fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> JoinHandle<()> {
@@ -162,6 +200,7 @@ fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> Jo
 
 impl Spawned {
     fn spawn(command: &mut Command, json: PathBuf) -> Spawned {
+        let share = share_of_machine();
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -180,6 +219,7 @@ impl Spawned {
             stdout,
             stderr,
             readers,
+            _share: share,
         }
     }
 
@@ -260,9 +300,17 @@ impl Spawned {
         for r in self.readers.drain(..) {
             let _ = r.join();
         }
-        let json = std::fs::read_to_string(&self.json)
-            .ok()
-            .map(|t| serde_json::from_str(&t).expect("the result is JSON"));
+        let json = std::fs::read_to_string(&self.json).ok().map(|t| {
+            serde_json::from_str(&t).unwrap_or_else(|e| {
+                let end = t.len().min(400);
+                panic!(
+                    "the result is not JSON ({e}; {} bytes): {}...\n{}",
+                    t.len(),
+                    &t[..t.floor_char_boundary(end)],
+                    self.output_so_far()
+                )
+            })
+        });
         Finished {
             status,
             stdout: self.stdout.lock().unwrap().clone(),
