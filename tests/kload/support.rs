@@ -306,7 +306,7 @@ impl Spawned {
                 panic!(
                     "the result is not JSON ({e}; {} bytes): {}...\n{}",
                     t.len(),
-                    &t[..t.floor_char_boundary(end)],
+                    &t[..end],
                     self.output_so_far()
                 )
             })
