@@ -10,6 +10,7 @@ mod k8s;
 mod language;
 mod load;
 mod requests;
+mod secrets;
 mod session;
 mod stopping;
 mod support;
