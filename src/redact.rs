@@ -271,20 +271,33 @@ impl Secrets {
 }
 
 /// The words of a secret header value worth remembering on their own: the token after an
-/// auth scheme (`Bearer abc…`), each cookie value (`sid=abc; theme=dark`).
-pub fn header_parts(value: &str) -> Vec<&str> {
-    let mut parts = vec![value];
+/// auth scheme (`Bearer abc…`), the password (and `user:password`) a `Basic` value encodes,
+/// each cookie value (`sid=abc; theme=dark`).
+pub fn header_parts(value: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let mut parts = vec![value.to_string()];
     if let Some((scheme, rest)) = value.split_once(' ')
         && matches!(
             scheme.to_ascii_lowercase().as_str(),
             "bearer" | "basic" | "token" | "digest" | "jwt"
         )
     {
-        parts.push(rest.trim());
+        let rest = rest.trim();
+        parts.push(rest.to_string());
+        if scheme.eq_ignore_ascii_case("basic")
+            && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(rest)
+            && let Ok(pair) = String::from_utf8(bytes)
+        {
+            if let Some((_, password)) = pair.split_once(':') {
+                parts.push(password.to_string());
+            }
+            parts.push(pair);
+        }
+        return parts;
     }
     for pair in value.split(';') {
         if let Some((_, v)) = pair.split_once('=') {
-            parts.push(v.trim());
+            parts.push(v.trim().to_string());
         }
     }
     parts
@@ -335,6 +348,16 @@ mod tests {
         assert_eq!(
             header_parts("sid=123456; theme=dark"),
             ["sid=123456; theme=dark", "123456", "dark"]
+        );
+        // RFC 7617's example: the password and the pair it encodes.
+        assert_eq!(
+            header_parts("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
+            [
+                "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+                "QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+                "open sesame",
+                "Aladdin:open sesame"
+            ]
         );
     }
 }

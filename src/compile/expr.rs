@@ -373,7 +373,7 @@ impl Compiler<'_> {
             match template.as_literal() {
                 Some(text) => {
                     for part in crate::redact::header_parts(text) {
-                        self.secret_literal(part);
+                        self.secret_literal(&part);
                     }
                 }
                 None => self.secret_template(&template),

@@ -111,7 +111,7 @@ fn render_headers(
         let value = eval::render(&h.value, user, globals)?;
         if h.secret {
             for part in crate::redact::header_parts(&value) {
-                user.secret(part, globals);
+                user.secret(&part, globals);
             }
         }
         let mut value = HeaderValue::from_str(&value).map_err(|_| {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Response, StatusCode};
+use base64::Engine as _;
 use kload::compile::Context;
 use kload::session::{self, Options};
 
@@ -31,16 +32,19 @@ const LITERAL: &str = "litSign5e7c9a&<x";
 const JSON_LITERAL: &str = "litApi3b1d9e77";
 /// The password of the host given with `-H`.
 const HOST_PASSWORD: &str = "hostPass9c1e";
+/// A basic-auth password: the default of an `env()` that is not set.
+const BASIC_PASSWORD: &str = "basicPw4a8c0e";
 
 /// The parts of each secret that no output may contain (a part also catches a secret cut
 /// short or encoded around its edges).
-const NEEDLES: [&str; 6] = [
+const NEEDLES: [&str; 7] = [
     "tok9f3a1c2b7d5e",
     PASSWORD_CORE,
     "envKey8d2f6a1b",
     "litSign5e7c9a",
     JSON_LITERAL,
     HOST_PASSWORD,
+    BASIC_PASSWORD,
 ];
 
 const ACCOUNTS: &str =
@@ -102,6 +106,11 @@ user Member {{
         "api_token": "{JSON_LITERAL}"
       }}
       check jsonpath "$.echo" == "expected"
+    }}
+    GET "/me" {{
+      name "basic echoed"
+      auth basic "load" "{{{{ env("KLOAD_SECRETS_TEST_UNSET", "{BASIC_PASSWORD}") }}}}"
+      check jsonpath "$.basic" == "expected"
     }}
     GET "/me" {{
       name "long echo"
@@ -199,12 +208,18 @@ async fn answer(
                 .map(|(_, v)| v.into_owned())
                 .unwrap_or_default();
             let auth = header(&parts.headers, "authorization");
+            let basic = auth
+                .strip_prefix("Basic ")
+                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
             let mut response = json(
                 StatusCode::OK,
                 serde_json::json!({
                     "auth": auth,
                     "signature": header(&parts.headers, "x-signature"),
                     "key": key,
+                    "basic": basic,
                     // Long enough that a message quoting it is cut inside the token.
                     "long": format!("{}{auth}", ".".repeat(96)),
                 }),
@@ -369,6 +384,8 @@ fn secrets_never_leave_any_output() {
         ("password echoed", r#"got {"password":"***"}"#),
         ("literal echoed", r#"got {"api_token":"***"}"#),
         ("long echo", "got ........"),
+        // The user and password the header encodes are a secret, and so is the password.
+        ("basic echoed", "\"expected\"`: got ***"),
         (
             "compared with the token",
             r#"`check jsonpath "$.auth" == "{{ token }}"`: got ***"#,
