@@ -3,7 +3,9 @@
 
 mod commands;
 mod demo;
+mod import;
 mod k8s;
+mod merge;
 mod out;
 mod run;
 
@@ -72,6 +74,12 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print the Kubernetes manifests (ConfigMap and Indexed Job) of a distributed run.
     K8s(Box<k8s::K8sArgs>),
+    /// Merge the results of every segment of a distributed run into one: the same reports,
+    /// thresholds and exit code as `kload run`.
+    Merge(merge::MergeArgs),
+    /// Turn a recording into a scenario: `kload import har FILE.har -o OUT.kload`.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Run every request of every class once and list each with its status.
     Smoke {
         file: PathBuf,
@@ -79,7 +87,17 @@ pub enum Command {
         host: Option<String>,
         #[arg(long, env = "KLOAD_INSECURE")]
         insecure: bool,
+        /// Show the request and response of each failed step (-v), or of every step (-vv);
+        /// credentials and secrets are masked.
+        #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+        verbose: u8,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum LateStartArg {
+    Fail,
+    Join,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
@@ -100,7 +118,7 @@ pub struct DemoArgs {
     pub users: u32,
     #[arg(short = 'r', long, default_value_t = 10.0, value_parser = parse_rate, allow_negative_numbers = true)]
     pub spawn_rate: f64,
-    #[arg(short = 't', long, default_value = "30s", value_parser = parse_run_time, allow_negative_numbers = true)]
+    #[arg(short = 't', long, default_value = "30s", value_parser = parse_run_time, allow_hyphen_values = true)]
     pub run_time: Duration,
     /// Scale the target's simulated latency (1.0 realistic, 0 none).
     #[arg(long, default_value_t = 1.0)]
@@ -124,13 +142,13 @@ pub struct RunArgs {
     #[arg(short = 'r', long, env = "KLOAD_SPAWN_RATE", value_parser = parse_rate, allow_negative_numbers = true)]
     pub spawn_rate: Option<f64>,
     /// Stop after this long: 30s, 5m, 1h30m (a bare number is seconds).
-    #[arg(short = 't', long, env = "KLOAD_RUN_TIME", value_parser = parse_run_time, allow_negative_numbers = true)]
+    #[arg(short = 't', long, env = "KLOAD_RUN_TIME", value_parser = parse_run_time, allow_hyphen_values = true)]
     pub run_time: Option<Duration>,
     /// Run without a web UI (the only mode for now).
     #[arg(long, env = "KLOAD_HEADLESS")]
     pub headless: bool,
     /// Time running tasks get to finish when the run stops.
-    #[arg(short = 's', long, env = "KLOAD_STOP_TIMEOUT", value_parser = parse_duration, allow_negative_numbers = true)]
+    #[arg(short = 's', long, env = "KLOAD_STOP_TIMEOUT", value_parser = parse_duration, allow_hyphen_values = true)]
     pub stop_timeout: Option<Duration>,
     /// Only run tasks and requests with any of these tags.
     #[arg(short = 'T', long, env = "KLOAD_TAGS", value_delimiter = ',', num_args = 1..)]
@@ -160,6 +178,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
     #[command(flatten)]
+    pub prometheus: kload::export::prometheus::PrometheusArgs,
+    /// With --dry-run (`kload smoke`): how much of each exchange to print.
+    #[arg(skip)]
+    pub verbose: u8,
+    #[command(flatten)]
     pub outputs: Outputs,
     /// Leave the scenario's source out of the JSON and HTML reports.
     #[arg(long, env = "KLOAD_NO_SOURCE")]
@@ -168,6 +191,14 @@ pub struct RunArgs {
     /// Segments of a distributed run share one.
     #[arg(long, env = "KLOAD_START_AT", value_parser = parse_start_at)]
     pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Run segment I of N of a distributed run (I from 1), or `auto`: from the engine's
+    /// environment (Kubernetes Indexed Job, Slurm job array, Cloud Run, GitLab CI).
+    #[arg(long, env = "KLOAD_SEGMENT", value_name = "I/N|auto")]
+    pub segment: Option<String>,
+    /// When a segment starts more than 1 s after --start-at: `fail` (exit 3, the default) or
+    /// `join` (run on the shared schedule; arrivals already due are counted as dropped).
+    #[arg(long, env = "KLOAD_LATE_START", value_enum, default_value_t = LateStartArg::Fail)]
+    pub late_start: LateStartArg,
     /// Compare the result with a saved `--json` result at the end of the run.
     #[arg(long, env = "KLOAD_BASELINE")]
     pub baseline: Option<PathBuf>,
@@ -196,17 +227,44 @@ impl RunArgs {
             insecure: false,
             thresholds: vec![],
             dry_run: false,
+            verbose: 0,
+            prometheus: Default::default(),
             outputs: Outputs::default(),
             no_source: false,
             start_at: None,
+            segment: None,
+            late_start: LateStartArg::Fail,
             baseline: None,
             max_regression: 0.2,
         }
     }
 
-    /// The library's options for these flags.
-    fn options(&self) -> session::Options {
-        session::Options {
+    /// The library's options for these flags (`--json -` is the CLI's: a framed record on
+    /// standard output, so the session gets no JSON path for it).
+    fn options(&self) -> Result<session::Options, String> {
+        let segment: Option<kload::schedule::Segment> = match self.segment.as_deref() {
+            None => None,
+            Some("auto") => {
+                let (segment, engine) =
+                    kload::distributed::segment::from_env(|k| std::env::var(k).ok())?;
+                out::note!("segment {} of the {engine}", segment.label());
+                Some(segment)
+            }
+            Some(text) => Some(text.parse()?),
+        };
+        if let Some(segment) = segment
+            && self.start_at.is_none()
+        {
+            return Err(format!(
+                "segment {}: segments of a distributed run need a shared --start-at",
+                segment.label()
+            ));
+        }
+        let mut outputs = self.outputs.to_session();
+        if outputs.json.as_deref() == Some(std::path::Path::new("-")) {
+            outputs.json = None;
+        }
+        Ok(session::Options {
             host: self.host.clone(),
             users: self.users,
             spawn_rate: self.spawn_rate,
@@ -217,7 +275,7 @@ impl RunArgs {
             seed: self.seed,
             insecure: self.insecure,
             thresholds: self.thresholds.clone(),
-            outputs: self.outputs.to_session(),
+            outputs,
             baseline: self.baseline.clone().map(|path| session::Baseline {
                 path,
                 max_regression: self.max_regression,
@@ -225,9 +283,19 @@ impl RunArgs {
             exit_code_on_error: self.exit_code_on_error,
             omit_source: self.no_source,
             start_at: self.start_at,
+            segment,
+            late_start: match self.late_start {
+                LateStartArg::Fail => session::LateStart::Fail,
+                LateStartArg::Join => session::LateStart::Join,
+            },
             command_line: std::env::args().collect(),
             ..session::Options::default()
-        }
+        })
+    }
+
+    /// `--json -`: the result goes to standard output as a framed record.
+    fn json_to_stdout(&self) -> bool {
+        self.outputs.json.as_deref() == Some(std::path::Path::new("-"))
     }
 }
 
@@ -241,7 +309,8 @@ pub struct Outputs {
     /// Also write one history row per request name each second (Locust's flag).
     #[arg(long, env = "KLOAD_CSV_FULL_HISTORY")]
     pub csv_full_history: bool,
-    /// Write the complete result as JSON (docs/result.schema.json).
+    /// Write the complete result as JSON (docs/result.schema.json); `-` writes it to
+    /// standard output as a framed record that `kload merge -` finds in mixed logs.
     #[arg(long, env = "KLOAD_JSON", value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Write thresholds and checks as JUnit XML.
@@ -264,7 +333,7 @@ impl Outputs {
     }
 }
 
-fn parse_percent(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_percent(s: &str) -> Result<f64, String> {
     let n = s.strip_suffix('%').unwrap_or(s);
     let v: f64 = n
         .parse()
@@ -336,15 +405,19 @@ pub fn main(cli: Cli) -> i32 {
         Command::Run(args) => run::run(*args),
         Command::Demo(args) => demo::demo(args),
         Command::K8s(args) => k8s::command(*args),
+        Command::Merge(args) => merge::merge(args),
+        Command::Import(command) => import::command(command),
         Command::Smoke {
             file,
             host,
             insecure,
+            verbose,
         } => run::run(RunArgs {
             host,
             insecure,
             only_summary: true,
             dry_run: true,
+            verbose,
             ..RunArgs::new(file)
         }),
     }

@@ -8,6 +8,8 @@
 //! positions, `demo` the built-in target server (cargo feature `demo`, on by default). The
 //! command line is the binary's (`src/main.rs`, `src/cli.rs`), a client of `session`;
 //! `web` is the web UI, another controller of a run.
+//! `export` sends a run's metrics to monitoring systems while it goes (Prometheus).
+//! `import` turns recordings (HAR) into scenarios.
 
 // Diagnostics are returned on the cold path only; boxing them everywhere buys nothing.
 #![allow(clippy::result_large_err)]
@@ -17,7 +19,9 @@ pub mod compile;
 pub mod demo;
 pub mod diagnostic;
 pub mod distributed;
+pub mod export;
 pub mod golden;
+pub mod import;
 pub mod ir;
 pub mod metrics;
 pub mod redact;

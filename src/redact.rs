@@ -270,6 +270,21 @@ impl Secrets {
     }
 }
 
+/// Headers whose values never appear in logs or reports.
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization"
+            | "proxy-authorization"
+            | "cookie"
+            | "set-cookie"
+            | "x-api-key"
+            | "x-auth-token"
+    ) || n.contains("token")
+        || n.contains("secret")
+}
+
 /// The words of a secret header value worth remembering on their own: the token after an
 /// auth scheme (`Bearer abc…`), the password (and `user:password`) a `Basic` value encodes,
 /// each cookie value (`sid=abc; theme=dark`).

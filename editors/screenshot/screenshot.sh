@@ -6,7 +6,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 file="${1:-$here/../../scenarios/kibray.kload}"
-ranges="${2:-5-43,80-92,253-263,274-283}"
+ranges="${2:-5-46,83-95,264-276,286-295}"
 out="${3:-$here/kibray.png}"
 
 work="$(mktemp -d)"

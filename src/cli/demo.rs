@@ -17,10 +17,16 @@ use super::{DemoArgs, Format, RunArgs};
 /// The scenario and the data files it reads, as shipped in `scenarios/`.
 const SCENARIO_PATH: &str = "scenarios/kibray.kload";
 const SCENARIO: &str = include_str!("../../scenarios/kibray.kload");
-const FILES: &[(&str, &[u8])] = &[(
-    "data/accounts.csv",
-    include_bytes!("../../scenarios/data/accounts.csv"),
-)];
+const FILES: &[(&str, &[u8])] = &[
+    (
+        "data/accounts.csv",
+        include_bytes!("../../scenarios/data/accounts.csv"),
+    ),
+    (
+        "data/admins.csv",
+        include_bytes!("../../scenarios/data/admins.csv"),
+    ),
+];
 
 /// The shipped scenario, compiled from memory: `kload demo` works from any directory.
 fn scenario() -> Result<Scenario, LoadError> {
@@ -121,6 +127,6 @@ mod tests {
     fn the_shipped_scenario_compiles_from_memory() {
         let s = super::scenario().unwrap_or_else(|e| panic!("{e:?}"));
         assert!(!s.plan.classes.is_empty());
-        assert_eq!(s.plan.files, ["data/accounts.csv"]);
+        assert_eq!(s.plan.files, ["data/accounts.csv", "data/admins.csv"]);
     }
 }

@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kload::diagnostic::{self, Diagnostic};
+use kload::export::prometheus::{self, Exporter};
 use kload::report;
 use kload::session::{self, Finished, Prepared, Run, Scenario, StartError, exit};
 
 use super::commands::{load, print_comparison};
-use super::out::{self, note, sayln};
+use super::out::{self, note, say, sayln};
 use super::{Format, RunArgs};
 
 pub fn run(args: RunArgs) -> i32 {
@@ -21,7 +22,14 @@ pub fn run(args: RunArgs) -> i32 {
 /// Runs a loaded scenario with the flags in `args`.
 pub fn run_scenario(scenario: Arc<Scenario>, args: &RunArgs) -> i32 {
     let plan = scenario.plan.clone();
-    let prepared = match session::prepare(scenario, args.options()) {
+    let options = match args.options() {
+        Ok(o) => o,
+        Err(e) => {
+            note!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let prepared = match session::prepare(scenario, options) {
         Ok(p) => p,
         Err(StartError::Threshold { text, diagnostic }) => {
             let text =
@@ -53,10 +61,36 @@ pub fn run_scenario(scenario: Arc<Scenario>, args: &RunArgs) -> i32 {
         }
     };
     if args.dry_run {
-        return runtime.block_on(smoke(&prepared));
+        return runtime.block_on(smoke(&prepared, args.verbose));
     }
-    runtime.block_on(load_test(prepared, !args.only_summary))
+    let exporter = match runtime.block_on(Exporter::start(&args.prometheus)) {
+        Ok(e) => e,
+        Err(e) => {
+            note!("error: {e}");
+            return exit::COULD_NOT_RUN;
+        }
+    };
+    let exporter = exporter.map(|e| {
+        if let Some(addr) = e.listen_addr() {
+            note!("Prometheus metrics at http://{addr}/metrics");
+        }
+        let start = args.start_at.unwrap_or_else(chrono::Utc::now);
+        (e, start, args.prometheus.prometheus_labels.clone())
+    });
+    runtime.block_on(load_test(
+        prepared,
+        !args.only_summary,
+        args.json_to_stdout(),
+        exporter,
+    ))
 }
+
+/// A Prometheus exporter, the run's start (for its `run_id`) and the extra labels.
+pub type Export = (
+    Exporter,
+    chrono::DateTime<chrono::Utc>,
+    Vec<(String, String)>,
+);
 
 /// The runtime that drives the users: one worker thread per CPU kload may use (tokio sizes
 /// itself from the CPU affinity).
@@ -66,18 +100,46 @@ pub fn build_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Starts the run, prints the live line every 2 s unless `live` is off, and on the end the
-/// report; returns the verdict's exit code.
-pub async fn load_test(prepared: Prepared, live: bool) -> i32 {
+/// Starts the run, prints the live line every 2 s unless `live` is off, feeds the
+/// Prometheus exporter if any, and on the end the report (and the result as a framed record
+/// when `json_out`); returns the verdict's exit code.
+pub async fn load_test(
+    prepared: Prepared,
+    live: bool,
+    json_out: bool,
+    exporter: Option<Export>,
+) -> i32 {
     let run = prepared.start();
     let signals = tokio::spawn(watch_signals(run.clone()));
     let printer = live.then(|| tokio::spawn(print_live(run.clone())));
+    let export = exporter.map(|(exporter, start, extra)| {
+        let labels = prometheus::labels_of(&run, start, &extra);
+        tokio::spawn(prometheus::follow(run.clone(), exporter, labels))
+    });
     let finished = run.finish().await;
     signals.abort();
     if let Some(p) = printer {
         p.abort();
     }
-    print_finished(&run, &finished)
+    let code = print_finished(&run, &finished);
+    if let Some(export) = export
+        && let Ok(report) = export.await
+    {
+        let report = report.to_string();
+        if !report.is_empty() {
+            note!("{report}");
+        }
+    }
+    if json_out && finished.not_started.is_none() {
+        let mut json = Vec::new();
+        if report::json::render(&finished.summary, &mut json).is_ok() {
+            let segment = run.config().segment.label();
+            let record =
+                kload::distributed::frame::encode(&String::from_utf8_lossy(&json), &segment);
+            say!("{record}");
+        }
+    }
+    code
 }
 
 async fn print_live(run: Run) {
@@ -196,7 +258,8 @@ async fn watch_signals(run: Run) {
 }
 
 /// `--dry-run` / `kload smoke`: every request of every class once, in order, one user per class.
-async fn smoke(prepared: &Prepared) -> i32 {
+/// `verbose`: 1 prints the exchange of each failed step, 2 of every step.
+async fn smoke(prepared: &Prepared, verbose: u8) -> i32 {
     let results = prepared.smoke().await;
     let mut failed = 0;
     sayln!(
@@ -207,6 +270,7 @@ async fn smoke(prepared: &Prepared) -> i32 {
         "status",
         "time"
     );
+    let mut dumped = false;
     for r in &results {
         let verdict = match &r.failure {
             None => "ok".to_string(),
@@ -223,7 +287,20 @@ async fn smoke(prepared: &Prepared) -> i32 {
             r.status,
             r.millis
         );
+        dumped = false;
+        if let Some(x) = &r.exchange
+            && (verbose >= 2 || (verbose == 1 && r.failure.is_some()))
+        {
+            for line in x.render().lines() {
+                sayln!("    {line}");
+            }
+            sayln!("");
+            dumped = true;
+        }
     }
-    sayln!("\n{} requests, {} failed", results.len(), failed);
+    let sent = results.len();
+    let requests = if sent == 1 { "request" } else { "requests" };
+    let gap = if dumped { "" } else { "\n" };
+    sayln!("{gap}{sent} {requests}, {failed} failed");
     if failed > 0 { exit::FAILED } else { exit::OK }
 }

@@ -366,7 +366,7 @@ impl Compiler<'_> {
             self.error(d);
             return None;
         }
-        let secret = is_secret_header(name.as_str());
+        let secret = crate::redact::is_secret_header(name.as_str());
         if secret {
             // A variable sent in an Authorization or Cookie header is a secret wherever else
             // it would be printed (a captured token, a password); so is a value written out.
@@ -504,19 +504,4 @@ impl Compiler<'_> {
             secret: true,
         })
     }
-}
-
-/// Headers whose values never appear in logs or reports.
-pub fn is_secret_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "authorization"
-            | "proxy-authorization"
-            | "cookie"
-            | "set-cookie"
-            | "x-api-key"
-            | "x-auth-token"
-    ) || n.contains("token")
-        || n.contains("secret")
 }

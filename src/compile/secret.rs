@@ -225,7 +225,7 @@ pub(super) fn hide_secret_checks(plan: &mut ir::Plan) {
 fn hide_check(c: &mut ir::Check, secret_vars: &[bool]) {
     let predicate = match &c.kind {
         ir::CheckKind::Header { name, predicate } => {
-            if super::expr::is_secret_header(name.as_str()) {
+            if crate::redact::is_secret_header(name.as_str()) {
                 c.secret = true;
             }
             predicate

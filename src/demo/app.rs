@@ -1,5 +1,5 @@
-//! The server's shared state and the gate every request passes: authentication, throttling,
-//! simulated service time and injected failures.
+//! The server's shared state and the gate every request passes: authentication, permission,
+//! throttling, simulated service time and injected failures.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,8 +7,8 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, header};
+use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 
 use super::DemoConfig;
 use super::endpoint::{Endpoint, REJECTION};
@@ -24,6 +24,9 @@ pub(crate) struct App {
     seed: u64,
     /// Numbers the requests, so each gets its own RNG without sharing one.
     requests: AtomicU64,
+    /// Numbers the requests that passed the gate on a route that may fail, to spread the
+    /// injected failures evenly over them.
+    failable: AtomicU64,
     pub(crate) signer: Signer,
     throttle: Option<Throttle>,
     pub(crate) catalog: Catalog,
@@ -49,6 +52,7 @@ impl App {
             error_rate: config.error_rate,
             seed: config.seed,
             requests: AtomicU64::new(0),
+            failable: AtomicU64::new(0),
             signer: Signer::new(splitmix64(config.seed ^ 0x6b6c_6f61_642d_6a77)),
             throttle: config.throttle_per_minute.map(Throttle::new),
             catalog,
@@ -61,10 +65,10 @@ impl App {
 
     /// Lets a request through to `endpoint`'s view, or refuses it.
     ///
-    /// In DRF's order: authenticate (401), throttle (429), then the view, whose service time is
-    /// slept here (scaled by `latency_scale`) before it may fail at `error_rate` (500). `rows` is
-    /// the page size of a list, 0 otherwise. Refusals cost a few milliseconds, like the
-    /// middleware and token decode that produce them.
+    /// In DRF's order: authenticate (401), check permissions (403), throttle (429), then the
+    /// view, whose service time is slept here (scaled by `latency_scale`) before it may fail
+    /// (500, see [`App::injects_failure`]). `rows` is the page size of a list, 0 otherwise.
+    /// Refusals cost a few milliseconds, like the middleware and token decode that produce them.
     pub(crate) async fn admit(
         &self,
         headers: &HeaderMap,
@@ -73,7 +77,11 @@ impl App {
     ) -> Result<Call, ApiError> {
         let mut rng = self.request_rng();
         let account = if endpoint.needs_login() {
-            match self.authenticate(headers).and_then(|a| self.throttle(a)) {
+            let admitted = self
+                .authenticate(headers)
+                .and_then(|a| permit(a, endpoint))
+                .and_then(|a| self.throttle(a));
+            match admitted {
                 Ok(account) => Some(account),
                 Err(refusal) => {
                     self.pause(REJECTION.sample(0, &mut rng)).await;
@@ -84,12 +92,21 @@ impl App {
             None
         };
         let service = endpoint.profile().sample(rows, &mut rng);
-        let fails = endpoint.may_fail() && rng.random_bool(self.error_rate);
+        let fails = endpoint.may_fail() && self.injects_failure();
         self.pause(service).await;
         if fails {
             return Err(ApiError::Injected);
         }
         Ok(Call { account, rng })
+    }
+
+    /// Whether this request is one of the `error_rate` that fail. They are spread evenly, not
+    /// drawn at random: of the first n requests that may fail, exactly ⌊n × error_rate⌋ do, so
+    /// a run's error rate never exceeds `error_rate`, however short the run. Which route a
+    /// failure hits still depends on how the clients' requests interleave.
+    fn injects_failure(&self) -> bool {
+        let n = self.failable.fetch_add(1, Ordering::Relaxed) as f64;
+        ((n + 1.0) * self.error_rate).floor() > (n * self.error_rate).floor()
     }
 
     /// SimpleJWT's `JWTAuthentication`: no Bearer header is "not provided", a bad one is invalid.
@@ -159,6 +176,15 @@ impl App {
     }
 }
 
+/// DRF's `IsAdminUser` on admin-only routes; every other route only needs a login.
+fn permit(account: Account, endpoint: Endpoint) -> Result<Account, ApiError> {
+    if endpoint.admin_only() && !account.is_staff() {
+        Err(ApiError::PermissionDenied)
+    } else {
+        Ok(account)
+    }
+}
+
 /// Seconds since the Unix epoch, for token times.
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
@@ -221,7 +247,7 @@ mod tests {
                 error_rate: 0.0,
                 ..DemoConfig::default()
             });
-            let headers = bearer(&app, "loaduser003");
+            let headers = bearer(&app, "loadadmin003");
             let start = tokio::time::Instant::now();
             app.admit(&headers, Endpoint::AdminDashboard, 0)
                 .await
@@ -252,29 +278,80 @@ mod tests {
         bad.insert(header::AUTHORIZATION, "Bearer a b".parse().unwrap());
 
         let outcome = |r: Result<Call, ApiError>| r.err().map(|e| e.to_string());
-        assert!(
-            outcome(app.admit(&none, Endpoint::Health, 0).await).is_none(),
-            "health never fails"
-        );
-        assert_eq!(
-            outcome(app.admit(&none, Endpoint::Login, 0).await).as_deref(),
-            Some("Internal server error")
-        );
+        for exempt in [Endpoint::Health, Endpoint::Login] {
+            assert!(
+                outcome(app.admit(&none, exempt, 0).await).is_none(),
+                "{exempt:?} never fails"
+            );
+        }
+        let denied = "You do not have permission to perform this action.";
         let cases = [
-            (&none, "Authentication credentials were not provided."),
+            (
+                &none,
+                Endpoint::TaskList,
+                "Authentication credentials were not provided.",
+            ),
             (
                 &bad,
+                Endpoint::TaskList,
                 "Authorization header must contain two space-delimited values",
             ),
-            (&alice, "Internal server error"),
+            // Permissions come before the throttle: a refused request is not counted.
+            (&alice, Endpoint::AdminDashboard, denied),
+            (&alice, Endpoint::TaskList, "Internal server error"),
             (
                 &alice,
+                Endpoint::TaskList,
                 "Request was throttled. Expected available in 60 seconds.",
             ),
+            (&alice, Endpoint::AdminDashboard, denied),
         ];
-        for (headers, want) in cases {
-            let got = outcome(app.admit(headers, Endpoint::ProjectList, 20).await);
-            assert_eq!(got.as_deref(), Some(want));
+        for (headers, endpoint, want) in cases {
+            let got = outcome(app.admit(headers, endpoint, 20).await);
+            assert_eq!(got.as_deref(), Some(want), "{endpoint:?}");
+        }
+        let staff = bearer(&app, "loadadmin001");
+        assert_eq!(
+            outcome(app.admit(&staff, Endpoint::AdminDashboard, 0).await).as_deref(),
+            Some("Internal server error"),
+            "an admin gets through to the view"
+        );
+    }
+
+    /// Exactly ⌊n × rate⌋ of the first n failable requests fail, evenly spaced, and routes that
+    /// may not fail neither fail nor count.
+    #[tokio::test]
+    async fn injected_failures_are_spread_evenly() {
+        for (rate, every) in [(0.004, 250), (0.25, 4), (1.0, 1)] {
+            let app = app(DemoConfig {
+                latency_scale: 0.0,
+                error_rate: rate,
+                throttle_per_minute: None,
+                ..DemoConfig::default()
+            });
+            let headers = bearer(&app, "loaduser002");
+            let mut failed = Vec::new();
+            for n in 1..=1000 {
+                let _ = app
+                    .admit(&headers, Endpoint::ProjectList, 20)
+                    .await
+                    .unwrap();
+                if app.admit(&headers, Endpoint::TaskList, 20).await.is_err() {
+                    failed.push(n);
+                }
+            }
+            let want: Vec<usize> = (1..=1000).filter(|n| n % every == 0).collect();
+            assert_eq!(failed, want, "rate {rate}");
+        }
+        let app = app(DemoConfig {
+            latency_scale: 0.0,
+            error_rate: 0.0,
+            throttle_per_minute: None,
+            ..DemoConfig::default()
+        });
+        let headers = bearer(&app, "loaduser003");
+        for _ in 0..1000 {
+            assert!(app.admit(&headers, Endpoint::TaskList, 20).await.is_ok());
         }
     }
 }

@@ -19,6 +19,9 @@ pub(crate) enum ApiError {
     TokenNotValid,
     /// Login with an unknown account or a wrong password.
     BadCredentials,
+    /// An authenticated account without the permission the route needs (DRF
+    /// `PermissionDenied`), e.g. a non-staff account on an admin page.
+    PermissionDenied,
     /// Over the per-account rate; the client may retry after this many whole seconds.
     Throttled { wait_secs: u64 },
     /// Unknown route or object.
@@ -48,6 +51,7 @@ impl ApiError {
             | ApiError::BadAuthorizationHeader
             | ApiError::TokenNotValid
             | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::PermissionDenied => StatusCode::FORBIDDEN,
             ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound | ApiError::InvalidPage => StatusCode::NOT_FOUND,
             ApiError::Fields(_) | ApiError::JsonParse(_) | ApiError::MultipartParse(_) => {
@@ -73,6 +77,9 @@ impl fmt::Display for ApiError {
             ApiError::TokenNotValid => f.write_str("Given token not valid for any token type"),
             ApiError::BadCredentials => {
                 f.write_str("No active account found with the given credentials")
+            }
+            ApiError::PermissionDenied => {
+                f.write_str("You do not have permission to perform this action.")
             }
             ApiError::Throttled { wait_secs: 1 } => {
                 f.write_str("Request was throttled. Expected available in 1 second.")

@@ -141,7 +141,10 @@ impl Totals {
             let hours = u64::from(entry.hours_worked.unwrap_or(0));
             totals.time_entries += 1;
             totals.hours += hours;
-            if let Some(p) = project_slot(&mut totals.per_project, entry.project) {
+            let slot = entry
+                .project
+                .and_then(|project| project_slot(&mut totals.per_project, project));
+            if let Some(p) = slot {
                 p.hours += hours;
             }
         }

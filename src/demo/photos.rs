@@ -19,8 +19,9 @@ use super::store::now_text;
 pub(crate) const MAX_UPLOAD_BYTES: usize = 25 * 1024 * 1024;
 const CAPTION_MAX: usize = 255;
 
-/// Reads the `image` file part (and optional `project`, `caption`) and answers 201 with the
-/// bytes received. The image itself is dropped as it streams in, so uploads cost no memory.
+/// Reads the `image` file part, the `project` it belongs to (both required, as in Kibray's
+/// `SitePhoto` model) and an optional `caption`, and answers 201 with the bytes received. The
+/// image itself is dropped as it streams in, so uploads cost no memory.
 pub(crate) async fn upload(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -61,7 +62,8 @@ pub(crate) async fn upload(
                 match text.parse::<u64>() {
                     Ok(id) if app.catalog.has_project(id) => project = Some(id),
                     Ok(_) => errors.add("project", FieldError::InvalidPk(text.to_owned())),
-                    Err(_) if text.is_empty() => {}
+                    // DRF reads an empty related field of a form as null.
+                    Err(_) if text.is_empty() => errors.add("project", FieldError::Null),
                     Err(_) => errors.add("project", FieldError::IncorrectPkType("str")),
                 }
             }
@@ -80,9 +82,12 @@ pub(crate) async fn upload(
         Some((_, _, 0)) => errors.add("image", FieldError::EmptyFile),
         _ => {}
     }
+    if project.is_none() && !errors.has("project") {
+        errors.add("project", FieldError::Required);
+    }
     errors.into_result()?;
-    let Some((file_name, content_type, size)) = image else {
-        unreachable!("a missing image was recorded as an error above")
+    let (Some((file_name, content_type, size)), Some(project)) = (image, project) else {
+        unreachable!("a missing image or project was recorded as an error above")
     };
 
     let id = app.photos.fetch_add(1, Ordering::Relaxed) + 1;

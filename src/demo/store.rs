@@ -9,13 +9,19 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::{Serialize, Serializer};
 
+use super::token::{LOAD_ADMINS, LOAD_USERS};
+
 /// Rows created by requests that each table keeps; older ones are forgotten first, so a long
 /// demo runs in bounded memory. Seeded rows are never forgotten.
 pub(crate) const CREATED_ROWS_KEPT: usize = 10_000;
 
 const PROJECT_COUNT: u64 = 57;
-/// Employees are numbered like the load accounts: employee 17 is `loaduser017`.
-const EMPLOYEE_COUNT: u64 = 200;
+/// Every load account has an employee record (`Account::employee`): 1..=200 are the load
+/// users' (employee 17 is `loaduser017`), 201..=220 the load admins'. No other employee exists,
+/// so a time entry for employee 221 is refused like one for a deleted employee.
+const EMPLOYEE_COUNT: u64 = LOAD_USERS as u64 + LOAD_ADMINS as u64;
+/// Seeded tasks and time entries belong to the load users' employees, the field crew.
+const SEEDED_EMPLOYEES: u64 = LOAD_USERS as u64;
 
 /// Status of a project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -127,12 +133,13 @@ pub(crate) struct Task {
     pub(crate) updated_at: DateTime<Utc>,
 }
 
-/// A time entry; hours are known once `end_time` is.
+/// A time entry; hours are known once `end_time` is. Work not yet booked to a project has
+/// none, as Kibray allows.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct TimeEntry {
     pub(crate) id: u64,
     pub(crate) employee: u64,
-    pub(crate) project: u64,
+    pub(crate) project: Option<u64>,
     #[serde(serialize_with = "display")]
     pub(crate) date: NaiveDate,
     #[serde(serialize_with = "display")]
@@ -360,7 +367,7 @@ fn seed_task(id: u64, project: &Project, rng: &mut SmallRng) -> Task {
         priority: Priority::CHOICES[rng.random_range(0..Priority::CHOICES.len())].0,
         assigned_to: rng
             .random_bool(0.8)
-            .then(|| rng.random_range(1..=EMPLOYEE_COUNT)),
+            .then(|| rng.random_range(1..=SEEDED_EMPLOYEES)),
         due_date: Some(project.start_date + Days::new(rng.random_range(3..=120))),
         created_at,
         updated_at: created_at + TimeDelta::hours(rng.random_range(0..=240)),
@@ -395,8 +402,8 @@ fn seed_time_entry(id: u64, projects: &[Project], rng: &mut SmallRng) -> TimeEnt
     let end_time = start_time + TimeDelta::minutes(15 * rng.random_range(16..=40));
     TimeEntry {
         id,
-        employee: rng.random_range(1..=EMPLOYEE_COUNT),
-        project: project.id,
+        employee: rng.random_range(1..=SEEDED_EMPLOYEES),
+        project: Some(project.id),
         date,
         start_time,
         end_time: Some(end_time),

@@ -33,7 +33,9 @@ pub(crate) async fn list(
     Ok(Json(Page::of(entries.newest_first(), request, &links)?).into_response())
 }
 
-/// `POST time-entries/` `{"employee", "project", "date", "start_time", "end_time"?, "notes"?}`.
+/// `POST time-entries/` `{"employee", "date", "start_time", "project"?, "end_time"?, "notes"?}`,
+/// the required fields of Kibray's `TimeEntry` model. `employee` is an employee record's id
+/// (`Account::employee`), not a user id: one that does not exist is a 400, as in DRF.
 pub(crate) async fn create(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -42,9 +44,11 @@ pub(crate) async fn create(
     app.admit(&headers, Endpoint::TimeEntryCreate, 0).await?;
     let mut fields = Fields::new(json_object(&headers, &body)?);
     let employee = fields.pk("employee", Presence::Required, false, Catalog::has_employee);
-    let project = fields.pk("project", Presence::Required, false, |id| {
-        app.catalog.has_project(id)
-    });
+    let project = fields
+        .pk("project", Presence::Optional, true, |id| {
+            app.catalog.has_project(id)
+        })
+        .flatten();
     let date = fields.date("date", Presence::Required, false);
     let start_time = fields.time("start_time", Presence::Required, false);
     let end_time = fields.time("end_time", Presence::Optional, true).flatten();
@@ -60,11 +64,11 @@ pub(crate) async fn create(
         _ => None,
     };
     fields.finish()?;
-    let (Some(Some(employee)), Some(Some(project)), Some(Some(date)), Some(Some(start_time))) =
-        (employee, project, date, start_time)
+    let (Some(Some(employee)), Some(Some(date)), Some(Some(start_time))) =
+        (employee, date, start_time)
     else {
         unreachable!(
-            "the four fields are required and not nullable, so finish() returned their errors"
+            "the three fields are required and not nullable, so finish() returned their errors"
         )
     };
 

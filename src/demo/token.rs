@@ -9,21 +9,25 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-/// One of the demo's fixed accounts: `admin` or `loaduser001`..=`loaduser200`.
+/// One of the demo's fixed accounts: the superuser `admin`, the load accounts `loaduser001` to
+/// `loaduser200` (project managers: they see everything but the admin pages) and the admin load
+/// accounts `loadadmin001` to `loadadmin020` (staff, like Django's `is_staff`).
+///
+/// Inside, a dense number: 0 is `admin`, 1..=200 the load users, 201..=220 the load admins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Account(u16);
 
 impl Account {
     /// How many accounts exist; `index()` is below this.
-    pub(crate) const COUNT: usize = 1 + LOAD_USERS as usize;
+    pub(crate) const COUNT: usize = 1 + LOAD_USERS as usize + LOAD_ADMINS as usize;
 
     /// The account these credentials open, if any.
     pub(crate) fn login(username: &str, password: &str) -> Option<Account> {
         let account = Account::named(username)?;
-        let expected = if account.0 == 0 {
-            ADMIN_PASSWORD
-        } else {
-            LOAD_PASSWORD
+        let expected = match account.kind() {
+            AccountKind::Superuser => ADMIN_PASSWORD,
+            AccountKind::LoadUser(_) => LOAD_PASSWORD,
+            AccountKind::LoadAdmin(_) => LOAD_ADMIN_PASSWORD,
         };
         (password == expected).then_some(account)
     }
@@ -33,24 +37,57 @@ impl Account {
         if username == ADMIN_USERNAME {
             return Some(Account(0));
         }
-        let digits = username.strip_prefix(LOAD_PREFIX)?;
-        if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
+        let numbered = |prefix: &str, count: u16| {
+            let digits = username.strip_prefix(prefix)?;
+            if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let n: u16 = digits.parse().ok()?;
+            (1..=count).contains(&n).then_some(n)
+        };
+        // `loadadmin` does not start with `loaduser`, so the two never both match.
+        numbered(LOAD_USER_PREFIX, LOAD_USERS)
+            .map(Account)
+            .or_else(|| numbered(LOAD_ADMIN_PREFIX, LOAD_ADMINS).map(|n| Account(LOAD_USERS + n)))
+    }
+
+    fn kind(self) -> AccountKind {
+        match self.0 {
+            0 => AccountKind::Superuser,
+            n if n <= LOAD_USERS => AccountKind::LoadUser(n),
+            n => AccountKind::LoadAdmin(n - LOAD_USERS),
         }
-        let n: u16 = digits.parse().ok()?;
-        (1..=LOAD_USERS).contains(&n).then_some(Account(n))
     }
 
     pub(crate) fn username(self) -> String {
-        match self.0 {
-            0 => ADMIN_USERNAME.to_owned(),
-            n => format!("{LOAD_PREFIX}{n:03}"),
+        match self.kind() {
+            AccountKind::Superuser => ADMIN_USERNAME.to_owned(),
+            AccountKind::LoadUser(n) => format!("{LOAD_USER_PREFIX}{n:03}"),
+            AccountKind::LoadAdmin(n) => format!("{LOAD_ADMIN_PREFIX}{n:03}"),
         }
+    }
+
+    /// Django's `is_staff`, which DRF's `IsAdminUser` checks: the admin pages answer 403 to
+    /// every other account.
+    pub(crate) fn is_staff(self) -> bool {
+        !matches!(self.kind(), AccountKind::LoadUser(_))
     }
 
     /// Django's `user_id`: the admin was created first.
     pub(crate) fn user_id(self) -> u64 {
         u64::from(self.0) + 1
+    }
+
+    /// The id of the account's employee record, which time entries name. It is not the
+    /// `user_id` (Kibray keeps employees in a table of their own): `loaduser017` is employee
+    /// 17, `loadadmin003` is employee 203, and the superuser has none. (What `accounts.csv`
+    /// says, which the tests check; the server itself only needs `Catalog::has_employee`.)
+    #[cfg(test)]
+    pub(crate) fn employee(self) -> Option<u64> {
+        match self.kind() {
+            AccountKind::Superuser => None,
+            AccountKind::LoadUser(_) | AccountKind::LoadAdmin(_) => Some(u64::from(self.0)),
+        }
     }
 
     /// A dense index for per-account tables.
@@ -59,11 +96,22 @@ impl Account {
     }
 }
 
+/// Which group an account belongs to, with its number in that group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AccountKind {
+    Superuser,
+    LoadUser(u16),
+    LoadAdmin(u16),
+}
+
 const ADMIN_USERNAME: &str = "admin";
 const ADMIN_PASSWORD: &str = "adminpass";
-const LOAD_PREFIX: &str = "loaduser";
+const LOAD_USER_PREFIX: &str = "loaduser";
 const LOAD_PASSWORD: &str = "loadpass123";
-const LOAD_USERS: u16 = 200;
+pub(crate) const LOAD_USERS: u16 = 200;
+const LOAD_ADMIN_PREFIX: &str = "loadadmin";
+const LOAD_ADMIN_PASSWORD: &str = "adminpass123";
+pub(crate) const LOAD_ADMINS: u16 = 20;
 
 /// Long enough that a demo never sees a token expire mid-run; SimpleJWT's default is 5 minutes.
 const ACCESS_LIFETIME_SECS: u64 = 24 * 3600;
@@ -180,18 +228,46 @@ mod tests {
             ("loaduser201", "loadpass123", None),
             ("loaduser1", "loadpass123", None),
             ("loaduser042", "wrong", None),
+            ("loadadmin001", "adminpass123", Some(201)),
+            ("loadadmin020", "adminpass123", Some(220)),
+            ("loadadmin001", "loadpass123", None),
+            ("loadadmin021", "adminpass123", None),
+            ("loadadmin000", "adminpass123", None),
+            ("loadadmin01", "adminpass123", None),
             ("", "", None),
         ];
         for (user, password, index) in cases {
             let got = Account::login(user, password).map(Account::index);
             assert_eq!(got, index, "{user}/{password}");
         }
-        assert_eq!(
-            Account::named("loaduser007")
-                .map(Account::username)
-                .as_deref(),
-            Some("loaduser007")
-        );
+        for name in [
+            "admin",
+            "loaduser007",
+            "loaduser200",
+            "loadadmin001",
+            "loadadmin020",
+        ] {
+            let account = Account::named(name).unwrap();
+            assert_eq!(account.username(), name);
+            assert!(account.index() < Account::COUNT);
+        }
+    }
+
+    #[test]
+    fn staff_and_employees_follow_the_account_group() {
+        let cases = [
+            ("admin", true, None, 1),
+            ("loaduser001", false, Some(1), 2),
+            ("loaduser200", false, Some(200), 201),
+            ("loadadmin001", true, Some(201), 202),
+            ("loadadmin020", true, Some(220), 221),
+        ];
+        for (name, staff, employee, user_id) in cases {
+            let account = Account::named(name).unwrap();
+            assert_eq!(account.is_staff(), staff, "{name}");
+            assert_eq!(account.employee(), employee, "{name}");
+            assert_eq!(account.user_id(), user_id, "{name}");
+        }
     }
 
     #[test]

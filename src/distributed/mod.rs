@@ -6,4 +6,6 @@
 //! binary (`src/cli/k8s.rs`), where `kload run`'s flags are parsed.
 
 pub mod files;
+pub mod frame;
+pub mod segment;
 pub mod yaml;

@@ -268,6 +268,16 @@ impl Metrics {
 
     /// [`summary`](Self::summary) at a given run time instead of the clock's.
     pub fn summary_at(&self, info: RunInfo, elapsed: Duration) -> Summary {
+        self.build_summary(info, elapsed, true)
+    }
+
+    /// The summary without its time series (`series: None`): what a live exporter needs
+    /// every second, without copying an hour of per-second rows each time.
+    pub fn totals(&self, info: RunInfo) -> Summary {
+        self.build_summary(info, self.elapsed(), false)
+    }
+
+    fn build_summary(&self, info: RunInfo, elapsed: Duration, series: bool) -> Summary {
         let elapsed_ms = elapsed.as_millis() as u64;
         let mut state = lock(&self.state);
         self.drain(&mut state);
@@ -279,7 +289,7 @@ impl Metrics {
             last_request_ms: state.last_request_ms.unwrap_or(0),
             entries: state.entries.clone(),
             aggregated: state.total.clone(),
-            series: Some(state.series.clone()),
+            series: series.then(|| state.series.clone()),
             legacy_time_series: Vec::new(),
             failures: state.failures.summaries(&self.keys, self.started_at),
             errors_by_kind: state.errors_by_kind.clone(),

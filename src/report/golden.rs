@@ -16,9 +16,99 @@ pub(crate) fn utc(text: &str) -> DateTime<Utc> {
 use std::time::Duration;
 
 use crate::metrics::{
-    ClassInfo, Failure, FailureKind, Metric, Metrics, RunInfo, Sample, Selector, StatKey, Summary,
-    Threshold,
+    Backfill, ClassInfo, Failure, FailureKind, Metric, Metrics, Note, Outcome, RunInfo, Sample,
+    Selector, StatKey, Summary, Threshold,
 };
+
+/// The scenario the fixture's numbers pretend to come from: reports show it, and its line
+/// numbers are the ones the fixture's scenario error points at.
+pub(crate) const SOURCE: &str = r#"scenario "kibray" {
+  host "https://staging.kibray.example"
+  timeout 30s
+}
+
+load {
+  users 10
+  spawn_rate 2
+  run_time 12s
+}
+
+# Browses projects four times a second: paced, so it has a latency from the intended start.
+user KibrayUser weight 1 {
+  wait pacing 250ms
+
+  task list_projects weight 5 {
+    GET "/api/v1/projects/" {
+      tags list
+      check status 200
+      capture project_id = jsonpath "$.results[*].id" random
+    }
+  }
+
+  task view_project weight 2 {
+    GET "/api/v1/projects/{{ project_id }}/" {
+      name "/api/v1/projects/{id}/"
+      tags detail
+      check status 200
+    }
+  }
+}
+
+user APIOnlyUser weight 2 {
+  wait between 100ms 300ms
+
+  task create_task {
+    POST "/api/v1/tasks/" {
+      tags create
+      json { "title": "Load test task {{ seq() }}" }
+      check status 201
+      capture task_id = jsonpath "$.id"
+    }
+    if "{{ task_id }}" matches "^[0-9]+$" {
+      GET "/api/v1/dashboard/"
+    }
+  }
+}
+
+user AdminUser count 1 {
+  wait between 1s 2s
+
+  task health {
+    GET "/health/"
+  }
+}
+
+thresholds {
+  p95("/api/v1/projects/") < 200ms
+  p95(tag detail) < 150ms
+  p99("/api/v1/tasks/") < 1s warn
+  error_rate < 1%
+  rps >= 40
+}
+"#;
+
+/// The line of `SOURCE` that holds `needle` (1-based).
+pub(crate) fn line_of(needle: &str) -> u32 {
+    let index = SOURCE
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| unreachable!("the fixture source holds {needle}"));
+    index as u32 + 1
+}
+
+/// Pacing interval of the fixture's paced class (`KibrayUser`), µs.
+const PACING_US: u32 = 250_000;
+
+/// How late the generator started the paced task of request `i` in second `sec`, µs: about
+/// a millisecond, and 12 to 33 ms for eight tasks of second 6 (a pause of the machine
+/// running kload), enough for the report to call the numbers suspect.
+fn lateness_us(stat: usize, sec: u32, i: u32) -> u32 {
+    if stat == 0 && sec == 6 && i % 25 < 8 {
+        12_000 + (i % 25) * 3_000
+    } else {
+        150 + (i * 389) % 1_400
+    }
+}
 
 /// splitmix64: a fixed pseudo-random sequence, independent of any crate's version.
 struct Rng(u64);
@@ -179,6 +269,17 @@ fn run(profile: &Profile) -> Summary {
                     3 => (slow(rng.us(10, 60)), 200, None),
                     _ => (rng.us(1, 4), 200, None),
                 };
+                // The paced class's requests had a schedule; the others a random think
+                // time (no intended start).
+                let scheduled = stat <= 1;
+                let lag_us = if scheduled {
+                    lateness_us(stat, sec, i)
+                } else {
+                    0
+                };
+                if scheduled {
+                    users.lateness(elapsed_ms, lag_us);
+                }
                 users.record(Sample {
                     stat: stat as u32,
                     elapsed_ms,
@@ -186,10 +287,22 @@ fn run(profile: &Profile) -> Summary {
                     ttfb_us: latency_us / 3,
                     bytes: 512 + (i % 7) * 100,
                     status,
-                    lag_us: 0,
-                    scheduled: false,
+                    lag_us,
+                    scheduled,
                     failure: failure.map(Box::new),
                 });
+                // A paced user held up by a slow response missed the slots of its grid
+                // that passed meanwhile: each counts with the latency it would have had.
+                let corrected_us = latency_us + lag_us;
+                if scheduled && corrected_us > PACING_US {
+                    users.backfill(Backfill {
+                        stat: stat as u32,
+                        elapsed_ms,
+                        top_us: corrected_us,
+                        step_us: PACING_US,
+                        count: corrected_us / PACING_US,
+                    });
+                }
             }
         }
         users.flush();
@@ -199,11 +312,13 @@ fn run(profile: &Profile) -> Summary {
             &[(running) as u32],
         );
     }
+    // The run time ended with two task creations still waiting for an answer.
+    users.abandoned(2);
+    users.abandoned(2);
     drop(users);
-    metrics.add_dropped_iterations(3);
     let info = RunInfo {
         scenario_path: "scenarios/kibray.kload".into(),
-        scenario_source: "scenario \"kibray\" {\n  GET \"/api/v1/projects/\";\n}\n".into(),
+        scenario_source: SOURCE.into(),
         host: "https://staging.kibray.example".into(),
         users: 10,
         spawn_rate: 2.0,
@@ -243,7 +358,17 @@ fn run(profile: &Profile) -> Summary {
         load_model: "closed model: 10 users, spawn rate 2/s".into(),
         scenario_sha256: "0".repeat(64),
         segment: None,
-        outcome: Default::default(),
+        outcome: Outcome {
+            // The failed capture of `task_id` left the `if` after it nothing to test.
+            scenario_errors: vec![Note {
+                message: "in the condition of an `if`: variable `task_id` is not set (did a \
+                          capture fail?)"
+                    .into(),
+                count: 1,
+                line: Some(line_of("if \"{{ task_id }}\"")),
+            }],
+            ..Outcome::default()
+        },
     };
     let mut summary = metrics.summary_at(info, Duration::from_millis(12_250));
     summary.apply_thresholds(&thresholds());
@@ -260,6 +385,44 @@ pub(crate) fn fixture() -> Summary {
         with_health: false,
         started_at: "2026-11-27T08:00:00Z",
     })
+}
+
+/// The fixture's run as it would read had it gone wrong in every way at once (a merged
+/// result of segments that ended differently can): interrupted and killed, aborted by a
+/// threshold, merged from three segments of an open model that ran out of users and could
+/// not start one.
+pub(crate) fn troubled() -> Summary {
+    let mut s = fixture();
+    // Task creations have no schedule: a threshold on their corrected latency has no data.
+    let mut thresholds = thresholds();
+    thresholds.push(Threshold {
+        metric: Metric::Percentile(95.0),
+        selector: Selector::Tag("create".into()),
+        cmp: crate::metrics::Comparison::Lt,
+        value: 500_000.0,
+        source: "corrected_p95(tag create) < 500ms".into(),
+        warn_only: false,
+        abort_after: None,
+        view: crate::metrics::LatencyView::Corrected,
+        allow_no_data: false,
+    });
+    s.apply_thresholds(&thresholds);
+    s.info.load_model = "open model: 45/s arrivals, at most 10 users".into();
+    s.info.spawn_rate = 0.0;
+    s.dropped_iterations = 3;
+    let o = &mut s.info.outcome;
+    o.interrupted = true;
+    o.killed = true;
+    o.aborted_by = Some("error_rate < 1%".into());
+    o.merged_segments = 3;
+    o.not_started.push(Note {
+        message: "data feed `accounts` has no rows left (9 rows, mode unique): a user of \
+                  KibrayUser was not started"
+            .into(),
+        count: 1,
+        line: None,
+    });
+    s
 }
 
 /// Last week's run: faster, fewer errors, a health check, no dashboard.
@@ -402,6 +565,39 @@ mod tests {
     fn junit_report() {
         let s = fixture();
         check("junit.xml", &render(|w| junit::render(&s, w)));
+    }
+
+    #[test]
+    fn reports_of_a_troubled_run() {
+        let s = troubled();
+        check("junit_troubled.xml", &render(|w| junit::render(&s, w)));
+        check("text_troubled.txt", &render(|w| text::render(&s, w, false)));
+    }
+
+    #[test]
+    fn the_fixture_source_compiles_to_the_fixture_requests() {
+        let out = crate::compile::compile_source(SOURCE, &crate::compile::Context::default());
+        let plan = out.plan.unwrap_or_else(|| panic!("{:#?}", out.diagnostics));
+        for key in keys() {
+            assert!(
+                plan.stats
+                    .iter()
+                    .any(|k| k.method == key.method && k.name == key.name && k.tags == key.tags),
+                "{key:?} not in {:#?}",
+                plan.stats
+            );
+        }
+        let classes: Vec<&str> = plan.classes.iter().map(|c| c.name.as_str()).collect();
+        let mut expected: Vec<String> = fixture()
+            .info
+            .classes
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        expected.sort();
+        let mut classes: Vec<String> = classes.iter().map(|c| c.to_string()).collect();
+        classes.sort();
+        assert_eq!(classes, expected);
     }
 
     #[test]

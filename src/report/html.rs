@@ -12,6 +12,7 @@
 //! - The output depends only on the summary (no "generated at" time), so it has a golden file.
 
 mod chart;
+mod health;
 mod tables;
 
 use std::fmt::Write as _;
@@ -83,12 +84,15 @@ fn document(s: &Summary, page: &mut String) {
         title = escape(&name),
     );
     header(s, &name, page);
+    health::outcome(s, page);
     nav(page);
     key_numbers(s, page);
     thresholds(s, page);
     charts(s, page);
     tables::request_table(s, page);
     tables::percentile_table(s, page);
+    tables::corrected_table(s, page);
+    health::generator(s, page);
     tables::status_codes(s, page);
     tables::failures(s, page);
     tables::errors_by_kind(s, page);
@@ -162,7 +166,12 @@ fn header(s: &Summary, name: &str, page: &mut String) {
         ("Users", count(info.users as u64)),
         (
             "Spawn rate",
-            format!("{}/s", trim_float(info.spawn_rate, 2)),
+            // An arrival rate starts users as needed: no spawn rate.
+            if info.spawn_rate > 0.0 {
+                format!("{}/s", trim_float(info.spawn_rate, 2))
+            } else {
+                "–".to_owned()
+            },
         ),
         ("Run time", escape(&run_time)),
         (
@@ -172,9 +181,11 @@ fn header(s: &Summary, name: &str, page: &mut String) {
         ),
         ("kload", escape(&info.kload_version)),
     ];
-    for (term, value) in rows {
-        // The host is often long: give it two columns.
-        let class = if term == "Host" {
+    let load_model =
+        (!info.load_model.is_empty()).then(|| ("Load model", escape(&info.load_model)));
+    for (term, value) in rows.into_iter().chain(load_model) {
+        // The host and the load model are often long: give them two columns.
+        let class = if matches!(term, "Host" | "Load model") {
             r#" class="wide""#
         } else {
             ""
@@ -184,32 +195,60 @@ fn header(s: &Summary, name: &str, page: &mut String) {
     page.push_str("</dl>\n</header>\n");
 }
 
-/// The threshold verdict badge, empty without thresholds.
+/// The verdict badges: how the run ended when it did not reach its end (interrupted,
+/// aborted by a threshold), and the thresholds' verdict; empty for a run that ended as
+/// planned without thresholds.
 fn verdict(s: &Summary) -> String {
-    let results = s.thresholds();
-    if results.is_empty() {
-        return String::new();
+    let outcome = &s.info.outcome;
+    let mut badges = String::new();
+    if outcome.interrupted {
+        badges.push_str(
+            r#"<p class="verdict warn">Run INTERRUPTED<span>partial results: not a clean pass</span></p>"#,
+        );
     }
+    if outcome.aborted_by.is_some() {
+        badges.push_str(
+            r#"<p class="verdict fail">Run ABORTED<span>a threshold failed early</span></p>"#,
+        );
+    }
+    let results = s.thresholds();
+    let partial = if outcome.interrupted || outcome.aborted_by.is_some() {
+        " (partial run)"
+    } else {
+        ""
+    };
     let failed = results.iter().filter(|r| r.is_failure()).count();
     if failed > 0 {
-        format!(
+        let _ = write!(
+            badges,
             r#"<p class="verdict fail">Thresholds FAILED<span>{failed} of {} failed</span></p>"#,
             results.len()
-        )
-    } else {
+        );
+    } else if !results.is_empty() {
         let warned = results.iter().filter(|r| r.is_warning()).count();
         let note = if warned > 0 {
-            format!("{warned} {}", plural(warned, "warning", "warnings"))
+            format!(
+                "{warned} {}{partial}",
+                plural(warned, "warning", "warnings")
+            )
         } else {
-            format!("all {} held", results.len())
+            format!("all {} held{partial}", results.len())
         };
-        format!(r#"<p class="verdict pass">Thresholds PASSED<span>{note}</span></p>"#)
+        let _ = write!(
+            badges,
+            r#"<p class="verdict pass">Thresholds PASSED<span>{note}</span></p>"#
+        );
+    }
+    if badges.is_empty() {
+        badges
+    } else {
+        format!(r#"<div class="verdicts">{badges}</div>"#)
     }
 }
 
 fn nav(page: &mut String) {
     page.push_str(
-        r##"<nav><a href="#thresholds">Thresholds</a><a href="#charts">Charts</a><a href="#requests">Requests</a><a href="#percentiles">Percentiles</a><a href="#status-codes">Status codes</a><a href="#failures">Failures</a><a href="#errors">Errors</a><a href="#details">Run details</a><a href="#source">Source</a></nav>
+        r##"<nav><a href="#thresholds">Thresholds</a><a href="#charts">Charts</a><a href="#requests">Requests</a><a href="#percentiles">Percentiles</a><a href="#corrected">Intended start</a><a href="#generator">Generator</a><a href="#status-codes">Status codes</a><a href="#failures">Failures</a><a href="#errors">Errors</a><a href="#details">Run details</a><a href="#source">Source</a></nav>
 "##,
     );
 }
@@ -257,22 +296,21 @@ fn key_numbers(s: &Summary, page: &mut String) {
         ("99th percentile", percentile(0.99), String::new()),
         ("Peak users", count(peak_users as u64), String::new()),
     ];
+    let corrected = total.corrected_percentile_us(99.0).map(|us| {
+        (
+            "99th from intended start",
+            format!("{} <small>ms</small>", ms(us)),
+            String::new(),
+        )
+    });
     page.push_str(r#"<section class="cards" aria-label="Key numbers">"#);
-    for (label, value, class) in cards {
+    for (label, value, class) in cards.into_iter().chain(corrected) {
         let _ = write!(
             page,
             r#"<div class="card{class}"><p class="label">{label}</p><p class="value">{value}</p></div>"#
         );
     }
     page.push_str("</section>\n");
-    if s.dropped_iterations > 0 {
-        let _ = writeln!(
-            page,
-            r#"<p class="callout warn"><strong>{} dropped {}</strong>: the arrival rate needed more users than allowed.</p>"#,
-            count(s.dropped_iterations),
-            plural(s.dropped_iterations as usize, "iteration", "iterations")
-        );
-    }
 }
 
 fn section_start(page: &mut String, id: &str, title: &str, subtitle: &str) {
@@ -297,7 +335,7 @@ fn thresholds(s: &Summary, page: &mut String) {
         page,
         "thresholds",
         "Thresholds",
-        "Percentiles from HDR histograms (at most 0.1 % above the sample); a warn-only threshold never fails the run.",
+        "Percentiles from HDR histograms (at most 0.1 % above the sample); a warn-only threshold never fails the run. A threshold with no data (nothing it measures happened) fails, unless marked optional (SKIP).",
     );
     if results.is_empty() {
         empty_note(page, "The scenario defines no thresholds.");
@@ -320,11 +358,23 @@ fn thresholds(s: &Summary, page: &mut String) {
         } else {
             ("fail", "FAIL")
         };
+        let measured = if r.has_no_data() {
+            let why = if r.passed {
+                "optional: allowed to have none"
+            } else {
+                "a target never measured is not met"
+            };
+            format!(
+                r#"<span class="nodata">no data</span> <small>{}</small><small class="why">{why}</small>"#,
+                escape(&r.measured_text())
+            )
+        } else {
+            escape(&r.measured_text())
+        };
         let _ = writeln!(
             page,
-            r#"<tr class="{class}"><td><span class="badge {class}">{word}</span></td><td><code>{}</code></td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+            r#"<tr class="{class}"><td><span class="badge {class}">{word}</span></td><td><code>{}</code></td><td class="num">{measured}</td><td class="num">{}</td></tr>"#,
             escape(&super::text::source(r)),
-            escape(&r.measured_text()),
             escape(&r.expected_text()),
         );
     }
@@ -339,6 +389,13 @@ fn charts(s: &Summary, page: &mut String) {
         "Current values at each tick, as in Locust: rates over a 10 s window ending 2 s before the newest request, percentiles of the requests completed in the last 10 s. Hover for values.",
     );
     let series = s.time_series();
+    let has_corrected = series.iter().any(|p| p.window_corrected_ms.is_some());
+    if has_corrected {
+        page.push_str(
+            r##"<p class="sub">Dashed: the <a href="#corrected">latency from the intended start</a> (corrected for coordinated omission), HDR percentiles of each ten-second window.</p>
+"##,
+        );
+    }
     let times: Vec<u64> = series.iter().map(|p| p.elapsed_ms).collect();
     let column = |f: &dyn Fn(&crate::metrics::TimePoint) -> Option<f64>| -> Vec<Option<f64>> {
         series.iter().map(f).collect()
@@ -357,12 +414,14 @@ fn charts(s: &Summary, page: &mut String) {
                     color: BLUE,
                     values: column(&|p| Some(p.total.rps)),
                     area: false,
+                    dashed: false,
                 },
                 Series {
                     label: "Failures/s",
                     color: RED,
                     values: column(&|p| Some(p.total.fps)),
                     area: false,
+                    dashed: false,
                 },
             ],
         },
@@ -379,20 +438,42 @@ fn charts(s: &Summary, page: &mut String) {
                     color: TEAL,
                     values: column(&|p| p.total.p50_ms().map(f64::from)),
                     area: false,
+                    dashed: false,
                 },
                 Series {
                     label: "p95",
                     color: AMBER,
                     values: column(&|p| p.total.p95_ms().map(f64::from)),
                     area: false,
+                    dashed: false,
                 },
                 Series {
                     label: "p99",
                     color: PURPLE,
                     values: column(&|p| p.total.p99_ms().map(f64::from)),
                     area: false,
+                    dashed: false,
                 },
-            ],
+            ]
+            .into_iter()
+            .chain(
+                [
+                    ("corrected p50", TEAL),
+                    ("corrected p95", AMBER),
+                    ("corrected p99", PURPLE),
+                ]
+                .into_iter()
+                .enumerate()
+                .filter(|_| has_corrected)
+                .map(|(k, (label, color))| Series {
+                    label,
+                    color,
+                    values: column(&|p| p.window_corrected_ms.map(|v| v[k])),
+                    area: false,
+                    dashed: true,
+                }),
+            )
+            .collect(),
         },
         Chart {
             id: "chart-users",
@@ -406,6 +487,7 @@ fn charts(s: &Summary, page: &mut String) {
                 color: INDIGO,
                 values: column(&|p| Some(p.users as f64)),
                 area: true,
+                dashed: false,
             }],
         },
     ];
@@ -435,8 +517,13 @@ fn scenario_source(info: &RunInfo, page: &mut String) {
         escape(or_dash(&info.scenario_path)),
         plural(lines, "line", "lines")
     );
-    for line in info.scenario_source.lines() {
-        let _ = writeln!(page, r#"<span class="ln">{}</span>"#, escape(line));
+    for (i, line) in info.scenario_source.lines().enumerate() {
+        let _ = writeln!(
+            page,
+            r#"<span class="ln" id="L{}">{}</span>"#,
+            i + 1,
+            escape(line)
+        );
     }
     page.push_str("</code></pre></details>\n</section>\n");
 }
@@ -485,6 +572,12 @@ fn count(n: u64) -> String {
     out
 }
 
+/// Microseconds as milliseconds with one decimal and thousands separators: `30,015.5`.
+fn ms(us: u64) -> String {
+    let tenths = (us + 50) / 100;
+    format!("{}.{}", count(tenths / 10), tenths % 10)
+}
+
 /// A fraction as a percentage with two decimals: `3.15%`.
 fn percent(fraction: f64) -> String {
     format!("{:.2}%", fraction * 100.0)
@@ -530,197 +623,4 @@ fn shell_words(args: &[String]) -> String {
 const STYLE: &str = include_str!("html/style.css");
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-    use crate::metrics::{Failure, FailureKind, Metrics, Sample, StatKey};
-    use crate::report::golden::{check, fixture, utc};
-
-    fn html(s: &Summary) -> String {
-        let mut out = Vec::new();
-        render(s, &mut out).unwrap();
-        String::from_utf8(out).unwrap()
-    }
-
-    /// A run of `ticks` one-second ticks with two requests per second on two names, one of
-    /// which (`name`) can be hostile markup.
-    fn run(name: &str, ticks: u64) -> Summary {
-        let keys = vec![StatKey::new("GET", name), StatKey::new("POST", "/b")];
-        let metrics = Metrics::starting_at(keys, utc("2026-11-27T08:00:00Z"));
-        let mut rec = metrics.recorder(0);
-        for sec in 0..ticks {
-            for stat in 0..2u32 {
-                rec.record(Sample {
-                    stat,
-                    elapsed_ms: (sec * 1000 + 100) as u32,
-                    latency_us: 20_000 + stat * 10_000,
-                    ttfb_us: 5_000,
-                    bytes: 100,
-                    status: if stat == 0 { 500 } else { 201 },
-                    lag_us: 0,
-                    scheduled: false,
-                    failure: (stat == 0).then(|| {
-                        Box::new(Failure::new(
-                            FailureKind::Check,
-                            "body <b>did not</b> match & \"quote\"",
-                        ))
-                    }),
-                });
-            }
-            rec.flush();
-            metrics.tick_at(Duration::from_secs(sec + 1), &[1]);
-        }
-        drop(rec);
-        let info = RunInfo {
-            scenario_path: "x<y>.kload".into(),
-            scenario_source: "scenario \"Shop <&> more\" {\n  host \"http://127.0.0.1:1\"\n}\n"
-                .into(),
-            started_at: utc("2026-11-27T08:00:00Z"),
-            ended_at: utc("2026-11-27T08:00:05Z"),
-            ..RunInfo::default()
-        };
-        metrics.summary_at(info, Duration::from_secs(ticks.max(1)))
-    }
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-        assert_eq!(escape("a\tb\nc\u{0}d\u{7f}é"), "a\tb\nc\u{FFFD}d\u{FFFD}é");
-    }
-
-    #[test]
-    fn run_text_is_escaped_everywhere() {
-        let page = html(&run("/search?q=<script>alert(1)</script>", 5));
-        assert!(!page.contains("<script>alert"), "unescaped name");
-        assert!(page.contains("/search?q=&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(page.contains("body &lt;b&gt;did not&lt;/b&gt; match &amp; &quot;quote&quot;"));
-        assert!(
-            page.contains("<h1>Shop &lt;&amp;&gt; more</h1>"),
-            "name from the source"
-        );
-        assert!(page.contains("x&lt;y&gt;.kload"));
-        // The only script is ours.
-        assert_eq!(page.matches("<script").count(), 1);
-    }
-
-    #[test]
-    fn the_document_has_every_section() {
-        let page = html(&fixture());
-        for id in [
-            "thresholds",
-            "charts",
-            "requests",
-            "percentiles",
-            "status-codes",
-            "failures",
-            "errors",
-            "details",
-            "source",
-        ] {
-            assert!(page.contains(&format!(r#"id="{id}""#)), "section {id}");
-        }
-        for chart in ["chart-rps", "chart-latency", "chart-users"] {
-            assert!(
-                page.contains(&format!(r#"<svg class="chart" id="{chart}""#)),
-                "{chart}"
-            );
-        }
-        for text in [
-            "Thresholds FAILED",
-            r#"<span class="badge pass">PASS</span>"#,
-            r#"<span class="badge fail">FAIL</span>"#,
-            r#"<span class="badge warn">WARN</span>"#,
-            r#"<span class="badge skip">SKIP</span>"#,
-            "Aggregated",
-            "<th class=\"num\">60%</th>",
-            "HTTP 500 Internal Server Error",
-            "rate_limited",
-            "3 dropped iterations",
-            "<details>",
-            "https://staging.kibray.example",
-            "APIOnlyUser",
-            "<time datetime=\"2026-11-27T08:00:00.000Z\">2026-11-27 08:00:00 UTC</time>",
-        ] {
-            assert!(page.contains(text), "missing {text}");
-        }
-        assert!(page.starts_with("<!DOCTYPE html>"));
-        assert!(page.ends_with("</html>\n"));
-        // Offline: nothing in the page points elsewhere.
-        assert!(!page.contains("src="), "no external resources");
-        assert!(!page.contains("<link"));
-    }
-
-    #[test]
-    fn zero_and_one_point_runs_get_notes() {
-        let empty =
-            Metrics::starting_at(vec![StatKey::new("GET", "/")], utc("2026-11-27T08:00:00Z"))
-                .summary_at(RunInfo::default(), Duration::from_millis(500));
-        let page = html(&empty);
-        assert_eq!(page.matches(r#"<p class="chart-note">"#).count(), 3);
-        assert!(!page.contains("<svg"));
-        assert!(page.contains("No request completed."));
-        assert!(page.contains("<h1>kload run</h1>"));
-        let one = html(&run("/a", 1));
-        assert_eq!(one.matches("Only one point in time (00:01)").count(), 3);
-        let many = html(&run("/a", 5));
-        assert_eq!(many.matches("<svg").count(), 3);
-    }
-
-    #[test]
-    fn numbers_for_people() {
-        assert_eq!(count(0), "0");
-        assert_eq!(count(999), "999");
-        assert_eq!(count(1_234_567), "1,234,567");
-        assert_eq!(duration(12_250), "12.25 s");
-        assert_eq!(duration(59_999), "59.999 s");
-        assert_eq!(duration(12_000), "12 s");
-        assert_eq!(duration(303_000), "5 min 03 s");
-        assert_eq!(duration(3_725_000), "1 h 02 min 05 s");
-        assert_eq!(trim_float(2.0, 2), "2");
-        assert_eq!(trim_float(0.5, 2), "0.5");
-        assert_eq!(
-            shell_words(&[
-                "kload".into(),
-                "run".into(),
-                "a b.kload".into(),
-                "it's".into()
-            ]),
-            r"kload run 'a b.kload' 'it'\''s'"
-        );
-    }
-
-    #[test]
-    fn golden_report() {
-        check("report.html", html(&fixture()).as_bytes());
-    }
-
-    /// Writes the pages `tests/browser/run.sh` opens in Chromium into `$KLOAD_BROWSER_DIR`;
-    /// does nothing without it.
-    #[test]
-    fn write_browser_fixture() {
-        let Some(dir) = std::env::var_os("KLOAD_BROWSER_DIR") else {
-            return;
-        };
-        let dir = std::path::PathBuf::from(dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let empty =
-            Metrics::starting_at(vec![StatKey::new("GET", "/")], utc("2026-11-27T08:00:00Z"))
-                .summary_at(RunInfo::default(), Duration::from_millis(500));
-        let pages = [
-            ("report.html", fixture()),
-            (
-                "hostile.html",
-                run(r#"/q?<img src=x onerror="alert(1)">"#, 8),
-            ),
-            ("single-point.html", run("/a", 1)),
-            ("empty.html", empty),
-        ];
-        for (name, summary) in pages {
-            std::fs::write(dir.join(name), html(&summary)).unwrap();
-        }
-    }
-}
+mod tests;

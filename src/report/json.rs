@@ -108,7 +108,12 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_everything_including_histograms() {
-        for summary in [golden::fixture(), golden::locust_vectors(), empty_run()] {
+        for summary in [
+            golden::fixture(),
+            golden::troubled(),
+            golden::locust_vectors(),
+            empty_run(),
+        ] {
             let json = to_json(&summary);
             let back = from_str(&json).unwrap();
             assert_eq!(back.aggregated.latency, summary.aggregated.latency);
@@ -127,7 +132,12 @@ mod tests {
     #[test]
     fn documents_match_the_schema() {
         let (schemas, index) = validator();
-        for summary in [golden::fixture(), golden::locust_vectors(), empty_run()] {
+        for summary in [
+            golden::fixture(),
+            golden::troubled(),
+            golden::locust_vectors(),
+            empty_run(),
+        ] {
             let doc: serde_json::Value = serde_json::from_str(&to_json(&summary)).unwrap();
             if let Err(e) = schemas.validate(&doc, index) {
                 panic!("{e:#}");

@@ -13,6 +13,7 @@ pub mod html;
 pub mod inspect;
 pub mod json;
 pub mod junit;
+mod outcome;
 pub mod text;
 
 use std::fs;

@@ -16,6 +16,7 @@ use crate::metrics::{LiveStats, Metric, Selector, Summary, ThresholdResult};
 
 use super::ReportError;
 use super::format::{Paint, clock, py_int};
+use super::outcome::{self, Level, NoteKind};
 use crate::metrics::threshold::trim_decimals;
 
 /// Locust's `STATS_TYPE_WIDTH`.
@@ -337,46 +338,26 @@ fn corrected_table(
     lines.push(String::new());
 }
 
-/// How the run ended and whether the generator kept up, in plain words.
+/// How the run ended and whether the generator kept up, in plain words (the notes every
+/// report shows, see `outcome`), then the generator's lateness.
 fn run_notes(summary: &Summary, paint: Paint, lines: &mut Vec<String>) {
-    let outcome = &summary.info.outcome;
     let before = lines.len();
-    let abandoned = summary.abandoned();
-    if abandoned > 0 {
-        lines.push(format!(
-            "Abandoned: {abandoned} {} still in flight when the run stopped (not counted above)",
-            if abandoned == 1 {
-                "request was"
-            } else {
-                "requests were"
-            }
-        ));
-    }
-    for warning in summary.generator_warnings() {
-        lines.push(paint.yellow(&format!("warning: {warning}")));
+    for note in outcome::run_notes(summary) {
+        let text = match note.kind {
+            NoteKind::Suspect => format!("warning: {}: {}", note.headline, note.text),
+            _ => note.line_text(),
+        };
+        lines.push(match note.level() {
+            Level::Fail => paint.red(&text),
+            Level::Warn => paint.yellow(&text),
+            Level::Info => text,
+        });
     }
     if let Some(p99) = summary.lateness_p99_us() {
         lines.push(format!(
-            "Generator lateness: p99 {} behind schedule",
-            trim_decimals(p99 as f64 / 1000.0, 1) + " ms"
+            "Generator lateness: p99 {:.1} ms behind schedule",
+            p99 as f64 / 1000.0
         ));
-    }
-    if outcome.merged_segments > 0 {
-        lines.push(format!(
-            "Merged from {} segments of a distributed run",
-            outcome.merged_segments
-        ));
-    }
-    if let Some(t) = &outcome.aborted_by {
-        lines.push(paint.red(&format!("run aborted early: threshold `{t}` failed")));
-    }
-    if outcome.interrupted {
-        lines.push(paint.yellow(
-            "run interrupted (Ctrl-C or SIGTERM): these results cover only part of the run",
-        ));
-    }
-    if outcome.killed {
-        lines.push(paint.yellow("run killed: in-flight requests were abandoned"));
     }
     if lines.len() > before {
         lines.push(String::new());

@@ -191,7 +191,18 @@ impl Pacer {
     fn run(mut self) {
         tighten_timer_slack();
         let segment = self.shared.segment;
-        let mut g = segment.next_owned_arrival(0);
+        // A segment that joined late (its start instant passed, `--late-start join`) does not
+        // fire the arrivals whose time went by: they are counted as dropped.
+        let late = Instant::now().saturating_duration_since(self.shared.started);
+        let first = if late > crate::session::LATE_START_TOLERANCE {
+            let due = self.rate.due_by(late);
+            let missed = (0..due).filter(|g| segment.owns_arrival(*g)).count() as u64;
+            self.shared.metrics.add_dropped_iterations(missed);
+            due
+        } else {
+            0
+        };
+        let mut g = segment.next_owned_arrival(first);
         loop {
             let due = self.shared.started + self.rate.due(g);
             if !sleep_until(due, &self.stop) {

@@ -211,6 +211,57 @@ mod tests {
         assert_eq!(seq.get(2), None);
     }
 
+    /// Property: for any weights and any number of segments, the segments' users together
+    /// are exactly one process's users, class by class, and each segment gets its share of
+    /// every class (within one per class).
+    #[test]
+    fn segments_split_the_users_of_every_class_exactly() {
+        let mut x: u64 = 0x1234_5678_9ABC_DEF1;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for case in 0..60 {
+            let n_classes = 1 + next(4) as usize;
+            let classes: Vec<UserClass> = (0..n_classes)
+                .map(|c| {
+                    let fixed = (case % 5 == 0 && c == 0).then(|| 1 + next(3) as u32);
+                    class(&format!("C{c}"), 1 + next(12) as u32, fixed)
+                })
+                .collect();
+            let users = [1, 7, 13, 100, 257][case % 5];
+            let segments = 1 + next(9) as u32;
+            let whole = counts(&classes, users);
+            let mut union = vec![0u32; n_classes];
+            for i in 0..segments {
+                let seg = crate::schedule::Segment::new(i, segments).unwrap();
+                let mut seq = ClassSequence::new(&classes, &[]);
+                let mut mine = vec![0u32; n_classes];
+                for g in 0..users as usize {
+                    let Some((c, k)) = seq.get(g) else { break };
+                    if seg.owns_user(c, k) {
+                        mine[c] += 1;
+                    }
+                }
+                for c in 0..n_classes {
+                    union[c] += mine[c];
+                    let share = f64::from(whole[c]) / f64::from(segments);
+                    assert!(
+                        (f64::from(mine[c]) - share).abs() <= 1.0,
+                        "case {case}: segment {i}/{segments} has {} of class {c}, share {share}",
+                        mine[c]
+                    );
+                }
+            }
+            assert_eq!(
+                union, whole,
+                "case {case}: {segments} segments of {users} users"
+            );
+        }
+    }
+
     #[test]
     fn fixed_counts_come_first() {
         let classes = vec![class("Web", 1, None), class("Admin", 1, Some(2))];

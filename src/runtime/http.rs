@@ -9,6 +9,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCAT
 use serde_json::Value;
 
 use super::eval::{self, EvalError, Globals, UserState, to_text};
+use super::exchange::{self, Exchange};
 pub use super::transport::ClientOptions;
 use super::transport::{SendBody, Transport};
 use crate::ir::{
@@ -65,6 +66,9 @@ pub struct Session {
     timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
     /// Resolved URLs of requests whose URL has no interpolation, by request index.
     urls: Vec<Option<std::sync::Arc<reqwest::Url>>>,
+    /// Set for smoke runs: each request leaves what was sent and received in `last`.
+    pub record: bool,
+    pub last: Option<Box<Exchange>>,
 }
 
 impl Session {
@@ -86,6 +90,8 @@ impl Session {
             base_auth,
             urls: Vec::new(),
             timer: None,
+            record: false,
+            last: None,
         }
     }
 
@@ -322,10 +328,26 @@ pub async fn execute(
     };
     // Rendered by a plain function: a value that lived in this async function would be
     // kept in the request's state for the whole exchange.
+    session.last = None;
     let (mut url, headers, body) = match render(req, class_headers, session, user, globals) {
         Ok(p) => p,
         Err(e) => return template_failure(e),
     };
+    if session.record {
+        let shown = match &body {
+            Prepared::None => None,
+            Prepared::Bytes(b, _) => Some(exchange::Body::Bytes(b)),
+            Prepared::Multipart(_) => Some(exchange::Body::Multipart),
+        };
+        let mut x = Exchange::request(&req.method, &url, &headers, shown);
+        if let Prepared::Bytes(_, Some(ct)) = &body
+            && !headers.contains_key(CONTENT_TYPE)
+        {
+            x.request_headers
+                .push((CONTENT_TYPE.to_string(), ct.clone()));
+        }
+        session.last = Some(Box::new(x));
+    }
 
     let follow = req.redirects.unwrap_or(true);
     let limit = req.timeout.unwrap_or(session.transport_timeout());
@@ -425,6 +447,9 @@ pub async fn execute(
         }
     };
     let status = status.as_u16();
+    if let Some(x) = session.last.as_mut() {
+        x.respond(status, &final_url, &response_headers, body.as_deref().ok());
+    }
     // A cookie the server sets is a credential: never printed.
     for set in response_headers.get_all(reqwest::header::SET_COOKIE) {
         if let Some((_, value)) = set

@@ -13,9 +13,12 @@
 mod arrivals;
 pub mod dispatch;
 pub mod eval;
+pub mod exchange;
 pub mod http;
 mod pool;
 pub mod signal;
+#[cfg(test)]
+mod tests;
 pub mod transport;
 pub mod user;
 
@@ -513,6 +516,8 @@ pub struct SmokeResult {
     pub status: u16,
     pub millis: u64,
     pub failure: Option<String>,
+    /// What was sent and received (`kload smoke -v`).
+    pub exchange: Option<Box<exchange::Exchange>>,
 }
 
 /// Runs every request of every class once: one user per class runs `on start`, each task
@@ -537,18 +542,20 @@ pub async fn smoke(shared: Arc<RunShared>) -> Vec<SmokeResult> {
                     status: 0,
                     millis: 0,
                     failure: Some(m),
+                    exchange: None,
                 });
                 continue;
             }
         };
         user.trace = Some(Vec::new());
+        user.session.record = true;
         if user.start(&tokens).await {
             for t in 0..class.tasks.len() {
                 user.run_task(t, &tokens, None).await;
             }
         }
         user.stop(&tokens).await;
-        for s in user.trace.take().unwrap_or_default() {
+        for (s, exchange) in user.trace.take().unwrap_or_default() {
             let key = &plan.stats[s.stat as usize];
             results.push(SmokeResult {
                 class: class.name.clone(),
@@ -557,6 +564,7 @@ pub async fn smoke(shared: Arc<RunShared>) -> Vec<SmokeResult> {
                 status: s.status,
                 millis: u64::from(s.latency_us) / 1000,
                 failure: s.failure.map(|f| f.to_string()),
+                exchange,
             });
         }
     }

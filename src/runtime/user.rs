@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 
 use super::RunShared;
 use super::eval::{self, EvalError, UserState};
+use super::exchange::Exchange;
 use super::http::{self, Session};
 use crate::ir::{
     Condition, ConditionTest, Request, Sleep, Step, Task, TaskBody, UserClass, WaitTime,
@@ -34,8 +35,9 @@ pub struct VirtualUser {
     pub recorder: Recorder,
     shared: Arc<RunShared>,
     last_task_time: Duration,
-    /// When set (smoke runs), every sample is also kept here.
-    pub trace: Option<Vec<Sample>>,
+    /// When set (smoke runs), every sample is also kept here, with the exchange that
+    /// produced it (credentials and secrets masked).
+    pub trace: Option<Vec<(Sample, Option<Box<Exchange>>)>>,
     /// This user's listeners for the two signals that can cancel a request.
     wait_interrupt: Option<Listener>,
     wait_kill: Option<Listener>,
@@ -522,7 +524,10 @@ impl VirtualUser {
                         self.task_requests.push((req.stat, corrected, elapsed_ms));
                     }
                     if let Some(trace) = self.trace.as_mut() {
-                        trace.push(sample.clone());
+                        let exchange = self.session.last.take().map(|x| {
+                            Box::new(x.redacted(|t| self.state.redact(t, &shared.globals)))
+                        });
+                        trace.push((sample.clone(), exchange));
                     }
                     self.recorder.record(sample);
                 }

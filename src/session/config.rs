@@ -87,7 +87,7 @@ pub fn resolve(plan: &Plan, options: &Options) -> Result<RunConfig, ConfigError>
             timeout: plan.default_timeout,
             insecure: options.insecure,
         },
-        segment: options.segment,
+        segment: options.segment.unwrap_or_default(),
         enabled_classes,
         secrets: std::sync::Arc::new(secrets(plan, options)),
     })

@@ -180,7 +180,9 @@ pub struct Options {
     pub baseline: Option<Baseline>,
     /// The exit code when any request failed (Locust's `--exit-code-on-error`; 0: ignore).
     pub exit_code_on_error: i32,
-    pub segment: Segment,
+    /// The segment of a distributed run this process runs (`None`: the whole run, not a
+    /// segment; `Some(1/1)` is a distributed run of one).
+    pub segment: Option<Segment>,
     /// The instant every segment starts on; `None`: now.
     pub start_at: Option<DateTime<Utc>>,
     pub late_start: LateStart,
@@ -394,7 +396,7 @@ impl Run {
     /// Asks for `users` users at `spawn_rate` per second from now on; says what that means
     /// for this run's load model.
     pub fn retarget(&self, users: u32, spawn_rate: f64) -> Result<String, String> {
-        if !self.inner.config.segment.is_whole() {
+        if self.inner.options.segment.is_some() {
             return Err("a segment of a distributed run cannot change its users".into());
         }
         if users == 0 {
@@ -445,6 +447,12 @@ impl Run {
     /// The result so far (thresholds applied), as a report would show it.
     pub fn summary(&self) -> Summary {
         self.inner.summary(None)
+    }
+
+    /// The result so far without its time series (`series: None`), thresholds applied:
+    /// cheap enough to take every second for a live exporter.
+    pub fn totals(&self) -> Summary {
+        self.inner.totals()
     }
 
     /// The time points so far (totals only), for charts.
@@ -675,7 +683,7 @@ impl Inner {
             thresholds: Vec::new(),
             load_model: config::describe(config),
             scenario_sha256: self.scenario.sha256.clone(),
-            segment: (!config.segment.is_whole()).then(|| SegmentInfo {
+            segment: self.options.segment.is_some().then(|| SegmentInfo {
                 index: config.segment.index,
                 count: config.segment.count,
                 start_at: self.options.start_at.unwrap_or(started_at),
@@ -686,6 +694,18 @@ impl Inner {
     }
 
     /// The result so far, or the final one when `run` is given.
+    fn totals(&self) -> Summary {
+        let Some(metrics) = self.metrics() else {
+            return self.summary(None);
+        };
+        let info = self.info(None, &Outcome::default(), metrics.started_at());
+        let mut summary = metrics.totals(info);
+        summary.apply_thresholds(&self.thresholds);
+        let secrets = &self.config.secrets;
+        summary.scrub(|text| secrets.redact_all(text));
+        summary
+    }
+
     fn summary(&self, run: Option<&RunOutcome>) -> Summary {
         let Some(metrics) = self.metrics() else {
             return Metrics::new(self.plan.stats.clone()).summary_at(
@@ -693,7 +713,9 @@ impl Inner {
                 Duration::ZERO,
             );
         };
-        let outcome = run.map(outcome_of).unwrap_or_default();
+        let outcome = run
+            .map(|r| outcome_of(r, &self.scenario.source))
+            .unwrap_or_default();
         let info = self.info(run.map(|r| r.peak_users), &outcome, metrics.started_at());
         let mut summary = metrics.summary(info);
         summary.apply_thresholds(&self.thresholds);
@@ -743,7 +765,9 @@ impl Inner {
     }
 }
 
-fn outcome_of(run: &RunOutcome) -> Outcome {
+/// The run's ending for the result; scenario errors get the line of the file their span
+/// starts on.
+fn outcome_of(run: &RunOutcome, source: &str) -> Outcome {
     Outcome {
         interrupted: run.interrupted,
         killed: run.killed,
@@ -758,7 +782,16 @@ fn outcome_of(run: &RunOutcome) -> Outcome {
                 line: None,
             })
             .collect(),
-        scenario_errors: Vec::new(),
+        scenario_errors: run
+            .problems
+            .scenario_errors
+            .iter()
+            .map(|(span, message, count)| Note {
+                message: message.clone(),
+                count: *count,
+                line: span.map(|s| crate::span::line_col(source, s.start).0 as u32),
+            })
+            .collect(),
         merged_segments: 0,
     }
 }

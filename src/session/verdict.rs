@@ -39,6 +39,9 @@ impl Verdict {
 /// `regressed` tells a baseline comparison failed; `exit_code_on_error` is Locust's option
 /// (the code when any request failed, 0 to ignore failures).
 pub fn decide(summary: &Summary, regressed: bool, exit_code_on_error: i32) -> Verdict {
+    if summary.info.segment.is_some() {
+        return decide_segment(summary);
+    }
     let total = &summary.aggregated;
     let outcome = &summary.info.outcome;
     let mut reasons = Vec::new();
@@ -114,6 +117,27 @@ pub fn decide(summary: &Summary, regressed: bool, exit_code_on_error: i32) -> Ve
             total.failures
         ));
     }
+    Verdict {
+        exit_code: code,
+        reasons,
+    }
+}
+
+/// A segment of a distributed run is judged by `kload merge`, on the whole run: it exits 0
+/// when it ran its share, whatever its own thresholds say (an engine fails the whole run when
+/// any copy exits non-zero). It fails only when it could not do its part: the target was never
+/// reached (3), or it was interrupted (130).
+fn decide_segment(summary: &Summary) -> Verdict {
+    let mut reasons = Vec::new();
+    let code = if unreachable(summary) {
+        reasons.push("the host could not be reached: no connection could be made".into());
+        exit::COULD_NOT_RUN
+    } else if summary.info.outcome.interrupted {
+        reasons.push("the segment was interrupted (Ctrl-C or SIGTERM)".into());
+        exit::INTERRUPTED
+    } else {
+        exit::OK
+    };
     Verdict {
         exit_code: code,
         reasons,
@@ -245,6 +269,24 @@ mod tests {
         assert_eq!(decide(&s, false, 0).exit_code, exit::INTERRUPTED);
         s.apply_thresholds(&[threshold(Metric::Max, 1.0)]);
         assert_eq!(decide(&s, true, 0).exit_code, exit::INTERRUPTED);
+    }
+
+    #[test]
+    fn a_segment_leaves_the_verdict_to_the_merge() {
+        let mut s = summary(&[(500, Some(FailureKind::Http5xx))], 0);
+        s.info.segment = Some(crate::metrics::SegmentInfo {
+            index: 0,
+            count: 2,
+            start_at: chrono::Utc::now(),
+            late_ms: 0,
+        });
+        s.apply_thresholds(&[threshold(Metric::ErrorRate, 0.01)]);
+        assert_eq!(decide(&s, true, 7).exit_code, exit::OK);
+        s.info.outcome.interrupted = true;
+        assert_eq!(decide(&s, false, 0).exit_code, exit::INTERRUPTED);
+        let mut refused = summary(&[(0, Some(FailureKind::ConnectionRefused)); 2], 0);
+        refused.info.segment = s.info.segment.clone();
+        assert_eq!(decide(&refused, false, 0).exit_code, exit::COULD_NOT_RUN);
     }
 
     #[test]

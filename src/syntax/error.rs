@@ -418,6 +418,28 @@ struct Scan {
 /// Follows strings, `{{ }}` interpolations, comments and brackets the way the grammar
 /// nests them, without parsing.
 fn scan(source: &str) -> Scan {
+    scan_with(source, |_| {})
+}
+
+/// Where a scenario can be cut into pieces that parse on their own: just after each `}`
+/// that closes a top-level block (the piece's end), grouped into pieces of at least
+/// `at_least` bytes. The last piece runs to the end of the text.
+pub(super) fn pieces(source: &str, at_least: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    scan_with(source, |end| {
+        if end - start >= at_least {
+            out.push((start, end));
+            start = end;
+        }
+    });
+    out.push((start, source.len()));
+    out
+}
+
+/// [`scan`], calling `top_closed` with the position just after every `}` that closes a
+/// block at the top level.
+fn scan_with(source: &str, mut top_closed: impl FnMut(usize)) -> Scan {
     let bytes = source.as_bytes();
     let mut stack: Vec<(Open, usize)> = Vec::new();
     let mut i = 0;
@@ -459,6 +481,9 @@ fn scan(source: &str) -> Scan {
                     };
                     if matches!(stack.last(), Some((Open::Bracket(o), _)) if *o == opener) {
                         stack.pop();
+                        if stack.is_empty() && b == b'}' {
+                            top_closed(i + 1);
+                        }
                     }
                 }
                 _ => {}

@@ -13,7 +13,7 @@ mod tests {
     fn kibray_scenario_parses() {
         let src = include_str!("../../scenarios/kibray.kload");
         match super::parse(src) {
-            Ok(file) => assert_eq!(file.items.len(), 7),
+            Ok(file) => assert_eq!(file.items.len(), 8),
             Err(d) => panic!(
                 "{}",
                 crate::diagnostic::render(&d, "kibray.kload", src, false, 100)
@@ -68,5 +68,30 @@ mod meaning_tests {
         assert_ne!(a, moved, "spans differ");
         assert!(a.same_meaning(&moved));
         assert!(!a.same_meaning(&other));
+    }
+}
+
+#[cfg(test)]
+mod piecewise_tests {
+    /// A file over the piecewise limit gives exactly the tree (spans included) of parsing it
+    /// at once, and a mistake in the middle is reported as it always was.
+    #[test]
+    fn a_large_file_parsed_in_pieces_is_the_same_tree() {
+        let mut src = String::from("# big\nscenario \"s\" {\n  host \"http://127.0.0.1:1\"\n}\n");
+        let mut i = 0;
+        while src.len() < 1_500_000 {
+            src.push_str(&format!(
+                "\ndata d{i} from \"x.csv\"\n\nuser U{i} {{\n  # comment {i}\n  task t {{\n    GET \"/a/{{{{ d{i}.x }}}}\" {{\n      check status 200\n    }}\n  }}\n}}\n"
+            ));
+            i += 1;
+        }
+        let pieces = super::parse(&src).unwrap();
+        let whole = super::parser::parse_whole_for_tests(&src).unwrap();
+        assert_eq!(pieces, whole);
+        assert_eq!(pieces.comments.len(), whole.comments.len());
+        let broken = src.replacen("check status 200", "check status 200 )", 1);
+        let a = super::parse(&broken).unwrap_err();
+        let b = super::parser::parse_whole_for_tests(&broken).unwrap_err();
+        assert_eq!(a, b);
     }
 }

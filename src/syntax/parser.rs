@@ -14,11 +14,95 @@ use crate::diagnostic::Diagnostic;
 #[grammar = "../grammar/kload.pest"]
 pub struct KloadParser;
 
+/// Above this size a file is parsed a piece at a time (see [`parse`]).
+const PIECEWISE_ABOVE: usize = 1 << 20;
+
+/// Bytes of source parsed at once in a large file.
+const PIECE: usize = 256 * 1024;
+
+thread_local! {
+    /// Where the piece being lowered starts in the file: added to every span.
+    static OFFSET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Sets [`OFFSET`] for as long as it lives.
+struct Offset;
+
+impl Offset {
+    fn set(at: usize) -> Offset {
+        OFFSET.with(|o| o.set(at));
+        Offset
+    }
+}
+
+impl Drop for Offset {
+    fn drop(&mut self) {
+        OFFSET.with(|o| o.set(0));
+    }
+}
+
 /// Parses a whole `.kload` file.
+///
+/// pest keeps a token for every rule it matched until the parse result is dropped: tens of
+/// bytes per token, many times the size of the text. A large file is therefore cut into
+/// pieces of whole top-level blocks, each parsed and lowered on its own, so memory stays a
+/// small multiple of the file's size. A piece that does not parse sends the whole file
+/// through the parser again, so that a syntax error is reported exactly as always.
 pub fn parse(source: &str) -> Result<File, Diagnostic> {
     super::error::check_depth(source)?;
-    let mut pairs = KloadParser::parse(Rule::file, source)
-        .map_err(|e| super::error::syntax_error(e, source, Rule::file))?;
+    if source.len() > PIECEWISE_ABOVE {
+        let mut file = File {
+            items: Vec::new(),
+            comments: Vec::new(),
+        };
+        let mut whole = true;
+        for (start, end) in super::error::pieces(source, PIECE) {
+            let _offset = Offset::set(start);
+            match parse_piece(&source[start..end], source) {
+                Ok(Some(piece)) => {
+                    file.items.extend(piece.items);
+                    file.comments.extend(piece.comments);
+                }
+                Ok(None) => {
+                    whole = false;
+                    break;
+                }
+                Err(d) => return Err(d),
+            }
+        }
+        if whole {
+            return Ok(file);
+        }
+    }
+    let _offset = Offset::set(0);
+    match parse_piece(source, source)? {
+        Some(file) => Ok(file),
+        None => match KloadParser::parse(Rule::file, source) {
+            Err(e) => Err(super::error::syntax_error(e, source, Rule::file)),
+            Ok(_) => unreachable!("the whole file failed to parse a moment ago"),
+        },
+    }
+}
+
+/// Parses the whole file at once (the tests compare it with [`parse`]).
+#[cfg(test)]
+pub(crate) fn parse_whole_for_tests(source: &str) -> Result<File, Diagnostic> {
+    let _offset = Offset::set(0);
+    match parse_piece(source, source)? {
+        Some(file) => Ok(file),
+        None => match KloadParser::parse(Rule::file, source) {
+            Err(e) => Err(super::error::syntax_error(e, source, Rule::file)),
+            Ok(_) => unreachable!("the file failed to parse a moment ago"),
+        },
+    }
+}
+
+/// Parses `piece` (all of `source`, or whole top-level blocks of it at [`OFFSET`]): the
+/// tree, `None` when it does not parse, or a diagnostic about the whole file.
+fn parse_piece(piece: &str, source: &str) -> Result<Option<File>, Diagnostic> {
+    let Ok(mut pairs) = KloadParser::parse(Rule::file, piece) else {
+        return Ok(None);
+    };
     let file = pairs
         .next()
         .unwrap_or_else(|| unreachable!("file rule yields one pair"));
@@ -29,7 +113,7 @@ pub fn parse(source: &str) -> Result<File, Diagnostic> {
         return Err(super::error::detached_unit(source, q));
     }
     let items = children(file).map(lower_item).collect();
-    Ok(File { items, comments })
+    Ok(Some(File { items, comments }))
 }
 
 /// Parses one threshold as written on the command line (`p95(/api/) < 200ms`).
@@ -77,6 +161,13 @@ fn collect_trivia(pair: Pair<Rule>, out: &mut Vec<Comment>, detached: &mut Optio
 /// a rule whose last part is optional (`capture x = jsonpath "$.a"   # note`).
 fn span(pair: &Pair<Rule>) -> Span {
     let s = pair.as_span();
+    let offset = OFFSET.with(std::cell::Cell::get);
+    let shift = |sp: Span| Span::new(sp.start + offset, sp.end + offset);
+    shift(local_span(pair, s))
+}
+
+/// [`span`] within the text pest was given.
+fn local_span(pair: &Pair<Rule>, s: pest::Span<'_>) -> Span {
     let (start, end) = (s.start(), s.end());
     let Some(last) = pair
         .clone()

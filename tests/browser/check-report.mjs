@@ -5,9 +5,16 @@
 // scroll sideways, printing on A4 cuts no table and opens the source (NAME.pdf), and a
 // full-page screenshot is written beside each report (NAME.png).
 //
-// Usage: node check-report.mjs REPORT.html[:CHARTS] ...
+// Pages that say more get more checks: the latency from the intended start (a table, and
+// dashed lines that really show dashes on the response-time chart), and how the run ended
+// (the notes sit between the header and the first panel, are visible, and a scenario error's
+// line link opens the source at that line).
+//
+// Usage: node check-report.mjs REPORT.html[:CHARTS[:FEATURE,...]] ...
 //   CHARTS is how many drawn charts the report must have (default 3); 0 means the three
 //   chart places must hold a note instead (a run of 0 or 1 time points).
+//   FEATURE: `corrected` (the page has the corrected view), `outcome` (notes on how the run
+//   ended), `interrupted` (the INTERRUPTED badge), `suspect` (the generator's warning).
 // Prints one line per check and ends with `browser: N passed, M failed`; exits 1 on a failure.
 
 import fs from 'node:fs';
@@ -21,13 +28,17 @@ const FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run',
 ];
-const SECTIONS = ['thresholds', 'charts', 'requests', 'percentiles', 'status-codes', 'failures',
-  'errors', 'details', 'source'];
+const SECTIONS = ['thresholds', 'charts', 'requests', 'percentiles', 'corrected', 'generator',
+  'status-codes', 'failures', 'errors', 'details', 'source'];
 const CHART_IDS = ['chart-rps', 'chart-latency', 'chart-users'];
 
 const targets = process.argv.slice(2).map((arg) => {
-  const m = /^(.*?)(?::(\d+))?$/.exec(arg);
-  return { file: path.resolve(m[1]), charts: m[2] === undefined ? 3 : Number(m[2]) };
+  const m = /^(.*?)(?::(\d+)(?::([a-z,]+))?)?$/.exec(arg);
+  return {
+    file: path.resolve(m[1]),
+    charts: m[2] === undefined ? 3 : Number(m[2]),
+    features: new Set(m[3] ? m[3].split(',') : []),
+  };
 });
 if (targets.length === 0) {
   console.error('usage: node check-report.mjs REPORT.html[:CHARTS] ...');
@@ -64,7 +75,7 @@ const context = await chromium.launchPersistentContext(userDataDir, {
 });
 
 try {
-  for (const { file, charts } of targets) {
+  for (const { file, charts, features } of targets) {
     const name = path.basename(file);
     const page = await context.newPage();
     const errors = [];
@@ -153,6 +164,87 @@ try {
         return (await page.locator('#charts .chart-note').first().textContent()).slice(0, 60);
       });
     }
+
+    await check(`${name} latency from the intended start`, async () => {
+      const found = await page.evaluate(() => {
+        const section = document.getElementById('corrected');
+        const rows = section.querySelectorAll('tbody tr').length;
+        const chart = document.getElementById('chart-latency');
+        const dashed = chart ? [...chart.querySelectorAll('path.line.dashed')] : [];
+        return {
+          rows,
+          note: !!section.querySelector('.empty'),
+          dashed: dashed.map((p) => ({
+            dash: getComputedStyle(p).strokeDasharray,
+            length: p.getTotalLength(),
+          })),
+          labels: chart ? [...chart.querySelectorAll('.legend text')].map((t) => t.textContent) : [],
+        };
+      });
+      if (features.has('corrected')) {
+        assert(found.rows > 0, 'no row in the corrected table');
+        assert(found.dashed.length === 3, `${found.dashed.length} dashed lines`);
+        for (const d of found.dashed) {
+          assert(d.dash && d.dash !== 'none', `a dashed line is drawn solid (${d.dash})`);
+          assert(d.length > 10, `a dashed line is ${d.length} long`);
+        }
+        for (const label of ['corrected p50', 'corrected p95', 'corrected p99']) {
+          assert(found.labels.includes(label), `no legend "${label}"`);
+        }
+        return `${found.rows} rows, dashes ${found.dashed[0].dash}`;
+      }
+      assert(found.rows === 0 && found.note, 'a corrected table without a schedule');
+      assert(found.dashed.length === 0, `${found.dashed.length} dashed lines without a schedule`);
+      return 'a note, no dashed line';
+    });
+
+    await check(`${name} says how the run ended`, async () => {
+      const found = await page.evaluate(() => {
+        const box = (el) => (el ? el.getBoundingClientRect().toJSON() : null);
+        const outcome = document.getElementById('outcome');
+        return {
+          outcome: box(outcome),
+          header: box(document.querySelector('header.page-head')),
+          nav: box(document.querySelector('nav')),
+          callouts: outcome ? [...outcome.querySelectorAll('.callout')].map((c) => ({
+            text: c.textContent, height: c.getBoundingClientRect().height,
+          })) : [],
+          badges: [...document.querySelectorAll('.verdict')].map((b) => b.textContent),
+          lineLink: outcome ? outcome.querySelector('a[href^="#L"]')?.getAttribute('href') : null,
+        };
+      });
+      if (!features.has('outcome')) {
+        assert(found.outcome === null, 'notes on how the run ended for a clean run');
+        return 'no notes';
+      }
+      assert(found.outcome && found.outcome.height > 0, 'no notes on how the run ended');
+      assert(found.outcome.top >= found.header.bottom && found.outcome.bottom <= found.nav.top,
+        'the notes are not between the header and the navigation');
+      for (const c of found.callouts) assert(c.height > 0, `hidden note: ${c.text.slice(0, 40)}`);
+      const interrupted = found.badges.some((b) => b.startsWith('Run INTERRUPTED'));
+      assert(interrupted === features.has('interrupted'), `badges: ${found.badges.join(' | ')}`);
+      const suspect = found.callouts.some((c) => c.text.startsWith('The numbers are suspect'));
+      assert(suspect === features.has('suspect'), 'the generator warning');
+      if (found.lineLink) {
+        // Following a scenario error's line opens the source (closed) at that line.
+        await page.locator(`#outcome a[href="${found.lineLink}"]`).click();
+        const shown = await page.waitForFunction((id) => {
+          const el = document.getElementById(id);
+          const r = el.getBoundingClientRect();
+          return el.closest('details').open && r.height > 0 && r.top >= -2
+            && r.bottom <= window.innerHeight;
+        }, found.lineLink.slice(1), { timeout: 3000 }).then(() => true, () => false);
+        const where = await page.evaluate((id) => {
+          const el = document.getElementById(id);
+          const r = el.getBoundingClientRect();
+          return `open=${el.closest('details').open} top=${Math.round(r.top)} bottom=${Math.round(r.bottom)} of ${window.innerHeight}`;
+        }, found.lineLink.slice(1));
+        assert(shown, `${found.lineLink} not shown (${where})`);
+        await page.locator('details').evaluateAll((ds) => ds.forEach((d) => { d.open = false; }));
+        await page.evaluate(() => window.scrollTo(0, 0));
+      }
+      return `${found.callouts.length} notes; ${found.badges.join(' | ')}${found.lineLink ? `; ${found.lineLink} opens` : ''}`;
+    });
 
     await check(`${name} fits a phone screen`, async () => {
       await page.setViewportSize({ width: 390, height: 844 });

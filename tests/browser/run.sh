@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Browser tests in headless Chromium: the HTML report (fixture reports rendered from Rust,
-# see check-report.mjs) and the web UI (served by the fake controller of the `web` module,
-# see check-webui.mjs). Installs what it needs on a fresh Debian machine, once: the chromium
+# see check-report.mjs), the HAR import of a fresh recording of the demo target (see
+# record-har.mjs) and the web UI (served by the fake controller of the `web` module, see
+# check-webui.mjs). Installs what it needs on a fresh Debian machine, once: the chromium
 # package when /usr/bin/chromium is missing, node_modules when missing (npm ci, from
 # package-lock.json). Run from anywhere; each script ends with `browser: N passed, M failed`,
-# and this one exits non-zero if either failed. Screenshots and downloads: target/browser/.
+# and this one exits non-zero if any failed. Screenshots and downloads: target/browser/.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,20 +26,35 @@ if [ ! -d "$here/node_modules/playwright-core" ]; then
     (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# The pages: the golden fixture run, one with markup in its names and messages, one with a
-# single time point and one without requests (notes instead of charts).
+# The pages: the golden fixture run (a paced class, so it has the corrected view; a pause of
+# the generator; abandoned requests; a scenario error), the same run gone wrong in every way
+# (interrupted, killed, aborted, merged, out of users), one with markup in its names and
+# messages, one with a single time point and one without requests (notes instead of charts).
 rm -rf "$out"
 mkdir -p "$out"
 (cd "$root" && KLOAD_BROWSER_DIR="$out" cargo test --quiet --lib \
     report::html::tests::write_browser_fixture -- --exact >/dev/null)
-for page in report hostile single-point empty; do
+for page in report troubled hostile single-point empty; do
     [ -s "$out/$page.html" ] || { echo "browser: $out/$page.html was not written" >&2; exit 1; }
 done
+
+# The HAR import on a fresh recording: headless Chromium uses the demo target like a web app
+# while playwright-core records a HAR (record-har.mjs); `kload import har` of it must pass
+# `check`, `fmt --check` and a smoke run against the demo. The files stay in $out/import.
+mkdir -p "$out/import"
+(cd "$root" && KLOAD_BROWSER_DIR="$out/import" cargo test --quiet --test kload \
+    import::a_fresh_chromium_recording_imports_and_runs -- --exact --ignored >/dev/null) || {
+    echo "browser: FAIL the import of a fresh Chromium recording (run: KLOAD_BROWSER_DIR=$out/import cargo test --test kload a_fresh_chromium -- --ignored)" >&2
+    exit 1
+}
+echo "ok   HAR import of a fresh Chromium recording ($out/import/recorded.har)"
 
 cd "$root"
 status=0
 node "$here/check-report.mjs" \
-    "$out/report.html" "$out/hostile.html" "$out/single-point.html:0" "$out/empty.html:0" || status=1
+    "$out/report.html:3:corrected,outcome,suspect" \
+    "$out/troubled.html:3:corrected,outcome,interrupted,suspect" \
+    "$out/hostile.html" "$out/single-point.html:0" "$out/empty.html:0" || status=1
 
 # The web UI: an ignored Rust test serves two fake-controller UIs on 127.0.0.1 (one with
 # more than 500 request names), prints their URLs, and serves until its stdin closes.

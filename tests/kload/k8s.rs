@@ -583,8 +583,6 @@ fn stats_counts(path: &Path) -> BTreeMap<(String, String), (u64, u64)> {
 }
 
 #[test]
-#[ignore = "needs `kload run --segment auto --start-at` with the framed `--json -` result and \
-            `kload merge -` (issue #12, the lead's part); remove this once they exist"]
 fn the_emulated_job_merges_to_the_single_process_run() {
     let dir = scenario_dir();
     let server = TestServer::start();

@@ -182,7 +182,7 @@ user Member {
     // Of the five users allowed, the two without a row are reported once each...
     assert!(
         finished.stdout.contains(
-            "warning: data feed `accounts` has no rows left (3 rows, mode unique): a user of Member was not started (2×)"
+            "warning: the numbers are suspect: data feed `accounts` has no rows left (3 rows, mode unique): a user of Member was not started (2×)"
         ),
         "{}",
         finished.text()

@@ -6,9 +6,14 @@
 //! test needs, and statistical checks state their tolerance.
 
 mod cli;
+mod demo;
+mod distributed;
+mod export;
+mod import;
 mod k8s;
 mod language;
 mod load;
+mod prometheus;
 mod requests;
 mod secrets;
 mod session;

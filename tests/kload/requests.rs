@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::support::{
-    Scenario, TestServer, closing_port, one_answer_per_connection_port, refused_port,
+    Scenario, TestServer, closing_port, garbage_port, one_answer_per_connection_port, refused_port,
     truncating_port,
 };
 
@@ -175,6 +175,12 @@ user Breaker {
     GET "https://127.0.0.1:PLAIN/" {
       name "tls"
     }
+    GET "http://127.0.0.1:GARBAGE/" {
+      name "not http"
+    }
+    GET "/redirect-loop" {
+      name "loop"
+    }
     GET "/status/404" {
       name "404"
     }
@@ -209,7 +215,8 @@ user Breaker {
         .replace("REFUSED", &refused_port().to_string())
         .replace("CLOSING", &closing_port().to_string())
         .replace("TRUNCATING", &truncating_port().to_string())
-        .replace("PLAIN", &server.port().to_string()),
+        .replace("PLAIN", &server.port().to_string())
+        .replace("GARBAGE", &garbage_port().to_string()),
     );
     let mut run = scenario.spawn(&["-H", &server.url(), "-u", "1", "-r", "10"]);
     run.wait_for(&server, "three iterations", |log| {
@@ -223,6 +230,10 @@ user Breaker {
         ("truncated", "connection_reset"),
         ("timeout", "timeout"),
         ("tls", "tls"),
+        // A reply on http:// that is not HTTP is the server's protocol error, not TLS.
+        ("not http", "protocol"),
+        // More redirects than allowed fail; they are not a success with the last 3xx.
+        ("loop", "too_many_redirects"),
         ("404", "http4xx"),
         ("429", "rate_limited"),
         ("500", "http5xx"),
@@ -276,6 +287,20 @@ user Breaker {
         [format!(
             "template error at line {line}:5: variable `missing` is not set (did a capture fail?)"
         )]
+    );
+    // The result keeps it as a scenario error with its line, for every report.
+    let errors = &finished.json()["info"]["outcome"]["scenario_errors"];
+    assert!(
+        errors
+            .as_array()
+            .is_some_and(|errors| errors.iter().any(|e| {
+                e["line"] == line
+                    && e["count"].as_u64() > Some(0)
+                    && e["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("variable `missing` is not set"))
+            })),
+        "{errors}"
     );
     // Every failed request is counted under exactly one kind.
     let total: u64 = finished.json()["errors_by_kind"]

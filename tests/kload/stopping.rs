@@ -275,3 +275,146 @@ fn dry_run_and_smoke_send_every_request_once_and_list_statuses() {
         assert!(out.contains("6 requests, 2 failed"), "{how}: {out}");
     }
 }
+
+#[test]
+fn a_server_that_never_answers_fails_the_run_and_says_why() {
+    let port = super::support::hanging_port();
+    let scenario = Scenario::new(
+        &r#"
+user Waiter {
+  task wait {
+    GET "http://127.0.0.1:PORT/"
+  }
+}
+
+thresholds {
+  p95 < 1s
+}
+"#
+        .replace("PORT", &port.to_string()),
+    );
+    let finished = scenario.run(&["-u", "3", "-r", "100", "-t", "1s"]);
+    // kload 0.1: 0 requests, every threshold "skipped", PASSED, exit 0.
+    assert_eq!(finished.code(), Some(1), "{}", finished.text());
+    assert!(
+        finished
+            .stderr
+            .contains("no request completed: 3 were still waiting"),
+        "{}",
+        finished.text()
+    );
+    assert!(
+        finished.stderr.contains("threshold `p95 < 1s` had no data"),
+        "{}",
+        finished.text()
+    );
+    assert!(
+        finished.stdout.contains("✗ FAIL  p95 < 1s"),
+        "{}",
+        finished.text()
+    );
+    assert_eq!(finished.json()["aggregated"]["abandoned"], 3);
+}
+
+#[test]
+fn no_command_panics_on_a_closed_standard_output() {
+    let scenario = Scenario::new(SMOKE);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kload"))
+        .args(["inspect", scenario.path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `| head -0`: the reader is gone before kload writes.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains("panicked"), "{}", text(&out));
+}
+
+#[test]
+fn impossible_numbers_are_usage_errors_with_words() {
+    let scenario = Scenario::new(SMOKE);
+    let path = scenario.path.to_str().unwrap();
+    for (args, words) in [
+        (vec!["-u", "-5"], "the number of users must be at least 1"),
+        (vec!["-u", "0"], "the number of users must be at least 1"),
+        (vec!["-r", "0"], "the rate must be more than 0"),
+        (vec!["-t", "-3s"], "cannot be negative"),
+        (vec!["-t", "0s"], "must be longer than zero"),
+    ] {
+        let mut all = vec!["run", path, "--headless"];
+        all.extend(args.iter().copied());
+        let o = kload(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(words), "{args:?}: {}", text(&o));
+        assert!(!text(&o).contains("to pass '-"), "{args:?}: {}", text(&o));
+    }
+}
+
+const VERBOSE: &str = r#"
+data creds from "creds.csv"
+
+user Writer {
+  header Authorization: "Bearer {{ creds.token }}"
+
+  task write {
+    GET "/json" {
+      name "listing"
+    }
+    POST "/echo/400" {
+      name "create"
+      json {
+        "title": "roof",
+        "password": "{{ creds.password }}",
+        "owner": "{{ creds.password }}-copy"
+      }
+      check status 201
+    }
+  }
+}
+"#;
+
+#[test]
+fn smoke_verbose_shows_the_exchange_of_a_failed_step_with_secrets_masked() {
+    let scenario = Scenario::new(VERBOSE)
+        .with_file("creds.csv", "token,password\ntok-SECRET-991,pw-hunter-2\n");
+    let path = scenario.path.to_str().unwrap();
+    let server = TestServer::start();
+    let url = server.url();
+
+    let o = kload(&["smoke", path, "-H", &url, "-v"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    // The failed step: what was sent and what came back, the server's reason included.
+    assert!(out.contains(&format!("> POST {url}/echo/400\n")), "{out}");
+    assert!(out.contains("> authorization: ***\n"), "{out}");
+    assert!(out.contains("> content-type: application/json\n"), "{out}");
+    assert!(out.contains("< 400 Bad Request\n"), "{out}");
+    assert!(
+        out.contains(r#"{"owner":"***-copy","password":"***","title":"roof"}"#),
+        "{out}"
+    );
+    // The step that passed is listed but not dumped at -v.
+    assert!(!out.contains("> GET"), "{out}");
+    for secret in ["tok-SECRET-991", "pw-hunter-2"] {
+        assert!(!out.contains(secret), "{secret} leaked:\n{out}");
+    }
+    // The server did receive the real values.
+    assert!(server.hits("/echo/400")[0].body.contains("pw-hunter-2"));
+
+    // -vv: every step; the JSON body's credential-named field is masked too.
+    let o = kload(&["smoke", path, "-H", &url, "-vv"]);
+    let out = text(&o);
+    assert!(out.contains(&format!("> GET {url}/json\n")), "{out}");
+    assert!(out.contains("< 200 OK\n"), "{out}");
+    assert!(out.contains(r#""token": "***""#), "{out}");
+    assert!(out.contains("< set-cookie: flavour=***; Path=/\n"), "{out}");
+    for secret in ["tok-SECRET-991", "pw-hunter-2"] {
+        assert!(!out.contains(secret), "{secret} leaked:\n{out}");
+    }
+
+    // Without -v nothing is dumped.
+    let out = text(&kload(&["smoke", path, "-H", &url]));
+    assert!(!out.contains("> POST"), "{out}");
+}

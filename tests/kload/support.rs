@@ -221,6 +221,11 @@ impl Spawned {
         }
     }
 
+    /// kload's standard error so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
     fn output_so_far(&self) -> String {
         format!(
             "{}{}",
@@ -411,6 +416,8 @@ struct Log {
 /// | `/sleep/MS` | 200 after MS milliseconds |
 /// | `/cookie` | 200, `Set-Cookie: sid=N` with N unique per request, N as the body |
 /// | `/json` | `{"items": [{"id": 1}, {"id": 2}, {"id": 3}], "token": "abc", "note": "order-42"}`, header `X-Token: h-7`, cookie `flavour=oat` |
+/// | `/echo/N` | status N, the request's body as the body |
+/// | `/redirect-loop` | 302 to itself |
 /// | anything else | 200 `ok` |
 pub struct TestServer {
     runtime: Option<tokio::runtime::Runtime>,
@@ -507,9 +514,19 @@ async fn answer(State(log): State<Arc<Log>>, request: axum::extract::Request) ->
         response
             .status(StatusCode::from_u16(code as u16).unwrap_or(StatusCode::BAD_REQUEST))
             .body(Body::from(format!("status {code}")))
+    } else if let Some(code) = number("/echo/") {
+        response
+            .status(StatusCode::from_u16(code as u16).unwrap_or(StatusCode::BAD_REQUEST))
+            .header("Content-Type", "application/json")
+            .body(Body::from(body.clone()))
     } else if let Some(ms) = number("/sleep/") {
         tokio::time::sleep(Duration::from_millis(ms)).await;
         response.body(Body::from("slept"))
+    } else if path == "/redirect-loop" {
+        response
+            .status(StatusCode::FOUND)
+            .header("Location", "/redirect-loop")
+            .body(Body::from("again"))
     } else if path == "/cookie" {
         let n = log.cookies.fetch_add(1, Ordering::Relaxed) + 1;
         response
@@ -542,6 +559,28 @@ pub fn refused_port() -> u16 {
 /// A port that accepts, reads the request and closes without answering.
 pub fn closing_port() -> u16 {
     raw_target(|_| {})
+}
+
+/// A port that answers every request with something that is not HTTP (an SSH banner).
+pub fn garbage_port() -> u16 {
+    raw_target(|stream| {
+        let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n");
+        let _ = stream.flush();
+    })
+}
+
+/// A port that accepts, reads the request and never answers (the connection stays open).
+pub fn hanging_port() -> u16 {
+    raw_target(|stream| {
+        let _ = stream.set_read_timeout(None);
+        let mut buf = [0u8; 1024];
+        // Blocks until the client goes away.
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+        }
+    })
 }
 
 /// A port that answers with the headers and a part of the promised body, then closes.

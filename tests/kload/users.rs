@@ -327,7 +327,7 @@ user Member {
     assert_eq!(distinct, BTreeSet::from(["ada", "bob", "cy"]));
     assert!(
         finished.stdout.contains(
-            "warning: data feed `accounts` has no rows left (3 rows, mode unique): a user of Member was not started (2×)"
+            "warning: the numbers are suspect: data feed `accounts` has no rows left (3 rows, mode unique): a user of Member was not started (2×)"
         ),
         "{}",
         finished.text()

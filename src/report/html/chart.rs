@@ -31,7 +31,12 @@ pub(super) struct Series<'a> {
     pub values: Vec<Option<f64>>,
     /// Shade the area under the line.
     pub area: bool,
+    /// Draw the line dashed (a second view of the same figure, in the same colour).
+    pub dashed: bool,
 }
+
+/// The dash pattern of dashed lines and their legend swatches.
+const DASH: &str = "7 4";
 
 /// A chart: its time points and lines.
 pub(super) struct Chart<'a> {
@@ -170,8 +175,10 @@ pub(super) fn render(chart: &Chart) -> String {
         if !d.is_empty() {
             let _ = write!(
                 svg,
-                r#"<path class="line" d="{d}" fill="none" stroke="{}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/>"#,
-                s.color
+                r#"<path class="line{}" d="{d}" fill="none" stroke="{}" stroke-width="2" stroke-linejoin="round"{}/>"#,
+                if s.dashed { " dashed" } else { "" },
+                s.color,
+                dash_attributes(s.dashed),
             );
         }
         for seg in segments.iter().filter(|seg| seg.len() == 1) {
@@ -192,9 +199,10 @@ pub(super) fn render(chart: &Chart) -> String {
     for s in &chart.series {
         let _ = write!(
             svg,
-            r#"<line class="swatch" x1="{lx:.1}" x2="{:.1}" y1="16" y2="16" stroke="{}" stroke-width="3" stroke-linecap="round"/><text x="{:.1}" y="20">{}</text>"#,
+            r#"<line class="swatch" x1="{lx:.1}" x2="{:.1}" y1="16" y2="16" stroke="{}" stroke-width="3"{}/><text x="{:.1}" y="20">{}</text>"#,
             lx + 18.0,
             s.color,
+            dash_attributes(s.dashed),
             lx + 24.0,
             escape(s.label)
         );
@@ -244,6 +252,16 @@ pub(super) fn render(chart: &Chart) -> String {
     }
     svg.push_str("</g></svg>");
     svg
+}
+
+/// Round caps for a solid line, the dash pattern (with flat caps, so the gaps show) for a
+/// dashed one.
+fn dash_attributes(dashed: bool) -> String {
+    if dashed {
+        format!(r#" stroke-dasharray="{DASH}""#)
+    } else {
+        r#" stroke-linecap="round""#.to_owned()
+    }
 }
 
 fn note(text: String) -> String {
@@ -376,6 +394,7 @@ mod tests {
                 color: "#2563eb",
                 values,
                 area: false,
+                dashed: false,
             }],
         }
     }
@@ -444,6 +463,29 @@ mod tests {
         assert!(svg.contains("<title>00:02\nRPS: 2.0 req/s</title>"));
         assert!(svg.contains("<title>00:03\nRPS: –</title>"));
         assert!(svg.contains("Requests &lt;per&gt; second"));
+    }
+
+    #[test]
+    fn a_dashed_series_is_dashed_in_the_line_and_the_legend() {
+        let times: Vec<u64> = (1..=4).map(|s| s * 1000).collect();
+        let mut c = chart(&times, vec![Some(1.0); 4]);
+        c.series.push(Series {
+            label: "corrected",
+            color: "#2563eb",
+            values: vec![Some(3.0); 4],
+            area: false,
+            dashed: true,
+        });
+        let svg = render(&c);
+        assert_eq!(svg.matches(r#"class="line""#).count(), 1, "{svg}");
+        assert_eq!(svg.matches(r#"class="line dashed""#).count(), 1, "{svg}");
+        assert_eq!(svg.matches(r#"stroke-dasharray="7 4""#).count(), 2, "{svg}");
+        // The axis reaches the dashed line's values too, and tooltips show both.
+        assert!(svg.contains(">3</text>"), "{svg}");
+        assert!(
+            svg.contains("RPS: 1.0 req/s\ncorrected: 3.0 req/s"),
+            "{svg}"
+        );
     }
 
     #[test]

@@ -1,12 +1,14 @@
-//! The report's tables: request statistics, percentiles, status codes, failures, errors by
-//! kind and run details.
+//! The report's tables: request statistics, percentiles, the latency from the intended
+//! start, status codes, failures, errors by kind and run details.
 
 use std::fmt::Write as _;
 
 use crate::metrics::entry::EntrySummary;
 use crate::metrics::{FailureKind, Summary};
 
-use super::{count, empty_note, escape, or_dash, percent, section_start, shell_words, time_html};
+use super::{
+    count, empty_note, escape, ms, or_dash, percent, plural, section_start, shell_words, time_html,
+};
 use crate::report::format::clock;
 
 /// Locust's `PERCENTILES_FOR_HTML_REPORT`: the columns of the response time table.
@@ -123,6 +125,84 @@ pub(super) fn percentile_table(s: &Summary, page: &mut String) {
         page.push_str("</tr>\n");
     };
     entry_rows(page, &rows, &s.aggregated, row);
+}
+
+/// The HDR percentiles of the corrected view: (percentile, column).
+const CORRECTED_PERCENTILES: [(f64, &str); 5] = [
+    (50.0, "50%"),
+    (90.0, "90%"),
+    (95.0, "95%"),
+    (99.0, "99%"),
+    (100.0, "Max"),
+];
+
+/// The latency from the intended start of the requests that had a schedule, next to the
+/// response time of the tables above, and what the two views mean.
+pub(super) fn corrected_table(s: &Summary, page: &mut String) {
+    section_start(
+        page,
+        "corrected",
+        "Latency from the intended start",
+        "Corrected for coordinated omission, as wrk2 reports it. In ms, from HDR histograms (at most 0.1 % above the sample).",
+    );
+    page.push_str(
+        r#"<p class="explain"><strong>Response time</strong> (every other table, and the solid lines of the chart; Locust's meaning): from sending the request to its last byte. <strong>Latency from the intended start</strong> (this table, and the dashed lines): from when the schedule meant the request to be sent to its last byte, so a stall of the server or of kload counts against every request it held up, not only the one that was waiting. Only requests with a schedule have it: those of an arrival rate (<code>arrival_rate</code>) and of paced classes (<code>wait pacing</code>, <code>wait throughput</code>, <code>wait constant</code>). See “Two latency views” in <code>docs/reports.md</code>.</p>
+"#,
+    );
+    let rows: Vec<&EntrySummary> = s
+        .sorted_entries()
+        .into_iter()
+        .filter(|e| e.corrected_percentile_us(50.0).is_some())
+        .collect();
+    if rows.is_empty() {
+        empty_note(
+            page,
+            "No request had an intended start: the users think for a random time after each answer (or not at all), which is the workload itself, so only the response time applies. Use an arrival rate or wait pacing to measure what a fixed rate would have seen.",
+        );
+        page.push_str("</section>\n");
+        return;
+    }
+    page.push_str(r#"<div class="table-wrap"><table><thead><tr><th>Type</th><th>Name</th>"#);
+    for (_, label) in CORRECTED_PERCENTILES {
+        let _ = write!(page, r#"<th class="num">{label}</th>"#);
+    }
+    page.push_str(
+        r#"<th class="num"># Values</th><th class="num">Back-filled</th></tr></thead>
+<tbody>
+"#,
+    );
+    let row = |e: &EntrySummary, page: &mut String, class: &str| {
+        let _ = write!(page, r#"<tr class="{class}">{}"#, name_cells(e));
+        for (p, _) in CORRECTED_PERCENTILES {
+            let v = e
+                .corrected_percentile_us(p)
+                .map_or_else(|| "–".to_owned(), ms);
+            let _ = write!(page, r#"<td class="num">{v}</td>"#);
+        }
+        let values = e.corrected.as_ref().map_or(0, |h| h.len());
+        let _ = writeln!(
+            page,
+            r#"<td class="num">{}</td><td class="num">{}</td></tr>"#,
+            count(values),
+            count(e.backfilled)
+        );
+    };
+    for e in &rows {
+        row(e, page, "");
+    }
+    page.push_str("</tbody><tfoot>");
+    row(&s.aggregated, page, "total");
+    page.push_str("</tfoot></table></div>\n");
+    let backfilled = s.aggregated.backfilled;
+    if backfilled > 0 {
+        let _ = writeln!(
+            page,
+            r#"<p class="after"><strong>{}</strong> of the values are back-filled: {} paced users could not send while a slow response held them up, each counted with the latency it would have had (sent on its slot of the schedule, answered when the slow one was).</p>"#,
+            count(backfilled),
+            plural(backfilled as usize, "a request", "requests"),
+        );
+    }
+    page.push_str("</section>\n");
 }
 
 pub(super) fn status_codes(s: &Summary, page: &mut String) {
@@ -253,16 +333,6 @@ pub(super) fn errors_by_kind(s: &Summary, page: &mut String) {
         }
         page.push_str("</tbody></table></div>\n");
     }
-    let _ = writeln!(
-        page,
-        r#"<p class="after">Dropped iterations: <strong>{}</strong>{}</p>"#,
-        count(s.dropped_iterations),
-        if s.dropped_iterations > 0 {
-            " (the arrival rate needed more users than allowed)"
-        } else {
-            ""
-        }
-    );
     page.push_str("</section>\n");
 }
 
@@ -274,9 +344,17 @@ pub(super) fn run_details(s: &Summary, page: &mut String) {
     } else {
         format!("<code>{}</code>", escape(&shell_words(&info.command_line)))
     };
+    let sha = if info.scenario_sha256.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<div><dt>Scenario SHA-256</dt><dd><code>{}</code></dd></div>",
+            escape(&info.scenario_sha256)
+        )
+    };
     let _ = writeln!(
         page,
-        r#"<dl class="meta wide"><div><dt>Scenario file</dt><dd><code>{}</code></dd></div><div><dt>Command line</dt><dd>{command}</dd></div><div><dt>Last request at</dt><dd>{}</dd></div></dl>"#,
+        r#"<dl class="meta wide"><div><dt>Scenario file</dt><dd><code>{}</code></dd></div>{sha}<div><dt>Command line</dt><dd>{command}</dd></div><div><dt>Last request at</dt><dd>{}</dd></div></dl>"#,
         escape(or_dash(&info.scenario_path)),
         clock(s.last_request_ms),
     );
