@@ -1,7 +1,7 @@
 //! Secrets never leave (issue #10): a scenario logs in, uses the token, and fails checks on
 //! responses that echo the token, the password, an environment value and a value written in
 //! the file. Every output of `kload run` (terminal, JSON, HTML, CSV, JUnit), of
-//! `--dry-run` and `kload smoke`, and the snapshots a web UI reads are searched for them:
+//! `--dry-run` and `kload smoke` (with every exchange, `-vv`), and the snapshots a web UI reads are searched for them:
 //! none may hold any, while the failures are still reported, with `***` where the value was.
 
 use std::path::Path;
@@ -308,6 +308,33 @@ fn assert_no_secret(outputs: &[(String, String)]) {
     assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
 }
 
+/// The exposition at `url` once it counts failed requests (a frame is published on each
+/// snapshot, about once a second).
+fn scrape_failures(url: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let started = Instant::now();
+        loop {
+            let body = reqwest::get(url).await.unwrap().text().await.unwrap();
+            let counted = body.lines().any(|l| {
+                l.starts_with("kload_request_failures_total{")
+                    && l.contains(r#"name="redirect loop""#)
+            });
+            if counted {
+                return body;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "no failures at {url}:\n{body}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+}
+
 /// `kload ARGS` with the environment value set; (stdout, stderr).
 fn kload_with_env(args: &[&str]) -> (String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kload"))
@@ -347,8 +374,17 @@ fn secrets_never_leave_any_output() {
             &at("run"),
             "--junit",
             &at("junit.xml"),
+            "--prometheus-listen",
+            "127.0.0.1:0",
         ],
     );
+    run.wait_for_stderr("/metrics");
+    let stderr = run.stderr_so_far();
+    let metrics = stderr
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:") && w.ends_with("/metrics"))
+        .unwrap_or_else(|| panic!("no /metrics URL in:\n{stderr}"))
+        .to_string();
     // Three times through the redirect loop (11 requests each): every request of the task
     // before it failed at least three times, and those after it at least twice.
     let started = Instant::now();
@@ -357,6 +393,8 @@ fn secrets_never_leave_any_output() {
         assert!(started.elapsed() < PATIENCE, "the run never got going");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // What Prometheus scrapes meanwhile: failures by kind, labelled with request names.
+    let scraped = scrape_failures(&metrics);
     run.interrupt();
     let finished = run.wait();
     assert_eq!(
@@ -425,6 +463,7 @@ fn secrets_never_leave_any_output() {
     let mut outputs = vec![
         ("run stdout".to_string(), finished.stdout.clone()),
         ("run stderr".to_string(), finished.stderr.clone()),
+        ("/metrics".to_string(), scraped),
     ];
     let written = files_in(reports.path());
     let names: Vec<&str> = written
@@ -459,8 +498,10 @@ fn secrets_never_leave_any_output() {
 
     // One request of each: a dry run and `kload smoke`.
     let path = scenario.path.display().to_string();
+    // `smoke -vv` prints every request as sent and every response as received.
     for args in [
         vec!["smoke", &path, "-H", &host],
+        vec!["smoke", &path, "-H", &host, "-vv"],
         vec!["run", &path, "-H", &host, "--dry-run"],
     ] {
         let (stdout, stderr) = kload_with_env(&args);
@@ -468,6 +509,13 @@ fn secrets_never_leave_any_output() {
             stdout.contains(r#"got {"password":"***"}"#),
             "{args:?}:\n{stdout}{stderr}"
         );
+        if args.contains(&"-vv") {
+            // Exchanges were printed: a header that is secret by its value only is masked.
+            assert!(
+                stdout.contains("> x-signature: ***"),
+                "{args:?}:\n{stdout}{stderr}"
+            );
+        }
         outputs.push((format!("{args:?} stdout"), stdout));
         outputs.push((format!("{args:?} stderr"), stderr));
     }
