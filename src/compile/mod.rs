@@ -73,6 +73,7 @@ pub fn compile(file: &ast::File, source: &str, ctx: &Context) -> Output {
     let mut c = Compiler::new(source, ctx);
     let mut plan = c.file(file);
     secret::hide_secret_checks(&mut plan);
+    secret::mask_written_secrets(&mut plan);
     let mut diagnostics = c.diags;
     diagnostic::sort(&mut diagnostics);
     let failed = diagnostics.iter().any(Diagnostic::is_error);

@@ -222,6 +222,80 @@ pub(super) fn hide_secret_checks(plan: &mut ir::Plan) {
     }
 }
 
+/// The secrets written in the file are masked in what the plan shows as written: request
+/// names (a URL as written, `/login?password=...`, names the request's statistics, so it is
+/// in every report, snapshot and metric label), the thresholds that select those names, and
+/// the URLs and conditions `kload inspect` and runtime messages quote. Done once here, so that
+/// nothing downstream has to remember; names stay consistent between runs (the same `***`).
+pub(super) fn mask_written_secrets(plan: &mut ir::Plan) {
+    let Some(secrets) = written_secrets(plan) else {
+        return;
+    };
+    let mask = |text: &mut String| {
+        let masked = secrets.redact_all(text);
+        if masked != *text {
+            *text = masked;
+        }
+    };
+    for stat in &mut plan.stats {
+        mask(&mut stat.name);
+    }
+    for t in &mut plan.thresholds {
+        mask(&mut t.source);
+        if let crate::metrics::threshold::Selector::Name(name) = &mut t.selector {
+            mask(name);
+        }
+    }
+    let steps_of = |steps: &mut [ir::Step]| {
+        for_each_step(steps, &mut |step| match step {
+            ir::Step::Request(r) => mask(&mut r.url.source),
+            ir::Step::If(i) => mask(&mut i.condition.source),
+            _ => {}
+        })
+    };
+    for class in &mut plan.classes {
+        steps_of(&mut class.on_start);
+        steps_of(&mut class.on_stop);
+        for task in &mut class.tasks {
+            match &mut task.body {
+                ir::TaskBody::Steps(steps) => steps_of(steps),
+                ir::TaskBody::Sequence(inner) => {
+                    for (_, steps) in inner {
+                        steps_of(steps);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The secrets written in the plan's file, to mask text with; `None` when there are none.
+pub(super) fn written_secrets(plan: &ir::Plan) -> Option<crate::redact::Secrets> {
+    if plan.secret_literals.is_empty() {
+        return None;
+    }
+    let secrets = crate::redact::Secrets::new();
+    for literal in &plan.secret_literals {
+        secrets.remember(literal);
+    }
+    Some(secrets)
+}
+
+/// Every step, those inside `if` and `repeat` included, the outer one first.
+fn for_each_step(steps: &mut [ir::Step], f: &mut impl FnMut(&mut ir::Step)) {
+    for step in steps {
+        f(step);
+        match step {
+            ir::Step::If(i) => {
+                for_each_step(&mut i.then, f);
+                for_each_step(&mut i.otherwise, f);
+            }
+            ir::Step::Repeat(_, body) => for_each_step(body, f),
+            _ => {}
+        }
+    }
+}
+
 fn hide_check(c: &mut ir::Check, secret_vars: &[bool]) {
     let predicate = match &c.kind {
         ir::CheckKind::Header { name, predicate } => {

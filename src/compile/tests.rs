@@ -828,6 +828,50 @@ user U {
     }
 
     #[test]
+    fn written_secrets_are_masked_in_names_thresholds_and_quoted_sources() {
+        let plan = plan(
+            r#"scenario "s" {
+  let secret key = "sk-written-1234"
+}
+user U {
+  task t {
+    GET "/login?password=pw-in-the-url&page=2"
+    if "{{ key }}" == "sk-written-1234" {
+      GET "/keys/sk-written-1234"
+    }
+    GET "/plain"
+  }
+}
+thresholds {
+  p95("/login?password=pw-in-the-url&page=2") < 500ms
+}"#,
+        );
+        let names: Vec<&str> = plan.stats.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["/login?password=***&page=2", "/keys/***", "/plain"]);
+        let t = &plan.thresholds[0];
+        assert_eq!(t.source, r#"p95("/login?password=***&page=2") < 500ms"#);
+        assert_eq!(
+            t.selector,
+            crate::metrics::threshold::Selector::Name("/login?password=***&page=2".into())
+        );
+        // A threshold given on the command line names the request as written.
+        for line in [
+            "p95(/login?password=pw-in-the-url&page=2) < 1s",
+            r#"p95("/login?password=pw-in-the-url&page=2") < 1s"#,
+        ] {
+            let t = crate::compile::compile_threshold_line(line, &plan)
+                .unwrap_or_else(|d| panic!("{line}: {d:?}"));
+            assert_eq!(t.selector, plan.thresholds[0].selector, "{line}");
+            assert!(!t.source.contains("pw-in-the-url"), "{}", t.source);
+        }
+        let shown = crate::report::inspect::render(&plan, 1);
+        for written in ["pw-in-the-url", "sk-written-1234"] {
+            assert!(!shown.contains(written), "{written} in\n{shown}");
+        }
+        assert!(shown.contains("/keys/***"), "{shown}");
+    }
+
+    #[test]
     fn checks_that_compare_with_a_secret_never_show_it() {
         let plan = plan(
             r#"data accounts from "accounts.csv"

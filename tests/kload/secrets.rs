@@ -34,10 +34,12 @@ const JSON_LITERAL: &str = "litApi3b1d9e77";
 const HOST_PASSWORD: &str = "hostPass9c1e";
 /// A basic-auth password: the default of an `env()` that is not set.
 const BASIC_PASSWORD: &str = "basicPw4a8c0e";
+/// A password written in a request's URL, which names the request.
+const URL_PASSWORD: &str = "urlPw7e3b5d1a";
 
 /// The parts of each secret that no output may contain (a part also catches a secret cut
 /// short or encoded around its edges).
-const NEEDLES: [&str; 7] = [
+const NEEDLES: [&str; 8] = [
     "tok9f3a1c2b7d5e",
     PASSWORD_CORE,
     "envKey8d2f6a1b",
@@ -45,6 +47,7 @@ const NEEDLES: [&str; 7] = [
     JSON_LITERAL,
     HOST_PASSWORD,
     BASIC_PASSWORD,
+    URL_PASSWORD,
 ];
 
 const ACCOUNTS: &str =
@@ -112,6 +115,9 @@ user Member {{
       auth basic "load" "{{{{ env("KLOAD_SECRETS_TEST_UNSET", "{BASIC_PASSWORD}") }}}}"
       check jsonpath "$.basic" == "expected"
     }}
+    GET "/me?password={URL_PASSWORD}" {{
+      check jsonpath "$.key" == "expected"
+    }}
     GET "/me" {{
       name "long echo"
       check jsonpath "$.long" == "expected"
@@ -134,6 +140,10 @@ user Member {{
       name "refused"
     }}
   }}
+}}
+
+thresholds {{
+  error_rate("/me?password={URL_PASSWORD}") < 1%
 }}
 "#
     )
@@ -429,6 +439,8 @@ fn secrets_never_leave_any_output() {
             r#"`check jsonpath "$.auth" == "{{ token }}"`: got ***"#,
         ),
         ("redirect loop", "/loop/***"),
+        // Named by its URL as written, the password in it masked.
+        ("/me?password=***", "\"expected\"`: got"),
         ("template error", r#"expected a whole number, got "***""#),
     ] {
         assert!(finished.failures(name) > 0, "{name}: {}", finished.text());
