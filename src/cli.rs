@@ -80,6 +80,9 @@ pub enum Command {
     /// Turn a recording into a scenario: `kload import har FILE.har -o OUT.kload`.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Language server for editors, on stdin/stdout: diagnostics, completion, hover,
+    /// navigation, rename, formatting, quick fixes.
+    Lsp,
     /// Run every request of every class once and list each with its status.
     Smoke {
         file: PathBuf,
@@ -407,6 +410,7 @@ pub fn main(cli: Cli) -> i32 {
         Command::K8s(args) => k8s::command(*args),
         Command::Merge(args) => merge::merge(args),
         Command::Import(command) => import::command(command),
+        Command::Lsp => kload::lsp::serve_stdio(),
         Command::Smoke {
             file,
             host,

@@ -25,6 +25,14 @@ pub struct Label {
     pub text: String,
 }
 
+/// A replacement that fixes the mistake: what a "did you mean" help proposes, as data for
+/// editors' quick fixes (`kload lsp`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Suggestion {
+    pub span: Span,
+    pub replacement: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {
     pub severity: Severity,
@@ -34,6 +42,8 @@ pub struct Diagnostic {
     pub primary: Label,
     pub secondary: Vec<Label>,
     pub help: Option<String>,
+    /// The fix the help proposes, when it is one replacement.
+    pub suggestion: Option<Suggestion>,
 }
 
 impl Diagnostic {
@@ -53,6 +63,7 @@ impl Diagnostic {
             },
             secondary: Vec::new(),
             help: None,
+            suggestion: None,
         }
     }
 
@@ -70,6 +81,15 @@ impl Diagnostic {
 
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Records the replacement of `span` that the help proposes.
+    pub fn with_suggestion(mut self, span: Span, replacement: impl Into<String>) -> Diagnostic {
+        self.suggestion = Some(Suggestion {
+            span,
+            replacement: replacement.into(),
+        });
         self
     }
 

@@ -23,6 +23,7 @@ pub mod export;
 pub mod golden;
 pub mod import;
 pub mod ir;
+pub mod lsp;
 pub mod metrics;
 pub mod redact;
 pub mod report;

@@ -11,6 +11,7 @@ const GROUPS = {
   'tree-sitter': () => require('./treesitter'),
   drift: () => require('./drift'),
   vscode: () => require('./vscode'),
+  lsp: () => require('./lsp'),
 };
 
 async function main() {

@@ -1,10 +1,14 @@
 // VS Code group: the extension's manifest points at files that exist, every snippet expands
 // to valid kload (for the pest grammar) in the place it is meant for, the indentation rules
 // of language-configuration.json reproduce the sample's indentation, ```kload blocks in
-// Markdown are highlighted, and the .vsix builds with the command editors/README.md gives.
+// Markdown are highlighted, extension.js starts the language server (or says once that it
+// cannot, and leaves highlighting alone), and the .vsix builds with the command
+// editors/README.md gives.
 'use strict';
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
+const Module = require('module');
 const { spawnSync } = require('child_process');
 const { EDITORS, ROOT, SAMPLE } = require('./lib/files');
 const { expectations } = require('./lib/oracle');
@@ -101,6 +105,11 @@ function checkManifest() {
   if (!(c.grammars || []).some((g) => g.language === 'kload' && g.scopeName === 'source.kload')) problems.push('no source.kload grammar for the kload language');
   for (const s of c.snippets || []) if (!fs.existsSync(path.join(EXT, s.path))) problems.push(`missing snippets ${s.path}`);
   for (const k of ['name', 'publisher', 'version', 'engines']) if (!pkg[k]) problems.push(`package.json has no ${k}`);
+  if (!fs.existsSync(path.join(EXT, pkg.main || ''))) problems.push(`missing main ${pkg.main}`);
+  if (!(pkg.activationEvents || []).includes('onLanguage:kload')) problems.push('the extension is not activated by kload files');
+  const setting = c.configuration?.properties?.['kload.server.path'];
+  if (setting?.type !== 'string' || setting?.default !== 'kload') problems.push('no kload.server.path setting (a string, default "kload")');
+  if (!pkg.dependencies?.['vscode-languageclient']) problems.push('vscode-languageclient is not a dependency');
   const conf = readJson(path.join(EXT, 'language-configuration.json'));
   if (conf.comments?.lineComment !== '#') problems.push('line comments are not #');
   return problems;
@@ -152,6 +161,95 @@ async function checkMarkdownInjection() {
   return problems;
 }
 
+/**
+ * Runs extension.js against stand-ins for the `vscode` and `vscode-languageclient/node`
+ * modules: what it shows and which server it starts, for a missing binary, a binary that
+ * exists, and one whose start fails.
+ */
+async function checkExtension() {
+  const problems = [];
+  const shown = [];
+  const clients = [];
+  let setting;
+  let startFails = false;
+  const vscode = {
+    workspace: {
+      getConfiguration: (section) => ({ get: (key) => (section === 'kload' && key === 'server.path' ? setting : undefined) }),
+      onDidChangeConfiguration: () => ({ dispose() {} }),
+    },
+    window: {
+      showWarningMessage: (m) => shown.push(m),
+      showErrorMessage: (m) => shown.push(m),
+      showInformationMessage: (m) => shown.push(m),
+    },
+  };
+  class LanguageClient {
+    constructor(id, name, server, options) {
+      this.started = false;
+      clients.push({ id, server, options, client: this });
+    }
+    async start() {
+      if (startFails) throw new Error('the server exited');
+      this.started = true;
+    }
+    async stop() {}
+  }
+  const languageclient = { LanguageClient, TransportKind: { stdio: 0 } };
+  const load = Module._load;
+  Module._load = function (request, ...rest) {
+    if (request === 'vscode') return vscode;
+    if (request === 'vscode-languageclient/node') return languageclient;
+    return load.call(this, request, ...rest);
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kload-ext-'));
+  try {
+    const file = path.join(EXT, 'extension.js');
+    delete require.cache[require.resolve(file)];
+    const ext = require(file);
+    const context = () => ({ subscriptions: [] });
+
+    setting = path.join(dir, 'missing', 'kload');
+    await ext.activate(context());
+    if (shown.length !== 1 || !/not found/.test(shown[0] || '') || !/Highlighting still works/.test(shown[0] || '')) {
+      problems.push(`a missing binary must give one message saying highlighting still works; got ${JSON.stringify(shown)}`);
+    }
+    if (clients.length) problems.push('a client was created for a missing binary');
+    await ext.deactivate();
+
+    const bin = path.join(dir, 'kload');
+    fs.writeFileSync(bin, '#!/bin/sh\n', { mode: 0o755 });
+    setting = bin;
+    shown.length = 0;
+    await ext.activate(context());
+    const c = clients[0];
+    if (!c) problems.push('no client was created for an existing binary');
+    else {
+      if (c.server.command !== bin || JSON.stringify(c.server.args) !== '["lsp"]') problems.push(`the server command is ${JSON.stringify(c.server)}`);
+      if (c.options.documentSelector?.[0]?.language !== 'kload') problems.push('the client does not serve kload documents');
+      if (!c.client.started) problems.push('the client was not started');
+    }
+    if (shown.length) problems.push(`messages shown for a working server: ${JSON.stringify(shown)}`);
+    await ext.deactivate();
+
+    startFails = true;
+    await ext.activate(context()).catch((e) => problems.push(`activate threw when the server failed: ${e}`));
+    if (shown.length) problems.push(`the extension added its own message to the client's: ${JSON.stringify(shown)}`);
+    await ext.deactivate();
+
+    if (ext.findExecutable('kload', { PATH: `${path.join(dir, 'none')}${path.delimiter}${dir}` }) !== bin) problems.push('kload is not found on PATH');
+    if (ext.findExecutable('kload', { PATH: path.join(dir, 'none') }) !== undefined) problems.push('a binary was found where there is none');
+  } finally {
+    Module._load = load;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  try {
+    require.resolve('vscode-languageclient/node', { paths: [EXT] });
+  } catch (e) {
+    problems.push(`vscode-languageclient is not installed in editors/vscode: ${e.message}`);
+  }
+  return problems;
+}
+
 function checkVsix() {
   const vsce = path.join(EDITORS, 'node_modules', '.bin', 'vsce');
   const out = path.join(OUT_DIR, 'kload.vsix');
@@ -163,7 +261,8 @@ function checkVsix() {
   const list = spawnSync('python3', ['-c', 'import sys, zipfile; print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))', out], { encoding: 'utf8' });
   const names = list.stdout.split('\n');
   const need = ['extension/package.json', 'extension/language-configuration.json', 'extension/syntaxes/kload.tmLanguage.json',
-    'extension/syntaxes/kload.markdown.tmLanguage.json', 'extension/snippets/kload.code-snippets'];
+    'extension/syntaxes/kload.markdown.tmLanguage.json', 'extension/snippets/kload.code-snippets', 'extension/extension.js',
+    'extension/node_modules/vscode-languageclient/package.json', 'extension/node_modules/vscode-jsonrpc/package.json'];
   return need.filter((n) => !names.includes(n)).map((n) => `${n} is not in the .vsix`);
 }
 
@@ -195,8 +294,9 @@ async function run(report) {
 
   report.check('vscode: indentation rules of language-configuration.json reproduce the sample', checkIndentationRules());
   report.check('vscode: ```kload blocks in Markdown are highlighted', await checkMarkdownInjection());
-  report.check('vscode: the .vsix builds (vsce package) and holds the grammar, configuration and snippets', checkVsix());
+  report.check('vscode: extension.js starts `kload lsp`, or says once that it cannot and leaves highlighting alone', await checkExtension());
+  report.check('vscode: the .vsix builds (vsce package) and holds the grammar, configuration, snippets and the language client', checkVsix());
   return { snippets: Object.keys(snippets).length };
 }
 
-module.exports = { run, expandSnippet };
+module.exports = { run, expandSnippet, checkExtension };

@@ -178,14 +178,15 @@ module.exports = grammar({
     // ------------------------------------------------------------ thresholds
 
     thresholds_block: ($) => seq('thresholds', '{', repeat($.threshold), '}'),
-    threshold: ($) => seq($.metric, optional($.selector), $.compare_op, $.quantity, repeat(choice($.warn_flag, $.abort_flag))),
-    // p95, error_rate, p99.9: an identifier, so that `warn` and `abort` stay keywords.
+    threshold: ($) => seq($.metric, optional($.selector), $.compare_op, $.quantity, repeat(choice($.warn_flag, $.optional_flag, $.abort_flag))),
+    // p95, error_rate, p99.9: an identifier, so that `warn`, `optional` and `abort` stay keywords.
     metric: ($) => seq($.identifier, repeat(token.immediate(/\.[0-9][A-Za-z0-9_]*/))),
     selector: ($) => seq('(', choice($.tag_selector, $.string, $.bare_selector), ')'),
     // `tag` must be followed by a space here: `(tagged)` is a bare selector, as in pest.
     tag_selector: ($) => seq(alias(token(prec(2, /tag\s+/)), 'tag'), field('tag', $.identifier)),
     bare_selector: (_) => token(prec(1, /[^)\s"][^)\s]*/)),
     warn_flag: (_) => 'warn',
+    optional_flag: (_) => 'optional',
     abort_flag: ($) => seq('abort', 'after', $.quantity),
 
     // ------------------------------------------------------------ values and expressions

@@ -11,6 +11,33 @@ fn suggest(help: Option<&str>, fallback: impl Into<String>) -> String {
     }
 }
 
+/// Attaches the suggested replacement of `span`, if there is one.
+fn fix(d: Diagnostic, span: Span, replacement: Option<String>) -> Diagnostic {
+    match replacement {
+        Some(r) => d.with_suggestion(span, r),
+        None => d,
+    }
+}
+
+/// `text` as a kload string literal.
+pub fn quoted(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' | '\\' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 pub fn unknown_variable(
     name: &str,
     span: Span,
@@ -30,13 +57,14 @@ pub fn unknown_variable(
                 .join(", ")
         )
     };
-    Diagnostic::error(
+    let d = Diagnostic::error(
         "kload::unknown_variable",
         format!("unknown variable `{name}`"),
         span,
         "nothing sets this before it is used",
     )
-    .with_help(suggest(suggestion, fallback))
+    .with_help(suggest(suggestion, fallback));
+    fix(d, span, suggestion.map(str::to_string))
 }
 
 pub fn unknown_feed_column(
@@ -46,7 +74,7 @@ pub fn unknown_feed_column(
     suggestion: Option<&str>,
     columns: &[String],
 ) -> Diagnostic {
-    Diagnostic::error(
+    let d = Diagnostic::error(
         "kload::unknown_column",
         format!("data feed `{feed}` has no column `{column}`"),
         span,
@@ -55,7 +83,8 @@ pub fn unknown_feed_column(
     .with_help(suggest(
         suggestion,
         format!("the columns are: {}", columns.join(", ")),
-    ))
+    ));
+    fix(d, span, suggestion.map(str::to_string))
 }
 
 pub fn duplicate_name(what: &str, name: &str, span: Span, first: Span) -> Diagnostic {
@@ -156,7 +185,7 @@ pub fn invalid_duration(
     reason: &str,
     suggestion: Option<&str>,
 ) -> Diagnostic {
-    Diagnostic::error(
+    let d = Diagnostic::error(
         "kload::invalid_duration",
         format!("invalid duration `{text}`"),
         span,
@@ -165,7 +194,8 @@ pub fn invalid_duration(
     .with_help(suggest(
         suggestion,
         "write durations like `500ms`, `30s`, `5m` or `1h30m`",
-    ))
+    ));
+    fix(d, span, suggestion.map(str::to_string))
 }
 
 /// `what` is the keyword (`users`); `example` a correct use (`users 10`).
@@ -215,7 +245,7 @@ pub fn invalid_wait(what: &str, span: Span) -> Diagnostic {
 }
 
 pub fn unknown_method(method: &str, span: Span, suggestion: Option<&str>) -> Diagnostic {
-    Diagnostic::error(
+    let d = Diagnostic::error(
         "kload::unknown_method",
         format!("unknown HTTP method `{method}`"),
         span,
@@ -224,7 +254,8 @@ pub fn unknown_method(method: &str, span: Span, suggestion: Option<&str>) -> Dia
     .with_help(suggest(
         suggestion,
         "use GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or TRACE",
-    ))
+    ));
+    fix(d, span, suggestion.map(str::to_string))
 }
 
 pub fn invalid_url(url: &str, span: Span, reason: &str) -> Diagnostic {
@@ -297,13 +328,14 @@ pub fn unknown_function(name: &str, span: Span, suggestion: Option<&str>) -> Dia
         .map(|f| f.signature)
         .collect::<Vec<_>>()
         .join(", ");
-    Diagnostic::error(
+    let d = Diagnostic::error(
         "kload::unknown_function",
         format!("unknown function `{name}`"),
         span,
         "no such function",
     )
-    .with_help(suggest(suggestion, format!("the functions are: {all}")))
+    .with_help(suggest(suggestion, format!("the functions are: {all}")));
+    fix(d, span, suggestion.map(str::to_string))
 }
 
 pub fn wrong_arity(name: &str, span: Span, given: usize, signature: &str) -> Diagnostic {
@@ -359,7 +391,7 @@ pub fn missing_data_file(
     reason: &str,
     suggestion: Option<&str>,
 ) -> Diagnostic {
-    Diagnostic::error(
+    let d = Diagnostic::error(
         "kload::missing_data_file",
         format!("cannot read data file `{path}`"),
         span,
@@ -368,7 +400,8 @@ pub fn missing_data_file(
     .with_help(suggest(
         suggestion,
         "paths are relative to the scenario file; the file is CSV with a header row",
-    ))
+    ));
+    fix(d, span, suggestion.map(quoted))
 }
 
 pub fn empty_data_file(path: &str, span: Span) -> Diagnostic {
@@ -382,7 +415,7 @@ pub fn empty_data_file(path: &str, span: Span) -> Diagnostic {
 }
 
 pub fn unknown_feed(name: &str, span: Span, suggestion: Option<&str>) -> Diagnostic {
-    Diagnostic::error(
+    let d = Diagnostic::error(
         "kload::unknown_feed",
         format!("unknown data feed `{name}`"),
         span,
@@ -391,11 +424,12 @@ pub fn unknown_feed(name: &str, span: Span, suggestion: Option<&str>) -> Diagnos
     .with_help(suggest(
         suggestion,
         format!("declare it: data {name} from \"file.csv\" unique"),
-    ))
+    ));
+    fix(d, span, suggestion.map(str::to_string))
 }
 
 pub fn missing_file(path: &str, span: Span, reason: &str, suggestion: Option<&str>) -> Diagnostic {
-    Diagnostic::error(
+    let d = Diagnostic::error(
         "kload::missing_file",
         format!("cannot read file `{path}`"),
         span,
@@ -404,7 +438,8 @@ pub fn missing_file(path: &str, span: Span, reason: &str, suggestion: Option<&st
     .with_help(suggest(
         suggestion,
         "paths are relative to the scenario file",
-    ))
+    ));
+    fix(d, span, suggestion.map(quoted))
 }
 
 pub fn invalid_status(text: &str, span: Span, reason: &str) -> Diagnostic {
@@ -452,8 +487,9 @@ pub fn equality_on_bound(what: &str, op: &str, span: Span, example: &str) -> Dia
 }
 
 pub fn unknown_metric(name: &str, span: Span, suggestion: Option<&str>) -> Diagnostic {
-    Diagnostic::error("kload::unknown_metric", format!("unknown metric `{name}`"), span, "not a metric")
-        .with_help(suggest(suggestion, "metrics: p50, p90, p95, p99, p99.9 (any pN), avg, med, min, max, error_rate, rps, requests"))
+    let d = Diagnostic::error("kload::unknown_metric", format!("unknown metric `{name}`"), span, "not a metric")
+        .with_help(suggest(suggestion, "metrics: p50, p90, p95, p99, p99.9 (any pN), avg, med, min, max, error_rate, rps, requests"));
+    fix(d, span, suggestion.map(str::to_string))
 }
 
 pub fn threshold_value(metric: &str, text: &str, span: Span, expected: &str) -> Diagnostic {
@@ -485,6 +521,7 @@ pub fn bound_without_unit(
     .with_help(format!(
         "`{metric}` is measured as {measured}, and a bare number could mean {ambiguity}: write `{fixed}`"
     ))
+    .with_suggestion(span, fixed)
 }
 
 pub fn unknown_threshold_target(

@@ -21,8 +21,9 @@ use crate::metrics::{StatId, StatKey};
 use crate::span::Span;
 use crate::syntax::ast;
 
+pub use request::METHODS;
 pub use secret::{is_secret_name, reads_secret};
-pub use threshold::compile_threshold_line;
+pub use threshold::{METRICS, compile_threshold_line};
 
 /// Where relative paths (data files, multipart files) are resolved.
 #[derive(Clone, Debug, Default)]

@@ -7,7 +7,8 @@ use crate::ir;
 use crate::span::Span;
 use crate::syntax::ast::{self, CaptureMode, CompareOp};
 
-const METHODS: &[&str] = &[
+/// The HTTP methods a request may use.
+pub const METHODS: &[&str] = &[
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE",
 ];
 

@@ -261,6 +261,7 @@ const TOKENS: &[&str] = &[
     "<",
     "==",
     "warn",
+    "optional",
     "abort",
     "after",
 ];

@@ -8,7 +8,8 @@ use crate::metrics::threshold::{Comparison, LatencyView, Metric, Selector, Thres
 use crate::span::Span;
 use crate::syntax::ast::{self, CompareOp};
 
-const METRICS: &[&str] = &[
+/// The threshold metrics by name (any `pNN` is a percentile too).
+pub const METRICS: &[&str] = &[
     "p50",
     "p90",
     "p95",
@@ -48,16 +49,20 @@ pub(super) fn compile(
             } else {
                 let known: Vec<&str> = known_tags.iter().map(String::as_str).collect();
                 let hint = suggest(&tag.name, known.iter().copied());
-                c.error(error::unknown_threshold_target(
-                    "tag", &tag.name, tag.span, hint, &known,
-                ));
+                let d = error::unknown_threshold_target("tag", &tag.name, tag.span, hint, &known);
+                c.error(match hint {
+                    Some(h) => d.with_suggestion(tag.span, h),
+                    None => d,
+                });
                 None
             }
         }
         Some(ast::Selector::Name(name)) => c
             .literal(name, "a threshold's request name")
-            .and_then(|text| selector_name(c, &text, name.span, known_names)),
-        Some(ast::Selector::Bare(name)) => selector_name(c, &name.name, name.span, known_names),
+            .and_then(|text| selector_name(c, &text, name.span, false, known_names)),
+        Some(ast::Selector::Bare(name)) => {
+            selector_name(c, &name.name, name.span, true, known_names)
+        }
     };
     let cmp = match t.op {
         CompareOp::Lt => Some(Comparison::Lt),
@@ -92,14 +97,16 @@ pub(super) fn compile(
         warn_only: t.warn,
         abort_after,
         view,
-        allow_no_data: false,
+        allow_no_data: t.optional,
     })
 }
 
+/// `bare`: the name was written without quotes (`p95(/api/)`).
 fn selector_name(
     c: &mut Compiler<'_>,
     text: &str,
     span: Span,
+    bare: bool,
     known: &[String],
 ) -> Option<Selector> {
     if known.iter().any(|n| n == text) {
@@ -109,9 +116,15 @@ fn selector_name(
     names.sort_unstable();
     names.dedup();
     let hint = suggest(text, names.iter().copied());
-    c.error(error::unknown_threshold_target(
-        "name", text, span, hint, &names,
-    ));
+    let d = error::unknown_threshold_target("name", text, span, hint, &names);
+    c.error(match hint {
+        // A bare name stays bare when it can (no space or parenthesis in it).
+        Some(h) if bare && !h.contains(|ch: char| ch.is_whitespace() || ch == ')') => {
+            d.with_suggestion(span, h)
+        }
+        Some(h) => d.with_suggestion(span, error::quoted(h)),
+        None => d,
+    });
     None
 }
 

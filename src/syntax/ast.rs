@@ -787,6 +787,8 @@ pub struct Threshold {
     pub op_span: Span,
     pub value: Quantity,
     pub warn: bool,
+    /// `optional`: no data passes (shown as skipped) instead of failing.
+    pub optional: bool,
     pub abort_after: Option<Quantity>,
     pub span: Span,
 }

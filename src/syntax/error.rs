@@ -165,7 +165,7 @@ impl Drop for DetailGuard {
 /// Parses `source` again with pest's error details on: which literal tokens (`}`, `,`)
 /// were expected where. The switch slows every parse, so it is on only for failed ones
 /// (another thread's parse that starts meanwhile only runs slower).
-fn detailed_error(rule: Rule, source: &str) -> Option<Error<Rule>> {
+pub(super) fn detailed_error(rule: Rule, source: &str) -> Option<Error<Rule>> {
     let _details = DetailGuard::new();
     KloadParser::parse(rule, source).err()
 }
@@ -277,17 +277,19 @@ pub fn syntax_error(err: Error<Rule>, source: &str, rule: Rule) -> Diagnostic {
         return missing_brace(source, &braces, span, &word);
     }
     let mut diag = Diagnostic::error("kload::syntax", format!("unexpected {found}"), span, label);
-    diag.help = Some(
-        if expected.contains("`,`") && width > 0 && !word.starts_with(',') {
-            "separate the items with `,`".to_string()
-        } else if expected.contains("`{`") && starts_statement(&word) {
-            // `if {{ x }} GET "/"`, `user V task t`: a statement where its block opens.
-            format!("a `{{` is missing before `{word}`")
-        } else {
-            help_for(&word, &words, source, pos)
-        },
-    );
-    diag
+    let (help, fix) = if expected.contains("`,`") && width > 0 && !word.starts_with(',') {
+        ("separate the items with `,`".to_string(), None)
+    } else if expected.contains("`{`") && starts_statement(&word) {
+        // `if {{ x }} GET "/"`, `user V task t`: a statement where its block opens.
+        (format!("a `{{` is missing before `{word}`"), None)
+    } else {
+        help_for(&word, &words, source, pos)
+    };
+    diag.help = Some(help);
+    match fix {
+        Some(replacement) => diag.with_suggestion(span, replacement),
+        None => diag,
+    }
 }
 
 /// pest shows character classes as `a..z` and built-in rules as `BUILTIN_RULE`; the rules
@@ -677,21 +679,30 @@ fn join_and(items: Vec<&str>) -> String {
     }
 }
 
-fn help_for(word: &str, expected_words: &[String], source: &str, pos: usize) -> String {
+/// The help for an unexpected `word`, and the replacement of the word it proposes.
+fn help_for(
+    word: &str,
+    expected_words: &[String],
+    source: &str,
+    pos: usize,
+) -> (String, Option<String>) {
     if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         let upper = word.to_ascii_uppercase();
         if METHODS.contains(&upper.as_str()) && upper != word {
-            return format!("HTTP methods are written in capitals: `{upper}`");
+            return (
+                format!("HTTP methods are written in capitals: `{upper}`"),
+                Some(upper),
+            );
         }
         if let Some(m) = did_you_mean(word, METHODS.iter().copied())
             .filter(|_| word.chars().all(|c| c.is_ascii_uppercase()))
         {
-            return format!("did you mean `{m}`?");
+            return (format!("did you mean `{m}`?"), Some(m.to_string()));
         }
         // What fits here first, then any statement word.
         let here = did_you_mean(word, expected_words.iter().map(String::as_str));
         if let Some(k) = here.or_else(|| did_you_mean(word, STATEMENT_WORDS.iter().copied())) {
-            return format!("did you mean `{k}`?");
+            return (format!("did you mean `{k}`?"), Some(k.to_string()));
         }
         // `userVisitor`: a keyword run into the word after it.
         if let Some(k) = expected_words
@@ -701,16 +712,24 @@ fn help_for(word: &str, expected_words: &[String], source: &str, pos: usize) -> 
             .filter(|k| word.len() > k.len() && word.starts_with(k))
             .max_by_key(|k| k.len())
         {
-            return format!("put a space after `{k}`");
+            return (
+                format!("put a space after `{k}`"),
+                Some(format!("{k} {}", &word[k.len()..])),
+            );
         }
     }
     if word == "," {
-        return "statements in a block are not separated by `,`: remove it".to_string();
+        return (
+            "statements in a block are not separated by `,`: remove it".to_string(),
+            Some(String::new()),
+        );
     }
-    if source[..pos].ends_with('\t') {
-        return "tabs are fine as indentation; the problem is the token after them".to_string();
-    }
-    "see docs/language.md for the syntax of each block".to_string()
+    let help = if source[..pos].ends_with('\t') {
+        "tabs are fine as indentation; the problem is the token after them"
+    } else {
+        "see docs/language.md for the syntax of each block"
+    };
+    (help.to_string(), None)
 }
 
 /// How to name what stands at `pos` (not the end of the file), and its width in bytes.

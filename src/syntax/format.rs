@@ -685,6 +685,9 @@ fn threshold(t: &Threshold) -> String {
     if t.warn {
         out.push_str(" warn");
     }
+    if t.optional {
+        out.push_str(" optional");
+    }
     if let Some(n) = &t.abort_after {
         out.push_str(&format!(" abort after {}", n.text));
     }

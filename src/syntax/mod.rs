@@ -2,6 +2,7 @@
 
 pub mod ast;
 pub mod error;
+pub mod expected;
 pub mod format;
 pub mod parser;
 

@@ -241,6 +241,7 @@ fn is_noise(rule: Rule) -> bool {
             | kw_name
             | kw_named
             | kw_not
+            | kw_optional
             | kw_over
             | kw_pacing
             | kw_query
@@ -939,10 +940,12 @@ fn lower_threshold(pair: Pair<Rule>) -> Threshold {
     let op = compare_op(op_pair.as_str());
     let value = quantity(next(&mut it, "a bound"));
     let mut warn = false;
+    let mut optional = false;
     let mut abort_after = None;
     for flag in it {
         match flag.as_rule() {
             Rule::warn_flag => warn = true,
+            Rule::optional_flag => optional = true,
             Rule::abort_flag => abort_after = Some(quantity(next(&mut children(flag), "a count"))),
             other => unreachable!("threshold flags, got {other:?}"),
         }
@@ -954,6 +957,7 @@ fn lower_threshold(pair: Pair<Rule>) -> Threshold {
         op_span,
         value,
         warn,
+        optional,
         abort_after,
         span: sp,
     }

@@ -342,3 +342,75 @@ user Checker {
         );
     }
 }
+
+/// A threshold on requests that never ran fails the run ("had no data"), unless it is marked
+/// `optional`: then it passes and shows as SKIP (JUnit `<skipped>`).
+#[test]
+fn a_threshold_without_data_fails_unless_optional() {
+    let server = TestServer::start();
+    let url = server.url();
+    let junit_dir = tempfile::tempdir().unwrap();
+    let junit = junit_dir.path().join("junit.xml");
+    let run = |flag: &str, junit: Option<&std::path::Path>| {
+        let scenario = Scenario::new(&format!(
+            r#"
+user U {{
+  wait constant 5ms
+
+  task common {{
+    GET "/common"
+  }}
+
+  task rare {{
+    GET "/rare" {{
+      tags rare
+    }}
+  }}
+}}
+
+thresholds {{
+  p95(tag rare) < 1s{flag}
+  p95("/common") < 10s
+}}
+"#
+        ));
+        let mut args = vec![
+            "-H",
+            &url,
+            "-u",
+            "1",
+            "-r",
+            "100",
+            "-t",
+            "1s",
+            "--exclude-tags",
+            "rare",
+        ];
+        let junit_arg;
+        if let Some(path) = junit {
+            junit_arg = path.display().to_string();
+            args.extend(["--junit", &junit_arg]);
+        }
+        scenario.run(&args)
+    };
+    let strict = run("", None);
+    assert_eq!(strict.code(), Some(1), "{}", strict.text());
+    assert!(
+        strict
+            .stderr
+            .contains("threshold `p95(tag rare) < 1s` had no data"),
+        "{}",
+        strict.text()
+    );
+    let optional = run(" optional", Some(&junit));
+    assert_eq!(optional.code(), Some(0), "{}", optional.text());
+    assert!(
+        optional
+            .stdout
+            .contains("SKIP  p95(tag rare) < 1s optional"),
+        "{}",
+        optional.text()
+    );
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(junit.contains("<skipped"), "{junit}");
+}

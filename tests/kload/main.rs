@@ -13,6 +13,7 @@ mod import;
 mod k8s;
 mod language;
 mod load;
+mod lsp;
 mod prometheus;
 mod requests;
 mod secrets;

@@ -76,7 +76,7 @@ syn keyword kloadSetting users spawn_rate run_time stop_timeout arrival_rate max
 syn keyword kloadSetting ramp to over hold weight count on start stop name redirects off
 syn keyword kloadSetting form nextgroup=kloadFormBody skipwhite skipnl
 syn keyword kloadSetting json multipart named body type status jsonpath duration regex
-syn keyword kloadSetting warn after
+syn keyword kloadSetting warn optional after
 syn keyword kloadSetting auth basic bearer
 
 " Names that follow a keyword.

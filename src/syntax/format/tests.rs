@@ -373,6 +373,11 @@ fn table() {
             "thresholds { p95 ( tag  x ) < 1s abort after 2 warn }",
             "thresholds {\n  p95(tag x) < 1s warn abort after 2\n}\n",
         ),
+        (
+            "thresholds: optional after warn, before abort",
+            "thresholds { p95 < 1s abort after 2 optional warn }",
+            "thresholds {\n  p95 < 1s warn optional abort after 2\n}\n",
+        ),
     ];
     for (name, input, expected) in cases {
         let formatted = assert_round_trip(name, input);

@@ -88,6 +88,7 @@
 (capture_mode) @keyword
 (warn_flag) @keyword
 (secret_marker) @keyword.modifier
+(optional_flag) @keyword
 
 [
   "in"

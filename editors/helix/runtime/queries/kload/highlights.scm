@@ -88,6 +88,7 @@
 (capture_mode) @keyword
 (warn_flag) @keyword
 (secret_marker) @keyword.storage.modifier
+(optional_flag) @keyword
 
 [
   "in"
