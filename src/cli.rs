@@ -8,6 +8,7 @@ mod k8s;
 mod merge;
 mod out;
 mod run;
+mod web;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -147,9 +148,41 @@ pub struct RunArgs {
     /// Stop after this long: 30s, 5m, 1h30m (a bare number is seconds).
     #[arg(short = 't', long, env = "KLOAD_RUN_TIME", value_parser = parse_run_time, allow_hyphen_values = true)]
     pub run_time: Option<Duration>,
-    /// Run without a web UI (the only mode for now).
+    /// Start at once without the web UI (the CI mode).
     #[arg(long, env = "KLOAD_HEADLESS")]
     pub headless: bool,
+    /// Address the web UI listens on: an IP address, `localhost`, or `*` for every
+    /// interface (which needs --web-login).
+    #[arg(
+        long,
+        env = "KLOAD_WEB_HOST",
+        default_value = "127.0.0.1",
+        value_name = "ADDR"
+    )]
+    pub web_host: String,
+    /// Port of the web UI (0 picks a free one).
+    #[arg(short = 'P', long, env = "KLOAD_WEB_PORT", default_value_t = kload::web::DEFAULT_PORT, value_name = "PORT")]
+    pub web_port: u16,
+    /// HTTP basic authentication for the web UI; prefer the environment variable, which
+    /// `ps` does not show.
+    #[arg(
+        long,
+        env = "KLOAD_WEB_LOGIN",
+        value_name = "USER:PASSWORD",
+        hide_env_values = true
+    )]
+    pub web_login: Option<String>,
+    /// Start the test at once with -u, -r, -t and -H, and keep the web UI.
+    #[arg(long, env = "KLOAD_AUTOSTART")]
+    pub autostart: bool,
+    /// With --autostart: quit this many seconds after the test ends.
+    #[arg(
+        long,
+        env = "KLOAD_AUTOQUIT",
+        value_name = "SECONDS",
+        requires = "autostart"
+    )]
+    pub autoquit: Option<u64>,
     /// Time running tasks get to finish when the run stops.
     #[arg(short = 's', long, env = "KLOAD_STOP_TIMEOUT", value_parser = parse_duration, allow_hyphen_values = true)]
     pub stop_timeout: Option<Duration>,
@@ -220,6 +253,11 @@ impl RunArgs {
             spawn_rate: None,
             run_time: None,
             headless: true,
+            web_host: "127.0.0.1".into(),
+            web_port: kload::web::DEFAULT_PORT,
+            web_login: None,
+            autostart: false,
+            autoquit: None,
             stop_timeout: None,
             tags: vec![],
             exclude_tags: vec![],

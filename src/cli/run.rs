@@ -29,7 +29,7 @@ pub fn run_scenario(scenario: Arc<Scenario>, args: &RunArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let prepared = match session::prepare(scenario, options) {
+    let prepared = match session::prepare(scenario.clone(), options.clone()) {
         Ok(p) => p,
         Err(StartError::Threshold { text, diagnostic }) => {
             let text =
@@ -48,11 +48,6 @@ pub fn run_scenario(scenario: Arc<Scenario>, args: &RunArgs) -> i32 {
             "note: the scenario has no `host` and none was given with --host; requests with a path will fail"
         );
     }
-    if !args.headless && !args.dry_run {
-        note!(
-            "note: kload runs headless: the web UI is not available yet (pass --headless to silence this)"
-        );
-    }
     let runtime = match build_runtime() {
         Ok(r) => r,
         Err(e) => {
@@ -62,6 +57,16 @@ pub fn run_scenario(scenario: Arc<Scenario>, args: &RunArgs) -> i32 {
     };
     if args.dry_run {
         return runtime.block_on(smoke(&prepared, args.verbose));
+    }
+    if !args.headless {
+        // Flags that follow one run have no meaning for a UI that runs test after test.
+        if let Some(flag) = super::web::headless_only(args) {
+            note!("error: {flag} needs --headless (the web UI runs one test after another)");
+            return exit::USAGE;
+        }
+        // The options were checked; each test started from the page prepares its own.
+        drop(prepared);
+        return runtime.block_on(super::web::serve(scenario, options, args));
     }
     let exporter = match runtime.block_on(Exporter::start(&args.prometheus)) {
         Ok(e) => e,
@@ -155,7 +160,9 @@ async fn print_live(run: Run) {
     }
 }
 
-fn print_finished(run: &Run, finished: &Finished) -> i32 {
+/// Prints the end of a run (report, scenario errors, files written, comparison, why it
+/// failed) and returns its exit code.
+pub fn print_finished(run: &Run, finished: &Finished) -> i32 {
     if let Some(why) = &finished.not_started {
         note!("error: {why}");
         return finished.verdict.exit_code;
@@ -214,47 +221,75 @@ fn print_finished(run: &Run, finished: &Finished) -> i32 {
     verdict.exit_code
 }
 
-/// First Ctrl-C or SIGTERM: graceful stop, reported as interrupted. Second: stop at once.
-async fn watch_signals(run: Run) {
-    // One listener for the whole run: a signal that comes while no listener exists is
-    // lost, and a second Ctrl-C often follows the first within milliseconds.
+/// Ctrl-C (SIGINT) and SIGTERM, one listener for the whole run: a signal that comes while
+/// no listener exists is lost, and a second Ctrl-C often follows the first within
+/// milliseconds.
+pub struct Signals {
     #[cfg(unix)]
-    let (mut interrupt, mut term) = {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
-            (Ok(i), Ok(t)) => (i, t),
-            _ => return,
-        }
-    };
-    let mut count = 0;
-    loop {
+    listeners: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    /// Starts listening (on the current tokio runtime).
+    pub fn new() -> Signals {
         #[cfg(unix)]
         {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                listeners: match (
+                    signal(SignalKind::interrupt()),
+                    signal(SignalKind::terminate()),
+                ) {
+                    (Ok(i), Ok(t)) => Some((i, t)),
+                    _ => None,
+                },
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// The next signal; never returns when signals cannot be listened to.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            let Some((interrupt, term)) = self.listeners.as_mut() else {
+                return std::future::pending().await;
+            };
             let received = tokio::select! {
                 r = interrupt.recv() => r,
                 r = term.recv() => r,
             };
             if received.is_none() {
-                return;
+                std::future::pending::<()>().await;
             }
         }
         #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        count += 1;
-        if count == 1 {
-            note!("\nstopping: letting running tasks finish (Ctrl-C again to stop at once)");
-            run.interrupt();
-        } else {
-            note!("\nstopping now");
-            run.kill();
-            return;
+            std::future::pending::<()>().await;
         }
     }
+}
+
+/// First Ctrl-C or SIGTERM: graceful stop, reported as interrupted. Second: stop at once.
+async fn watch_signals(run: Run) {
+    let mut signals = Signals::new();
+    signals.recv().await;
+    interrupt(&run);
+    signals.recv().await;
+    kill(&run);
+}
+
+/// The first Ctrl-C of a run: stop gracefully, reported as interrupted.
+pub fn interrupt(run: &Run) {
+    note!("\nstopping: letting running tasks finish (Ctrl-C again to stop at once)");
+    run.interrupt();
+}
+
+/// The second Ctrl-C of a run: stop at once.
+pub fn kill(run: &Run) {
+    note!("\nstopping now");
+    run.kill();
 }
 
 /// `--dry-run` / `kload smoke`: every request of every class once, in order, one user per class.

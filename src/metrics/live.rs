@@ -25,7 +25,10 @@ pub struct TableRow {
     pub failures: u64,
     /// Locust's median (bucketed, clamped to min/max), ms.
     pub median_ms: Option<f64>,
-    /// Locust-bucketed percentiles since the start (the web table's 95%ile and 99%ile), ms.
+    /// Locust-bucketed percentiles since the start (the web table's 95%ile and 99%ile, and
+    /// the 90th of Locust's `/stats/requests`), ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p90_ms: Option<u32>,
     pub p95_ms: Option<u32>,
     pub p99_ms: Option<u32>,
     pub avg_ms: f64,
@@ -37,6 +40,9 @@ pub struct TableRow {
     pub current_fps: f64,
     /// Total requests per second since the statistics began.
     pub total_rps: f64,
+    /// Total failures per second since the statistics began.
+    #[serde(default)]
+    pub total_fps: f64,
     /// HDR p95/p99 of the latency from the intended start, ms, when the request had a
     /// schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,6 +70,9 @@ pub struct LiveTable {
     pub window_corrected_ms: Option<[f64; 3]>,
     /// The generator's p99 lateness so far, µs.
     pub lateness_p99_us: Option<u64>,
+    /// The generator's largest lateness so far, µs.
+    #[serde(default)]
+    pub lateness_max_us: u64,
     pub dropped_iterations: u64,
 }
 
@@ -101,6 +110,7 @@ impl Metrics {
                 window_corrected_ms: quantiles(window.map(|w| &w.total.corrected)),
                 lateness_p99_us: (!state.lateness.is_empty())
                     .then(|| state.lateness.percentile(99.0)),
+                lateness_max_us: state.lateness.max(),
                 dropped_iterations: state.dropped,
             }
         })
@@ -139,6 +149,7 @@ fn row(e: &EntrySummary, series: &Series, stat: Option<StatId>, last_ms: u64) ->
         requests: e.requests,
         failures: e.failures,
         median_ms: e.locust_median().map(|m| m.ms),
+        p90_ms: e.locust_percentile(0.90),
         p95_ms: e.locust_percentile(0.95),
         p99_ms: e.locust_percentile(0.99),
         avg_ms: e.avg_ms(),
@@ -148,6 +159,7 @@ fn row(e: &EntrySummary, series: &Series, stat: Option<StatId>, last_ms: u64) ->
         current_rps: rate(false),
         current_fps: rate(true),
         total_rps: e.total_rps(last_ms),
+        total_fps: e.total_fail_per_sec(last_ms),
         corrected_p95_ms: corrected(95.0),
         corrected_p99_ms: corrected(99.0),
         abandoned: e.abandoned,

@@ -302,25 +302,11 @@ impl Summary {
     /// Why the figures may describe kload rather than the server, in plain words: the
     /// generator was late, out of users, or could not start users. Empty when it kept up.
     pub fn generator_warnings(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if let Some(p99) = self.lateness_p99_us()
-            && p99 > LATENESS_WARNING_US
-        {
-            out.push(format!(
-                "kload itself was late: it started scheduled requests up to {} behind schedule \
-                 (p99; max {}); latencies include the load generator's own delay, so treat them \
-                 as suspect (is the machine running kload overloaded?)",
-                ms_text(p99),
-                ms_text(self.generator.lateness.max())
-            ));
-        }
-        if self.dropped_iterations > 0 {
-            out.push(format!(
-                "kload ran out of users: {} iterations of the arrival rate could not start \
-                 (raise max_users); the load offered was lower than planned",
-                self.dropped_iterations
-            ));
-        }
+        let mut out = generator_warnings(
+            self.lateness_p99_us(),
+            self.generator.lateness.max(),
+            self.dropped_iterations,
+        );
         for n in &self.info.outcome.not_started {
             out.push(format!("{} ({}×)", n.message, n.count));
         }
@@ -376,6 +362,34 @@ impl Summary {
     pub fn thresholds_passed(&self) -> bool {
         !self.info.thresholds.iter().any(ThresholdResult::is_failure)
     }
+}
+
+/// The warnings of [`Summary::generator_warnings`] about lateness (p99 and largest, µs) and
+/// dropped arrivals, for a run still going (the web UI shows them live).
+pub fn generator_warnings(
+    lateness_p99_us: Option<u64>,
+    lateness_max_us: u64,
+    dropped: u64,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(p99) = lateness_p99_us
+        && p99 > LATENESS_WARNING_US
+    {
+        out.push(format!(
+            "kload itself was late: it started scheduled requests up to {} behind schedule \
+             (p99; max {}); latencies include the load generator's own delay, so treat them \
+             as suspect (is the machine running kload overloaded?)",
+            ms_text(p99),
+            ms_text(lateness_max_us)
+        ));
+    }
+    if dropped > 0 {
+        out.push(format!(
+            "kload ran out of users: {dropped} iterations of the arrival rate could not start \
+             (raise max_users); the load offered was lower than planned"
+        ));
+    }
+    out
 }
 
 fn ms_text(us: u64) -> String {

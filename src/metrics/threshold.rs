@@ -191,6 +191,14 @@ impl Metric {
     }
 }
 
+impl Threshold {
+    /// Whether the threshold can end a run early (see the abort rule above): it has `abort
+    /// after`, is not `warn_only`, and its failure cannot be undone by later requests.
+    pub fn aborts(&self) -> bool {
+        self.abort_after.is_some() && !self.warn_only && self.metric.can_abort(self.cmp)
+    }
+}
+
 impl Selector {
     /// Whether requests named `name` with `tags` are selected (`All` selects everything).
     pub fn matches(&self, name: &str, tags: &[String]) -> bool {
@@ -201,7 +209,8 @@ impl Selector {
         }
     }
 
-    fn matches_key(&self, key: &StatKey) -> bool {
+    /// Whether the requests of a statistics entry are selected.
+    pub fn matches_key(&self, key: &StatKey) -> bool {
         self.matches(&key.name, &key.tags)
     }
 }
@@ -350,10 +359,7 @@ struct Tally {
 /// aggregated up to its last tick. Returns the first one that demands an abort. Cheap: no
 /// histogram is touched. Call it after `Metrics::tick`.
 pub fn should_abort(thresholds: &[Threshold], metrics: &Metrics) -> Option<ThresholdResult> {
-    let candidates: Vec<&Threshold> = thresholds
-        .iter()
-        .filter(|t| t.abort_after.is_some() && !t.warn_only && t.metric.can_abort(t.cmp))
-        .collect();
+    let candidates: Vec<&Threshold> = thresholds.iter().filter(|t| t.aborts()).collect();
     if candidates.is_empty() {
         return None;
     }

@@ -66,6 +66,11 @@ impl ReportError {
 }
 
 /// Creates `path` (and its parent folders) and lets `render` write into it, buffered.
+///
+/// A regular file is replaced whole: the report is written beside it under a temporary name
+/// and renamed over it, so a reader (or a second Ctrl-C, or a full disk) never leaves half a
+/// report where the last complete one was. Anything else (`/dev/stdout`, a pipe) is written
+/// in place.
 pub fn write_file(
     path: &Path,
     render: impl FnOnce(&mut dyn Write) -> Result<(), ReportError>,
@@ -74,10 +79,62 @@ pub fn write_file(
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             fs::create_dir_all(parent)?;
         }
-        let mut out = BufWriter::new(fs::File::create(path)?);
-        render(&mut out)?;
-        out.flush()?;
-        Ok(())
+        let regular = fs::metadata(path).map_or(true, |m| m.is_file());
+        let name = path.file_name().filter(|_| regular);
+        let Some(name) = name else {
+            let mut out = BufWriter::new(fs::File::create(path)?);
+            render(&mut out)?;
+            out.flush()?;
+            return Ok(());
+        };
+        let mut temporary = std::ffi::OsString::from(".");
+        temporary.push(name);
+        temporary.push(format!(".{}.partial", std::process::id()));
+        let temporary = path.with_file_name(temporary);
+        let written = (|| -> Result<(), ReportError> {
+            let mut out = BufWriter::new(fs::File::create(&temporary)?);
+            render(&mut out)?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            fs::rename(&temporary, path)?;
+            Ok(())
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&temporary);
+        }
+        written
     };
     write().map_err(|e| e.in_file(path))
+}
+
+#[cfg(test)]
+mod write_file_tests {
+    use super::*;
+
+    #[test]
+    fn a_report_replaces_the_old_one_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reports/result.json");
+        write_file(&path, |w| Ok(w.write_all(b"first")?)).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "first");
+        // A render that fails half-way leaves the last complete report, and no stray file.
+        let failed = write_file(&path, |w| {
+            w.write_all(b"half of a second")?;
+            Err(io::Error::other("disk full").into())
+        });
+        assert!(failed.is_err());
+        assert_eq!(fs::read_to_string(&path).unwrap(), "first");
+        write_file(&path, |w| Ok(w.write_all(b"second")?)).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "second");
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["result.json"]);
+    }
+
+    #[test]
+    fn a_device_is_written_in_place() {
+        write_file(Path::new("/dev/null"), |w| Ok(w.write_all(b"x")?)).unwrap();
+        assert!(Path::new("/dev/null").exists());
+    }
 }

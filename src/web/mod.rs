@@ -8,9 +8,11 @@
 //! scripts ──Locust's endpoints (/stats/requests, CSV downloads, /tasks, /exceptions)──▶ same data
 //! ```
 //!
-//! The module depends on nothing of the runtime: a run session implements [`Controller`],
-//! and [`serve`] takes it with [`WebOptions`] and returns the bound address and a shutdown
-//! handle. `docs/webui.md` lists every endpoint with example responses.
+//! The server and the page depend on nothing of the runtime: they talk to a [`Controller`],
+//! and [`serve`] takes one with [`WebOptions`] and returns the bound address and a shutdown
+//! handle. [`SessionController`] (`session.rs`) is the controller of real runs, over
+//! `kload::session`; the tests also use a deterministic fake. `docs/webui.md` lists every
+//! endpoint with example responses.
 //!
 //! Security by default (see [`guard`]): 127.0.0.1 unless told otherwise, a login required on
 //! any other address, loopback `Host` names only without a login (DNS rebinding), no
@@ -21,6 +23,7 @@ mod controller;
 pub mod guard;
 pub mod locust;
 mod routes;
+mod session;
 mod snapshot;
 
 #[cfg(test)]
@@ -41,6 +44,7 @@ pub use controller::{
     ClassView, Controller, Download, LoadModel, PlanView, StageView, StartRequest, TaskView,
 };
 pub use guard::{WebLogin, check_exposure};
+pub use session::SessionController;
 pub use snapshot::{
     ClassRatio, ClassUsers, CurrentPercentiles, FailureRow, History, HistoryPoint, LogLine,
     MAX_FAILURES, MAX_HISTORY, MAX_LOG_LINES, MAX_ROWS, MAX_SCENARIO_ERRORS, MAX_TEXT, PageView,

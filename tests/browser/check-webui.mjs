@@ -247,9 +247,16 @@ try {
       }, { data: png.toString('base64'), colors });
       colors.forEach((c, k) => assert(counts[k] >= 20, `${id}: colour ${c} on ${counts[k]} pixels`));
     }
+    // The pointer over the chart shows a cursor, and it stays there while new snapshots
+    // redraw the chart under the still pointer (each redraw makes a new cursor element).
     await page.hover('#chart-users', { position: { x: 400, y: 120 } });
+    await waitFor(page, () => document.querySelector('#chart-users .cursor')?.getAttribute('visibility') === 'visible')
+      .catch(() => { throw new Error('no cursor on hover'); });
+    await page.evaluate(() => { window.__cursor = document.querySelector('#chart-users .cursor'); });
+    await waitFor(page, () => document.querySelector('#chart-users .cursor') !== window.__cursor)
+      .catch(() => { throw new Error('the chart was not redrawn by a new snapshot'); });
     const cursor = await page.getAttribute('#chart-users .cursor', 'visibility');
-    assert(cursor === 'visible', 'no cursor on hover');
+    assert(cursor === 'visible', 'the cursor vanished when the chart was redrawn under the pointer');
     await page.screenshot({ path: path.join(OUT, 'webui-charts.png'), fullPage: true });
     return charts.map((c) => `${c.id} ${c.lines} line(s)`).join(', ');
   });

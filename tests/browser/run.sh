@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Browser tests in headless Chromium: the HTML report (fixture reports rendered from Rust,
 # see check-report.mjs), the HAR import of a fresh recording of the demo target (see
-# record-har.mjs) and the web UI (served by the fake controller of the `web` module, see
-# check-webui.mjs). Installs what it needs on a fresh Debian machine, once: the chromium
-# package when /usr/bin/chromium is missing, node_modules when missing (npm ci, from
-# package-lock.json). Run from anywhere; each script ends with `browser: N passed, M failed`,
-# and this one exits non-zero if any failed. Screenshots and downloads: target/browser/.
+# record-har.mjs) and the web UI (see check-webui.mjs), twice: served by the fake controller
+# of the `web` module (with a second UI of 608 names), then by a real `kload run
+# scenarios/kibray.kload` against `kload demo --serve`, the seed guide's "Basic Test" from the
+# browser. Installs what it needs on a fresh Debian machine, once: the chromium package when
+# /usr/bin/chromium is missing, node_modules when missing (npm ci, from package-lock.json).
+# Run from anywhere; each script ends with `browser: N passed, M failed`, and this one exits
+# non-zero if any failed. Screenshots and downloads: target/browser/ (the fake's) and
+# target/browser/run/ (the real run's).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -81,4 +84,58 @@ fi
 node "$here/check-webui.mjs" "$url" "$many" || status=1
 exec 3>&-   # end of stdin: the server shuts down
 wait "$server" || status=1
+
+# The web UI of a real run: the demo target on a free port, `kload run` without --headless
+# on another (-P 0 prints the real URL), the same browser checks, then Ctrl-C for both.
+echo "browser: the web UI of a real kload run" >&2
+(cd "$root" && cargo build --quiet --bin kload)
+built="${CARGO_TARGET_DIR:-$root/target}/debug/kload"
+[[ "$built" = /* ]] || built="$root/$built"
+# A copy: another checkout building into the same CARGO_TARGET_DIR replaces debug/kload.
+kload="$out/kload"
+cp "$built" "$kload"
+demo_log="$out/demo.log"
+run_out="$out/run.stdout"
+run_log="$out/run.stderr"
+"$kload" demo --serve --port 0 >"$demo_log" 2>&1 &
+demo=$!
+run=""
+cleanup() {
+    exec 3>&- 2>/dev/null || true
+    for pid in $run $demo; do kill "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+wait_for() {  # FILE PATTERN PID
+    for _ in $(seq 1 200); do
+        grep -q "$2" "$1" && return 0
+        kill -0 "$3" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "browser: no \"$2\" in $1:" >&2
+    cat "$1" >&2
+    return 1
+}
+wait_for "$demo_log" 'serving the Kibray API at http://' "$demo"
+target="$(sed -n 's/.*serving the Kibray API at \(http:[^ ]*\).*/\1/p' "$demo_log")"
+(cd "$root" && exec "$kload" run scenarios/kibray.kload -H "$target" -P 0 >"$run_out" 2>"$run_log") &
+run=$!
+wait_for "$run_log" '^web UI: http://127\.0\.0\.1:[1-9]' "$run"
+web="$(sed -n 's/^web UI: \(http:[^ ]*\) .*/\1/p' "$run_log")/"
+KLOAD_BROWSER_DIR="$out/run" node "$here/check-webui.mjs" "$web" || status=1
+# Ctrl-C: the last test's result is printed, and kload quits with its verdict (the checks
+# stop every test they start, so no test runs any more).
+kill -INT "$run"
+code=0
+wait "$run" || code=$?
+run=""
+if [ "$code" -gt 1 ] || ! grep -q 'Aggregated' "$run_out"; then
+    echo "browser: kload run ended with exit code $code and no result:" >&2
+    cat "$run_log" >&2
+    status=1
+else
+    echo "browser: kload run quit on Ctrl-C with its last test's verdict ($code)" >&2
+fi
+kill -INT "$demo"
+wait "$demo" || true
+demo=""
 exit "$status"

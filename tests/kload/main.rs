@@ -22,3 +22,4 @@ mod stopping;
 mod support;
 mod timing;
 mod users;
+mod webui;

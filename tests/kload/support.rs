@@ -1,12 +1,13 @@
 //! What the tests share: running the `kload` binary, scratch scenario files, and
 //! [`TestServer`], an HTTP target on 127.0.0.1:0 that records every request it gets.
 
+use std::cell::Cell;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -65,6 +66,41 @@ pub fn demo() -> (tokio::runtime::Runtime, DemoServer) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Measurements that need the machine to themselves
+
+/// Every `kload` process a test starts holds a share of this lock while it runs; a test that
+/// compares timings with the truth takes it whole ([`alone`]), so that no other test's load
+/// shares its two cores (tests run in parallel, and CI has two cores).
+static MACHINE: RwLock<()> = RwLock::new(());
+
+thread_local! {
+    /// Whether this test thread holds [`MACHINE`] whole (its own runs then take no share).
+    static ALONE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The machine to this test alone, until the guard is dropped: waits for the `kload`
+/// processes of other tests to end, and keeps new ones from starting.
+pub fn alone() -> Alone {
+    let guard = MACHINE.write().unwrap_or_else(|e| e.into_inner());
+    ALONE.with(|a| a.set(true));
+    Alone { _guard: guard }
+}
+
+pub struct Alone {
+    _guard: RwLockWriteGuard<'static, ()>,
+}
+
+impl Drop for Alone {
+    fn drop(&mut self) {
+        ALONE.with(|a| a.set(false));
+    }
+}
+
+fn share_of_machine() -> Option<RwLockReadGuard<'static, ()>> {
+    (!ALONE.with(Cell::get)).then(|| MACHINE.read().unwrap_or_else(|e| e.into_inner()))
+}
+
+// ---------------------------------------------------------------------------------------
 // Scenarios and runs of the binary
 
 /// A scenario file in a temporary directory, with room for data files beside it.
@@ -86,13 +122,21 @@ impl Scenario {
     }
 
     fn command(&self, args: &[&str]) -> (Command, PathBuf) {
+        let (mut command, json) = self.command_with_ui(args);
+        command.arg("--headless");
+        (command, json)
+    }
+
+    /// `kload run FILE --only-summary --json ... ARGS`: the web UI unless ARGS say
+    /// `--headless`.
+    fn command_with_ui(&self, args: &[&str]) -> (Command, PathBuf) {
         let json = self.dir.path().join("result.json");
         let _ = std::fs::remove_file(&json);
         let mut command = Command::new(env!("CARGO_BIN_EXE_kload"));
         command
             .arg("run")
             .arg(&self.path)
-            .args(["--headless", "--only-summary", "--json"])
+            .args(["--only-summary", "--json"])
             .arg(&json)
             .args(args)
             .env("NO_COLOR", "1");
@@ -130,6 +174,14 @@ impl Scenario {
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
     }
+
+    /// Starts `kload run` with its web UI (no `--headless`), with extra environment
+    /// variables, and returns at once.
+    pub fn spawn_ui(&self, env: &[(&str, &str)], args: &[&str]) -> Spawned {
+        let (mut command, json) = self.command_with_ui(args);
+        command.envs(env.iter().copied());
+        Spawned::spawn(&mut command, json)
+    }
 }
 
 /// A running `kload` process whose output is collected as it comes.
@@ -139,6 +191,8 @@ pub struct Spawned {
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
     readers: Vec<JoinHandle<()>>,
+    /// Held while the process may run (see [`alone`]).
+    _share: Option<RwLockReadGuard<'static, ()>>,
 }
 
 fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> JoinHandle<()> {
@@ -157,6 +211,7 @@ fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> Jo
 
 impl Spawned {
     fn spawn(command: &mut Command, json: PathBuf) -> Spawned {
+        let share = share_of_machine();
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -175,6 +230,7 @@ impl Spawned {
             stdout,
             stderr,
             readers,
+            _share: share,
         }
     }
 
@@ -255,9 +311,17 @@ impl Spawned {
         for r in self.readers.drain(..) {
             let _ = r.join();
         }
-        let json = std::fs::read_to_string(&self.json)
-            .ok()
-            .map(|t| serde_json::from_str(&t).expect("the result is JSON"));
+        let json = std::fs::read_to_string(&self.json).ok().map(|t| {
+            serde_json::from_str(&t).unwrap_or_else(|e| {
+                let end = t.len().min(400);
+                panic!(
+                    "the result is not JSON ({e}; {} bytes): {}...\n{}",
+                    t.len(),
+                    &t[..end],
+                    self.output_so_far()
+                )
+            })
+        });
         Finished {
             status,
             stdout: self.stdout.lock().unwrap().clone(),

@@ -4,13 +4,14 @@
 //! in a freeze completes when the freeze ends; any other completes at once. The open model
 //! and a paced closed model must report that distribution (latency from the intended start)
 //! within 2 % or 2 ms at p50, p90 and p99; the plain response time of the closed model shows
-//! the coordinated omission the corrected view removes.
+//! the coordinated omission the corrected view removes. Each test has the machine to itself
+//! (`support::alone`): the other tests' runs wait, so their load does not show up as lateness.
 
 use std::time::{Duration, Instant};
 
 use kload::metrics::LatencyHistogram;
 
-use super::support::Scenario;
+use super::support::{Scenario, alone};
 
 /// When the server freezes, relative to the instant the run starts on (`--start-at`, shared
 /// by kload and the server through the wall clock): from `FIRST` on, for `FREEZE` every
@@ -128,6 +129,7 @@ fn plain(finished: &super::support::Finished) -> LatencyHistogram {
 
 #[test]
 fn the_open_model_reports_what_the_schedule_saw_through_a_stall() {
+    let _alone = alone();
     let server = FreezingServer::start();
     let scenario = Scenario::new(
         r#"
@@ -169,6 +171,7 @@ user Visitor {
 
 #[test]
 fn a_paced_closed_model_reports_the_stall_its_users_did_not_send_into() {
+    let _alone = alone();
     let server = FreezingServer::start();
     let scenario = Scenario::new(
         r#"

@@ -141,9 +141,23 @@ function drawLineChart(svg, times, series, unit) {
     label.querySelectorAll('tspan').forEach((span) => span.setAttribute('x', 0));
     cursor.setAttribute('visibility', 'visible');
   };
-  hit.addEventListener('pointermove', show);
-  hit.addEventListener('pointerdown', show);
-  hit.addEventListener('pointerleave', () => cursor.setAttribute('visibility', 'hidden'));
+  // Where the pointer is, kept on the svg element (which outlives a redraw): a new snapshot
+  // redraws the chart about every second, and the cursor must stay under a still pointer.
+  if (!('kloadPointer' in svg)) {
+    svg.kloadPointer = null;
+    svg.addEventListener('pointerleave', () => { svg.kloadPointer = null; });
+  }
+  const track = (event) => {
+    svg.kloadPointer = { clientX: event.clientX, clientY: event.clientY };
+    show(event);
+  };
+  hit.addEventListener('pointermove', track);
+  hit.addEventListener('pointerdown', track);
+  hit.addEventListener('pointerleave', () => {
+    svg.kloadPointer = null;
+    cursor.setAttribute('visibility', 'hidden');
+  });
+  if (svg.kloadPointer) show(svg.kloadPointer);
 }
 
 window.kloadChart = { drawLineChart, clockLabel };
