@@ -43,6 +43,10 @@ pub struct Plan {
     /// By `VarId`: the variable's values are secrets, never printed (used in an
     /// Authorization or Cookie header, or marked `secret`).
     pub secret_vars: Vec<bool>,
+    /// Secrets written in the file (a `let secret` value, a password in a URL, a secret
+    /// header written out): masked from the start of a run, in the source copied into
+    /// reports too.
+    pub secret_literals: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -79,9 +83,8 @@ pub struct Feed {
     pub mode: FeedMode,
     pub path: String,
     pub columns: Vec<String>,
+    /// Every value a user draws is a secret (see `redact`).
     pub rows: Arc<Vec<Vec<String>>>,
-    /// Columns whose values are secrets (passwords, tokens): never printed.
-    pub secret_columns: Vec<usize>,
 }
 
 #[derive(Debug)]
@@ -256,7 +259,11 @@ pub struct Check {
     pub source: String,
     /// Where the compared value starts in `source`, when it has an interpolation: a failed
     /// check is named with the value it was compared with (`== 7`, not `== {{ id }}`).
+    /// Never for a value that is a secret.
     pub operand_at: Option<usize>,
+    /// The check compares with a secret or looks at a secret header: a failure shows what
+    /// was found as `***` (see `compile::secret`).
+    pub secret: bool,
 }
 
 #[derive(Debug)]

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError, RwLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 /// What a secret is replaced with.
 pub const MASK: &str = "***";
@@ -21,20 +22,75 @@ pub const MASK: &str = "***";
 /// Shortest value treated as a secret.
 pub const MIN_LEN: usize = 4;
 
-/// The forms a value can take in a message: as is, URL-encoded, JSON-escaped.
+/// What the URL parser percent-encodes in a path (the WHATWG path set): a secret sent in a
+/// request's path reads like this in an error that quotes the URL.
+const PATH: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// The forms a value can take in a message: as is; URL-encoded as a form or query value,
+/// in a path, and by `url_encode()`; JSON-escaped; HTML-escaped (a page that echoes it).
 fn forms(value: &str) -> Vec<String> {
     let mut out = vec![value.to_string()];
-    let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-    if encoded != value {
-        out.push(encoded);
-    }
+    let mut add = |form: String| {
+        if !out.contains(&form) {
+            out.push(form);
+        }
+    };
+    add(url::form_urlencoded::byte_serialize(value.as_bytes()).collect());
+    add(utf8_percent_encode(value, PATH).to_string());
+    add(utf8_percent_encode(value, crate::runtime::eval::COMPONENT).to_string());
     if let Ok(json) = serde_json::to_string(value) {
-        let inner = &json[1..json.len() - 1];
-        if inner != value {
-            out.push(inner.to_string());
+        add(json[1..json.len() - 1].to_string());
+    }
+    add(html_escaped(value));
+    out.retain(|v| v.chars().count() >= MIN_LEN);
+    out
+}
+
+fn html_escaped(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
         }
     }
-    out.retain(|v| v.chars().count() >= MIN_LEN);
+    out
+}
+
+/// The credentials of a URL worth keeping secret (`http://user:password@host`): the
+/// password, or the user name when there is none (an API key sent that way), as written
+/// (percent-encoded) and decoded.
+pub fn url_credentials(url: &str) -> Vec<String> {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Vec::new();
+    };
+    let secret = match parsed.password() {
+        Some(p) if !p.is_empty() => p,
+        _ => parsed.username(),
+    };
+    if secret.is_empty() {
+        return Vec::new();
+    }
+    let decoded = percent_encoding::percent_decode_str(secret)
+        .decode_utf8_lossy()
+        .into_owned();
+    let mut out = vec![secret.to_string()];
+    if decoded != secret {
+        out.push(decoded);
+    }
     out
 }
 
@@ -93,6 +149,20 @@ struct AllSecrets {
     matcher: Option<AhoCorasick>,
 }
 
+impl AllSecrets {
+    /// One automaton for every value, longest match first; `None` only if it cannot be
+    /// built (too many patterns, never in practice).
+    fn matcher(&mut self) -> Option<&AhoCorasick> {
+        if self.matcher.is_none() {
+            self.matcher = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(self.values.iter())
+                .ok();
+        }
+        self.matcher.as_ref()
+    }
+}
+
 impl Secrets {
     pub fn new() -> Secrets {
         Secrets::default()
@@ -138,24 +208,52 @@ impl Secrets {
 
     /// `text` with every secret of the run replaced (the final scrub of a result).
     pub fn redact_all(&self, text: &str) -> String {
+        let found = self.find_all(text);
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, end) in found {
+            out.push_str(&text[at..start]);
+            out.push_str(MASK);
+            at = end;
+        }
+        out.push_str(&text[at..]);
+        out
+    }
+
+    /// `text` with every secret of the run replaced by as many `*` as it has bytes: byte
+    /// offsets into the text stay valid (the scenario source that diagnostics point into).
+    pub fn redact_keeping_offsets(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (start, end) in self.find_all(text) {
+            out.replace_range(start..end, &"*".repeat(end - start));
+        }
+        out
+    }
+
+    /// Where the run's secrets are in `text`: sorted byte ranges that do not overlap, the
+    /// longest secret winning where two start at the same place.
+    fn find_all(&self, text: &str) -> Vec<(usize, usize)> {
         let mut all = self.all.lock().unwrap_or_else(PoisonError::into_inner);
         if all.values.is_empty() {
-            return text.to_string();
+            return Vec::new();
         }
-        if all.matcher.is_none() {
-            all.matcher = AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(all.values.iter())
-                .ok();
+        if let Some(m) = all.matcher() {
+            return m.find_iter(text).map(|f| (f.start(), f.end())).collect();
         }
-        match &all.matcher {
-            Some(m) => m.replace_all(text, &vec![MASK; all.values.len()]),
-            // Too many patterns for the automaton (never in practice): replace one by one.
-            None => {
-                let values: Vec<String> = all.values.iter().cloned().collect();
-                replace_all(text, &values).into_owned()
+        // Too many patterns for the automaton (never in practice): one by one, longest first.
+        let mut values: Vec<&String> = all.values.iter().collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        let mut found: Vec<(usize, usize)> = Vec::new();
+        for v in values {
+            for (start, _) in text.match_indices(v.as_str()) {
+                let end = start + v.len();
+                if !found.iter().any(|(s, e)| start < *e && *s < end) {
+                    found.push((start, end));
+                }
             }
         }
+        found.sort_unstable();
+        found
     }
 
     /// How many distinct secret forms the run knows.
@@ -188,20 +286,33 @@ pub fn is_secret_header(name: &str) -> bool {
 }
 
 /// The words of a secret header value worth remembering on their own: the token after an
-/// auth scheme (`Bearer abc…`), each cookie value (`sid=abc; theme=dark`).
-pub fn header_parts(value: &str) -> Vec<&str> {
-    let mut parts = vec![value];
+/// auth scheme (`Bearer abc…`), the password (and `user:password`) a `Basic` value encodes,
+/// each cookie value (`sid=abc; theme=dark`).
+pub fn header_parts(value: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let mut parts = vec![value.to_string()];
     if let Some((scheme, rest)) = value.split_once(' ')
         && matches!(
             scheme.to_ascii_lowercase().as_str(),
             "bearer" | "basic" | "token" | "digest" | "jwt"
         )
     {
-        parts.push(rest.trim());
+        let rest = rest.trim();
+        parts.push(rest.to_string());
+        if scheme.eq_ignore_ascii_case("basic")
+            && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(rest)
+            && let Ok(pair) = String::from_utf8(bytes)
+        {
+            if let Some((_, password)) = pair.split_once(':') {
+                parts.push(password.to_string());
+            }
+            parts.push(pair);
+        }
+        return parts;
     }
     for pair in value.split(';') {
         if let Some((_, v)) = pair.split_once('=') {
-            parts.push(v.trim());
+            parts.push(v.trim().to_string());
         }
     }
     parts
@@ -252,6 +363,16 @@ mod tests {
         assert_eq!(
             header_parts("sid=123456; theme=dark"),
             ["sid=123456; theme=dark", "123456", "dark"]
+        );
+        // RFC 7617's example: the password and the pair it encodes.
+        assert_eq!(
+            header_parts("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
+            [
+                "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+                "QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+                "open sesame",
+                "Aladdin:open sesame"
+            ]
         );
     }
 }

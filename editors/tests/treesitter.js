@@ -63,6 +63,7 @@ const HELIX_NAMES = {
   '@embedded': '@special',
   '@keyword.conditional': '@keyword.control.conditional',
   '@keyword.repeat': '@keyword.control.repeat',
+  '@keyword.modifier': '@keyword.storage.modifier',
 };
 const DERIVED = [
   { file: path.join(EDITORS, 'helix', 'runtime', 'queries', 'kload', 'highlights.scm'), make: helixQueries },

@@ -51,7 +51,15 @@ module.exports = grammar({
     wait_pacing: ($) => seq('pacing', $.quantity),
     wait_throughput: ($) => seq('throughput', $.quantity),
 
-    let_stmt: ($) => seq('let', field('name', $.identifier), '=', field('value', $._expr)),
+    let_stmt: ($) => seq('let', $._declared_name, '=', field('value', $._expr)),
+    // `let secret token = ...`: the marker only stands before a name, so that
+    // `let secret = 1` still names a variable `secret` (pest: `kw_secret ~ &ident`).
+    _declared_name: ($) => choice(
+      seq(field('secret', $.secret_marker), field('name', $.identifier)),
+      field('name', $.identifier),
+      field('name', alias('secret', $.identifier)),
+    ),
+    secret_marker: (_) => 'secret',
 
     // ------------------------------------------------------------ data feeds
 
@@ -158,7 +166,7 @@ module.exports = grammar({
 
     // ------------------------------------------------------------ captures
 
-    capture: ($) => seq('capture', field('name', $.identifier), '=', choice(
+    capture: ($) => seq('capture', $._declared_name, '=', choice(
       $.capture_jsonpath, $.capture_header, $.capture_cookie, $.capture_regex,
     )),
     capture_jsonpath: ($) => seq('jsonpath', field('path', $.string), optional($.capture_mode)),

@@ -17,7 +17,7 @@ pub fn load(path: &Path, format: Format) -> Option<Arc<Scenario>> {
             print_diagnostics(
                 &scenario.warnings,
                 &scenario.name(),
-                &scenario.source,
+                &scenario.source_for_messages(),
                 format,
             );
             Some(Arc::new(scenario))

@@ -172,6 +172,7 @@ pub fn print_finished(run: &Run, finished: &Finished) -> i32 {
     sayln!();
     let _ = report::text::render(summary, &mut out::stdout(), color);
     let scenario = run.scenario();
+    let source = run.source_for_messages();
     for (span, message, count) in &finished.scenario_errors {
         let Some(span) = span else {
             sayln!("\nwarning: {message} ({count}×)");
@@ -193,7 +194,7 @@ pub fn print_finished(run: &Run, finished: &Finished) -> i32 {
         ));
         sayln!(
             "\n{}",
-            diagnostic::render(&d, &scenario.name(), &scenario.source, color, 100)
+            diagnostic::render(&d, &scenario.name(), &source, color, 100)
         );
     }
     match &finished.written {

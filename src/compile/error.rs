@@ -572,6 +572,20 @@ pub fn unused_capture(name: &str, span: Span) -> Diagnostic {
         .with_help(format!("use it as `{{{{ {name} }}}}`, or drop the capture (a check verifies a value without keeping it)"))
 }
 
+pub fn short_secret(name: &str, span: Span, min_len: usize) -> Diagnostic {
+    Diagnostic::warning(
+        "kload::short_secret",
+        format!("`{name}` is marked secret, but its value is too short to be masked"),
+        span,
+        format!("shorter than {min_len} characters"),
+    )
+    .with_help(format!(
+        "kload replaces secrets of {min_len} characters or more with `***`; a shorter one \
+         would blank out ordinary words, so it can show in what a response echoes \
+         (checks that compare with it still hide it)"
+    ))
+}
+
 pub fn class_without_tasks(name: &str, span: Span) -> Diagnostic {
     Diagnostic::warning(
         "kload::class_without_tasks",

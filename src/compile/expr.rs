@@ -369,11 +369,14 @@ impl Compiler<'_> {
         let secret = crate::redact::is_secret_header(name.as_str());
         if secret {
             // A variable sent in an Authorization or Cookie header is a secret wherever else
-            // it would be printed (a captured token, a password).
-            for segment in &template.segments {
-                if let ir::Segment::Expr(e) = segment {
-                    mark_vars(e, &mut self.secret_vars);
+            // it would be printed (a captured token, a password); so is a value written out.
+            match template.as_literal() {
+                Some(text) => {
+                    for part in crate::redact::header_parts(text) {
+                        self.secret_literal(&part);
+                    }
                 }
+                None => self.secret_template(&template),
             }
         }
         Some(ir::HeaderTemplate {
@@ -425,6 +428,7 @@ impl Compiler<'_> {
                 let u = credential(self, user, "user name");
                 let p = credential(self, password, "password");
                 let (u, p) = (u?, p?);
+                self.secret_template(&p);
                 if let Some(text) = u.as_literal()
                     && text.contains(':')
                 {
@@ -463,6 +467,7 @@ impl Compiler<'_> {
             }
             ast::AuthKind::Bearer { token } => {
                 let t = credential(self, token, "token")?;
+                self.secret_template(&t);
                 let mut segments = vec![ir::Segment::Text("Bearer ".to_string())];
                 segments.extend(t.segments);
                 let value = ir::Template {

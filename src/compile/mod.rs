@@ -5,6 +5,7 @@ mod error;
 mod expr;
 pub mod quantity;
 mod request;
+mod secret;
 #[cfg(test)]
 mod tests;
 mod threshold;
@@ -21,6 +22,7 @@ use crate::span::Span;
 use crate::syntax::ast;
 
 pub use request::METHODS;
+pub use secret::{is_secret_name, reads_secret};
 pub use threshold::{METRICS, compile_threshold_line};
 
 /// Where relative paths (data files, multipart files) are resolved.
@@ -70,7 +72,9 @@ pub fn compile_source(source: &str, ctx: &Context) -> Output {
 
 pub fn compile(file: &ast::File, source: &str, ctx: &Context) -> Output {
     let mut c = Compiler::new(source, ctx);
-    let plan = c.file(file);
+    let mut plan = c.file(file);
+    secret::hide_secret_checks(&mut plan);
+    secret::mask_written_secrets(&mut plan);
     let mut diagnostics = c.diags;
     diagnostic::sort(&mut diagnostics);
     let failed = diagnostics.iter().any(Diagnostic::is_error);
@@ -117,6 +121,8 @@ pub(crate) struct Compiler<'a> {
     files: BTreeSet<String>,
     /// Variables whose values are secrets (see `redact`).
     secret_vars: BTreeSet<VarId>,
+    /// Values written in the file that are secrets (see `secret`).
+    secret_literals: BTreeSet<String>,
 }
 
 impl<'a> Compiler<'a> {
@@ -139,6 +145,7 @@ impl<'a> Compiler<'a> {
             scope: Scope::default(),
             files: BTreeSet::new(),
             secret_vars: BTreeSet::new(),
+            secret_literals: BTreeSet::new(),
         }
     }
 
@@ -306,6 +313,9 @@ impl<'a> Compiler<'a> {
             secret_vars: (0..self.var_names.len())
                 .map(|i| self.secret_vars.contains(&(i as VarId)))
                 .collect(),
+            secret_literals: std::mem::take(&mut self.secret_literals)
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -384,24 +394,12 @@ impl<'a> Compiler<'a> {
         if rows.is_empty() {
             self.error(error::empty_data_file(&path, d.path.span));
         }
-        let secret_columns = columns
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| {
-                let c = c.to_ascii_lowercase();
-                ["pass", "secret", "token", "key", "pin"]
-                    .iter()
-                    .any(|s| c.contains(s))
-            })
-            .map(|(i, _)| i)
-            .collect();
         self.feeds.push(ir::Feed {
             name: d.name.name.clone(),
             mode: d.mode.map_or(ast::FeedMode::Cycle, |(m, _)| m),
             path,
             columns,
             rows: Arc::new(rows),
-            secret_columns,
         });
         self.feed_info.push(FeedInfo {
             span: d.name.span,
@@ -436,7 +434,6 @@ impl<'a> Compiler<'a> {
             path: String::new(),
             columns: Vec::new(),
             rows: Arc::new(Vec::new()),
-            secret_columns: Vec::new(),
         });
         self.feed_info.push(FeedInfo {
             span: d.name.span,
@@ -462,7 +459,12 @@ impl<'a> Compiler<'a> {
             match s {
                 ast::Setting::Host { url, span } => {
                     if once(self, "host", *span) {
-                        out.host = Some(self.template(url));
+                        let host = self.template(url);
+                        if let Some(lit) = host.as_literal() {
+                            let lit = lit.to_string();
+                            self.url_credentials(&lit);
+                        }
+                        out.host = Some(host);
                         out.host_span = Some(url.span);
                     }
                 }
@@ -493,6 +495,7 @@ impl<'a> Compiler<'a> {
                 ast::Setting::Let(l) => {
                     let value = self.expr(&l.value);
                     let id = self.var(&l.name.name);
+                    self.secret_var(l.secret, id, Some(&value));
                     self.scope.vars.insert(l.name.name.clone());
                     out.lets.push((id, value));
                 }
@@ -760,6 +763,7 @@ impl<'a> Compiler<'a> {
                 ast::Step::Let(l) => {
                     let value = self.expr(&l.value);
                     let id = self.var(&l.name.name);
+                    self.secret_var(l.secret, id, Some(&value));
                     self.scope.vars.insert(l.name.name.clone());
                     out.push(ir::Step::Let(id, value));
                 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{Compiler, error, quantity, suggest};
+use super::{Compiler, error, quantity, secret, suggest};
 use crate::ir;
 use crate::span::Span;
 use crate::syntax::ast::{self, CaptureMode, CompareOp};
@@ -28,6 +28,9 @@ impl Compiler<'_> {
         let url = self.template(&r.url);
         if let Some(lit) = url.as_literal() {
             self.check_target(lit, r.url.span);
+            let lit = lit.to_string();
+            self.url_credentials(&lit);
+            self.url_query_secrets(&lit);
         } else if let Some(ir::Segment::Text(first)) = url.segments.first()
             && !(first.starts_with('/')
                 || first.starts_with("http://")
@@ -93,6 +96,9 @@ impl Compiler<'_> {
                 ast::RequestItem::Query(p) => {
                     let key = self.param_name(&p.name);
                     let value = self.value_template(&p.value);
+                    if secret::is_secret_name(&key) {
+                        self.secret_template(&value);
+                    }
                     query.push((key, value));
                 }
                 ast::RequestItem::Json { body: j, .. } => {
@@ -102,7 +108,14 @@ impl Compiler<'_> {
                 ast::RequestItem::Form { fields, .. } => {
                     let fields = fields
                         .iter()
-                        .map(|p| (self.param_name(&p.name), self.value_template(&p.value)))
+                        .map(|p| {
+                            let name = self.param_name(&p.name);
+                            let value = self.value_template(&p.value);
+                            if secret::is_secret_name(&name) {
+                                self.secret_template(&value);
+                            }
+                            (name, value)
+                        })
                         .collect();
                     set_body(self, ir::Body::Form(fields));
                 }
@@ -209,6 +222,9 @@ impl Compiler<'_> {
             ast::Part::Field(f) => {
                 let name = self.param_name(&f.name);
                 let value = self.value_template(&f.value);
+                if secret::is_secret_name(&name) {
+                    self.secret_template(&value);
+                }
                 Some(ir::Part::Field { name, value })
             }
             ast::Part::File {
@@ -285,7 +301,14 @@ impl Compiler<'_> {
             ast::Json::Object { members, .. } => ir::JsonTemplate::Object(
                 members
                     .iter()
-                    .map(|(k, v)| (self.template(k), self.json(v)))
+                    .map(|(k, v)| {
+                        let key = self.template(k);
+                        let value = self.json(v);
+                        if key.as_literal().is_some_and(secret::is_secret_name) {
+                            self.secret_json(&value);
+                        }
+                        (key, value)
+                    })
                     .collect(),
             ),
             ast::Json::Array { items, .. } => {
@@ -401,6 +424,8 @@ impl Compiler<'_> {
             kind,
             source,
             operand_at,
+            // Decided once every secret variable is known (`secret::hide_secret_checks`).
+            secret: false,
         })
     }
 
@@ -516,6 +541,7 @@ impl Compiler<'_> {
             ast::CaptureSource::Regex { pattern } => ir::CaptureSource::Regex(self.regex(pattern)?),
         };
         let var = self.var(&c.name.name);
+        self.secret_var(c.secret, var, None);
         Some(ir::Capture {
             var,
             source,

@@ -692,3 +692,227 @@ fn a_threshold_line_wants_units() {
     let t = super::compile_threshold_line("error_rate < 0.5%", &plan).unwrap();
     assert_eq!(t.value, 0.005);
 }
+
+/// The variables and written values a plan treats as secret, and the checks that compare
+/// with one.
+mod secrets {
+    use super::*;
+    use crate::ir::{Plan, Step, TaskBody};
+
+    fn plan(source: &str) -> Plan {
+        let ctx = Context {
+            base_dir: golden_dir(),
+            files: Vec::new(),
+        };
+        let out = compile_source(source, &ctx);
+        out.plan.unwrap_or_else(|| {
+            panic!("compiles: {:?}", out.diagnostics);
+        })
+    }
+
+    fn secret_vars(plan: &Plan) -> Vec<&str> {
+        plan.variables
+            .iter()
+            .zip(&plan.secret_vars)
+            .filter(|(_, s)| **s)
+            .map(|(v, _)| v.as_str())
+            .collect()
+    }
+
+    fn checks(plan: &Plan) -> Vec<&crate::ir::Check> {
+        let mut out = Vec::new();
+        for class in &plan.classes {
+            for task in &class.tasks {
+                let TaskBody::Steps(steps) = &task.body else {
+                    continue;
+                };
+                for s in steps {
+                    if let Step::Request(r) = s {
+                        out.extend(r.checks.iter());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_marker_makes_variables_secret() {
+        let plan = plan(
+            r#"scenario "s" {
+  let secret api_key = "k-123456"
+  let secret = "not marked: a variable named secret"
+}
+user U {
+  let secret short = "12"
+  task t {
+    let secret step_value = random_string(12)
+    let plain = "visible value"
+    GET "/{{ api_key }}/{{ secret }}/{{ short }}/{{ step_value }}/{{ plain }}" {
+      capture secret token = jsonpath "$.token"
+      capture seen = jsonpath "$.seen"
+    }
+    GET "/{{ token }}/{{ seen }}"
+  }
+}"#,
+        );
+        let mut vars = secret_vars(&plan);
+        vars.sort();
+        assert_eq!(vars, ["api_key", "short", "step_value", "token"]);
+        // Written values are secret from the start; a value too short to mask is not.
+        assert_eq!(plan.secret_literals, ["k-123456"]);
+    }
+
+    #[test]
+    fn a_short_secret_is_a_warning() {
+        let out = compile_source(
+            r#"user U { let secret pin = "123" task t { GET "/{{ pin }}" } }"#,
+            &Context::default(),
+        );
+        let codes: Vec<&str> = out.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["kload::short_secret"]);
+        assert!(out.plan.is_some(), "a warning only");
+    }
+
+    #[test]
+    fn values_written_in_secret_places_are_secret() {
+        let plan = plan(
+            r#"scenario "s" {
+  host "http://admin:hunter2%21@127.0.0.1:9"
+  header X-Api-Key: "key-written-out"
+  header Authorization: "Bearer bearer-written-out"
+}
+user U {
+  auth basic "someone" "basic-password"
+  let var_in_json = uuid()
+  task t {
+    GET "http://sk_live_username_only@127.0.0.1:9/x?api_key=query-key&page=2"
+    POST "/login" {
+      json {
+        "username": "visible-user",
+        "password": "json-password",
+        "nested": { "client_secret": 123456789 },
+        "token_of": "{{ var_in_json }}"
+      }
+    }
+    POST "/form" {
+      form { user: "visible-user", passwd: "form-password" }
+      query otp: "query-otp-value"
+    }
+    POST "/multipart" {
+      multipart {
+        field pin: "multipart-pin"
+        field note: "visible-note"
+      }
+    }
+  }
+}"#,
+        );
+        let mut expected = vec![
+            "123456789",
+            "Bearer bearer-written-out",
+            "basic-password",
+            "bearer-written-out",
+            "form-password",
+            "hunter2!",
+            "hunter2%21",
+            "json-password",
+            "key-written-out",
+            "multipart-pin",
+            "query-key",
+            "query-otp-value",
+            "sk_live_username_only",
+        ];
+        expected.sort();
+        assert_eq!(plan.secret_literals, expected);
+        assert_eq!(secret_vars(&plan), ["var_in_json"]);
+    }
+
+    #[test]
+    fn written_secrets_are_masked_in_names_thresholds_and_quoted_sources() {
+        let plan = plan(
+            r#"scenario "s" {
+  let secret key = "sk-written-1234"
+}
+user U {
+  task t {
+    GET "/login?password=pw-in-the-url&page=2"
+    if "{{ key }}" == "sk-written-1234" {
+      GET "/keys/sk-written-1234"
+    }
+    GET "/plain"
+  }
+}
+thresholds {
+  p95("/login?password=pw-in-the-url&page=2") < 500ms
+}"#,
+        );
+        let names: Vec<&str> = plan.stats.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["/login?password=***&page=2", "/keys/***", "/plain"]);
+        let t = &plan.thresholds[0];
+        assert_eq!(t.source, r#"p95("/login?password=***&page=2") < 500ms"#);
+        assert_eq!(
+            t.selector,
+            crate::metrics::threshold::Selector::Name("/login?password=***&page=2".into())
+        );
+        // A threshold given on the command line names the request as written.
+        for line in [
+            "p95(/login?password=pw-in-the-url&page=2) < 1s",
+            r#"p95("/login?password=pw-in-the-url&page=2") < 1s"#,
+        ] {
+            let t = crate::compile::compile_threshold_line(line, &plan)
+                .unwrap_or_else(|d| panic!("{line}: {d:?}"));
+            assert_eq!(t.selector, plan.thresholds[0].selector, "{line}");
+            assert!(!t.source.contains("pw-in-the-url"), "{}", t.source);
+        }
+        let shown = crate::report::inspect::render(&plan, 1);
+        for written in ["pw-in-the-url", "sk-written-1234"] {
+            assert!(!shown.contains(written), "{written} in\n{shown}");
+        }
+        assert!(shown.contains("/keys/***"), "{shown}");
+    }
+
+    #[test]
+    fn checks_that_compare_with_a_secret_never_show_it() {
+        let plan = plan(
+            r#"data accounts from "accounts.csv"
+user U {
+  let id = 7
+  let secret later = "marked-after-use"
+  task t {
+    GET "/me" {
+      check jsonpath "$.id" == {{ id }}
+      check jsonpath "$.name" == {{ accounts.username }}
+      check body contains "{{ env("TOKEN") }}"
+      check jsonpath "$.t" == {{ token }}
+      check jsonpath "$.l" != {{ later }}
+      check header Set-Cookie exists
+      check header Set-Cookie contains "x"
+      check header Content-Type contains "json"
+      capture token = jsonpath "$.token"
+    }
+    GET "/use" {
+      auth bearer "{{ token }}"
+    }
+  }
+}"#,
+        );
+        let shown: Vec<(bool, bool)> = checks(&plan)
+            .iter()
+            .map(|c| (c.operand_at.is_some(), c.secret))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (true, false),  // a plain variable is shown
+                (false, true),  // a data-feed column
+                (false, true),  // env()
+                (false, true),  // made secret by a later `auth bearer`
+                (false, true),  // marked secret
+                (false, true),  // a secret header, even without a value compared
+                (false, true),  // a secret header
+                (false, false), // an ordinary header
+            ]
+        );
+    }
+}

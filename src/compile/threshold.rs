@@ -197,8 +197,15 @@ fn bound(metric: &Metric, name: &str, q: &ast::Quantity) -> Result<f64, Diagnost
 }
 
 /// Compiles a threshold given on the command line, against a compiled plan's names and tags.
+/// The request names of the plan have the secrets written in the file masked
+/// ([`super::secret::mask_written_secrets`]), so a name given here is masked the same way
+/// before it is looked up, and so is the line kept for display.
 pub fn compile_threshold_line(text: &str, plan: &crate::ir::Plan) -> Result<Threshold, Diagnostic> {
-    let t = crate::syntax::parse_threshold(text)?;
+    let mut t = crate::syntax::parse_threshold(text)?;
+    let written = super::secret::written_secrets(plan);
+    if let Some(secrets) = &written {
+        mask_selector(&mut t, secrets);
+    }
     let ctx = Context::default();
     let mut c = Compiler::new(text, &ctx);
     let names: Vec<String> = plan.stats.iter().map(|s| s.name.clone()).collect();
@@ -207,11 +214,35 @@ pub fn compile_threshold_line(text: &str, plan: &crate::ir::Plan) -> Result<Thre
         .iter()
         .flat_map(|s| s.tags.iter().cloned())
         .collect();
-    let source = text.trim().to_string();
+    let source = match &written {
+        Some(secrets) => secrets.redact_all(text.trim()),
+        None => text.trim().to_string(),
+    };
     match compile(&mut c, &t, source, &names, &tags) {
         Some(th) => Ok(th),
         None => Err(c.diags.into_iter().next().unwrap_or_else(|| {
             Diagnostic::error("kload::syntax", "invalid threshold", t.span, "here")
         })),
+    }
+}
+
+/// A selector's request name with the file's written secrets masked, as the plan's names are.
+fn mask_selector(t: &mut ast::Threshold, secrets: &crate::redact::Secrets) {
+    match &mut t.selector {
+        Some(ast::Selector::Bare(name)) => name.name = secrets.redact_all(&name.name),
+        Some(ast::Selector::Name(template)) => {
+            let Some(text) = template.literal() else {
+                return;
+            };
+            let masked = secrets.redact_all(&text);
+            if masked != text {
+                // One text part, escaped so that the compiler decodes it back to `masked`.
+                template.parts = vec![ast::TemplatePart::Text {
+                    raw: masked.replace('\\', "\\\\"),
+                    span: template.span,
+                }];
+            }
+        }
+        Some(ast::Selector::Tag(_)) | None => {}
     }
 }

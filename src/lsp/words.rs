@@ -489,6 +489,11 @@ pub const KEYWORDS: &[Word] = &[
         "A capture takes a value from the response and keeps it in a variable of the virtual user.",
     ),
     w(
+        "secret",
+        "let secret name = EXPR | capture secret name = ...",
+        "A variable marked (or used as a secret) anywhere in the file is a secret everywhere: every value it takes, in every user.",
+    ),
+    w(
         "first",
         "capture id = jsonpath \"$.results[*].id\" first",
         "the first match of the JSONPath",

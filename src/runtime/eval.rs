@@ -198,7 +198,7 @@ fn call(
 /// What `url_encode()` leaves as it is: RFC 3986's unreserved characters. Everything
 /// else, `/`, `&`, `=`, `+` and spaces included, is percent-encoded, so the result is safe
 /// in a path segment or a query value.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')

@@ -117,7 +117,7 @@ fn render_headers(
         let value = eval::render(&h.value, user, globals)?;
         if h.secret {
             for part in crate::redact::header_parts(&value) {
-                user.secret(part, globals);
+                user.secret(&part, globals);
             }
         }
         let mut value = HeaderValue::from_str(&value).map_err(|_| {
@@ -278,6 +278,10 @@ fn render(
         }
         None => {
             let raw = eval::render(&req.url, user, globals)?;
+            // Credentials filled into a URL are secrets (written out, the compiler knew).
+            for secret in crate::redact::url_credentials(&raw) {
+                user.secret(&secret, globals);
+            }
             let mut u = resolve_url(&raw, session.base.as_deref())?;
             url_auth = take_credentials(&mut u);
             (std::sync::Arc::new(u), !is_absolute(&raw))
@@ -497,12 +501,15 @@ pub async fn execute(
         if outcome.failure.is_some() {
             break;
         }
-        match run_check(&check.kind, &view, user, globals) {
+        match run_check(&check.kind, &view, check.secret, user, globals) {
             Ok(None) => {}
             Ok(Some(Mismatch { got, expected })) => {
-                // Named with the value compared with, once interpolated.
+                // Named with the value compared with, once interpolated (never a secret's,
+                // see `compile::secret`).
                 let named = match (check.operand_at, expected) {
-                    (Some(at), Some(v)) => format!("{}{}", &check.source[..at], shown(&v)),
+                    (Some(at), Some(v)) => {
+                        format!("{}{}", &check.source[..at], shown(&v, user, globals))
+                    }
                     _ => check.source.clone(),
                 };
                 // What failed is the row of the error report; what was found varies.
@@ -601,9 +608,12 @@ struct Mismatch {
 }
 
 /// `Ok(None)` when the check passes, `Ok(Some(what was found))` when it fails.
+///
+/// A `secret` check (it compares with a secret) says what it found as `***`.
 fn run_check(
     kind: &CheckKind,
     r: &Response<'_>,
+    secret: bool,
     user: &mut UserState,
     globals: &Globals,
 ) -> Result<Option<Mismatch>, EvalError> {
@@ -619,7 +629,7 @@ fn run_check(
                 .headers
                 .get(name)
                 .map(|v| Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()));
-            compare(predicate, value.as_ref(), user, globals)?.map(|m| Mismatch {
+            compare(predicate, value.as_ref(), secret, user, globals)?.map(|m| Mismatch {
                 got: format!("header {}", m.got),
                 ..m
             })
@@ -636,11 +646,11 @@ fn run_check(
                 1 => hits.into_iter().next(),
                 _ => Some(Value::Array(hits)),
             };
-            compare(predicate, value.as_ref(), user, globals)?
+            compare(predicate, value.as_ref(), secret, user, globals)?
         }
         CheckKind::Body { predicate } => {
             let text = Value::String(String::from_utf8_lossy(r.body).into_owned());
-            compare(predicate, Some(&text), user, globals)?.map(|m| Mismatch {
+            compare(predicate, Some(&text), secret, user, globals)?.map(|m| Mismatch {
                 got: "the body did not match".to_string(),
                 ..m
             })
@@ -660,12 +670,14 @@ pub(super) fn test(
     user: &mut UserState,
     globals: &Globals,
 ) -> Result<Option<String>, EvalError> {
-    Ok(compare(p, actual, user, globals)?.map(|m| m.got))
+    Ok(compare(p, actual, false, user, globals)?.map(|m| m.got))
 }
 
+/// `hide`: say what was found as `***`.
 fn compare(
     p: &Predicate,
     actual: Option<&Value>,
+    hide: bool,
     user: &mut UserState,
     globals: &Globals,
 ) -> Result<Option<Mismatch>, EvalError> {
@@ -703,15 +715,17 @@ fn compare(
     }
     let got = match actual {
         None => "found nothing".to_string(),
-        Some(v) => format!("got {}", truncated(to_text(v))),
+        Some(_) if hide => format!("got {}", crate::redact::MASK),
+        // Secrets are masked before the text is cut: a cut secret would not be recognised.
+        Some(v) => format!("got {}", truncated(user.redact(&to_text(v), globals))),
     };
     Ok(Some(Mismatch { got, expected }))
 }
 
 /// A value compared with, as it would be written in a check: text in quotes, the rest as
-/// JSON.
-fn shown(v: &Value) -> String {
-    truncated(v.to_string())
+/// JSON; secrets masked before it is cut.
+fn shown(v: &Value, user: &UserState, globals: &Globals) -> String {
+    truncated(user.redact(&v.to_string(), globals))
 }
 
 /// At most 120 bytes of `text`, cut at a character boundary, with `…` when cut.

@@ -176,6 +176,10 @@ impl VirtualUser {
             (None, Some(t)) => eval::render(t, &mut state, &shared.globals).ok(),
             (None, None) => plan.host.clone(),
         };
+        // A password in the host (`--host http://user:password@...`) is a secret.
+        for secret in base.iter().flat_map(|b| crate::redact::url_credentials(b)) {
+            state.secret(&secret, &shared.globals);
+        }
         let session = Session::new(&shared.client_options, base);
         let recorder = shared.metrics.recorder(user_id as usize);
         let scheduled = shared.open_model || paces(class_ir.wait);

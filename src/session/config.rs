@@ -22,8 +22,10 @@ pub struct ConfigError(pub String);
 /// are the cap of concurrent users.
 pub fn resolve(plan: &Plan, options: &Options) -> Result<RunConfig, ConfigError> {
     if let Some(host) = &options.host {
-        compile::check_host(host)
-            .map_err(|reason| ConfigError(format!("invalid host `{host}`: {reason}")))?;
+        compile::check_host(host).map_err(|reason| {
+            let host = crate::ir::without_credentials(host);
+            ConfigError(format!("invalid host `{host}`: {reason}"))
+        })?;
     }
     if options.users == Some(0) {
         return Err(ConfigError(
@@ -87,8 +89,25 @@ pub fn resolve(plan: &Plan, options: &Options) -> Result<RunConfig, ConfigError>
         },
         segment: options.segment.unwrap_or_default(),
         enabled_classes,
-        secrets: std::sync::Arc::new(crate::redact::Secrets::new()),
+        secrets: std::sync::Arc::new(secrets(plan, options)),
     })
+}
+
+/// The secrets a run knows before its first request: those written in the file, and the
+/// password of `--host`.
+fn secrets(plan: &Plan, options: &Options) -> crate::redact::Secrets {
+    let secrets = crate::redact::Secrets::new();
+    for value in &plan.secret_literals {
+        secrets.add_shared(value);
+    }
+    for value in options
+        .host
+        .iter()
+        .flat_map(|h| crate::redact::url_credentials(h))
+    {
+        secrets.add_shared(&value);
+    }
+    secrets
 }
 
 /// The load model in words, for reports: `closed: 100 users, spawn rate 10/s`.

@@ -44,7 +44,8 @@ pub struct Scenario {
     pub path: PathBuf,
     pub source: Arc<str>,
     pub plan: Arc<Plan>,
-    /// SHA-256 of the source, hex: which scenario a result came from.
+    /// SHA-256 of the source with the secrets written in it replaced by `***`, hex: which
+    /// scenario a result came from, without a way to test guesses of a password against it.
     pub sha256: String,
     /// Warnings of the compiler (errors make [`Scenario::load`] fail).
     pub warnings: Vec<Diagnostic>,
@@ -81,7 +82,7 @@ impl Scenario {
         match out.plan {
             Some(plan) => Ok(Scenario {
                 path: path.to_path_buf(),
-                sha256: sha256_hex(source.as_bytes()),
+                sha256: sha256_hex(written_secrets(&plan).redact_all(&source).as_bytes()),
                 source,
                 plan: Arc::new(plan),
                 warnings: out.diagnostics,
@@ -98,6 +99,21 @@ impl Scenario {
     pub fn name(&self) -> String {
         self.path.display().to_string()
     }
+
+    /// The source with the secrets written in it (`let secret`, a password in a URL...)
+    /// replaced by `*`s of the same length: what diagnostics are rendered against.
+    pub fn source_for_messages(&self) -> String {
+        written_secrets(&self.plan).redact_keeping_offsets(&self.source)
+    }
+}
+
+/// The secrets written in a scenario's file.
+fn written_secrets(plan: &Plan) -> crate::redact::Secrets {
+    let secrets = crate::redact::Secrets::new();
+    for value in &plan.secret_literals {
+        secrets.remember(value);
+    }
+    secrets
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -238,7 +254,14 @@ impl Prepared {
     pub async fn smoke(&self) -> Vec<runtime::SmokeResult> {
         let metrics = Metrics::new(self.scenario.plan.stats.clone());
         let shared = runtime::smoke_shared(self.scenario.plan.clone(), &self.config, metrics);
-        runtime::smoke(shared).await
+        let mut results = runtime::smoke(shared).await;
+        // Each user masked its own secrets; what one user printed may hold another's.
+        for r in &mut results {
+            if let Some(f) = &mut r.failure {
+                *f = self.config.secrets.redact_all(f);
+            }
+        }
+        results
     }
 
     /// Starts the run on the current tokio runtime. With a start instant, the run waits for
@@ -353,6 +376,16 @@ impl Run {
     /// The scenario being run.
     pub fn scenario(&self) -> &Arc<Scenario> {
         &self.inner.scenario
+    }
+
+    /// The scenario's source with every secret the run knows replaced by `*`s of the same
+    /// length: what a diagnostic about a runtime error (whose spans point into the source)
+    /// is rendered against.
+    pub fn source_for_messages(&self) -> String {
+        self.inner
+            .config
+            .secrets
+            .redact_keeping_offsets(&self.inner.scenario.source)
     }
 
     /// The resolved configuration.
@@ -608,7 +641,7 @@ impl Inner {
             scenario_source: if self.options.omit_source {
                 String::new()
             } else {
-                self.scenario.source.to_string()
+                config.secrets.redact_all(&self.scenario.source)
             },
             host: config
                 .host
@@ -699,9 +732,13 @@ impl Inner {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         let summary = self.summary(outcome.as_ref());
+        let secrets = &self.config.secrets;
         let scenario_errors = outcome
             .map(|o| o.problems.scenario_errors)
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(span, message, count)| (span, secrets.redact_all(&message), count))
+            .collect();
         // Reports are written whatever happened: a killed run keeps what it recorded.
         let written = write_outputs(&summary, &self.options.outputs);
         let (comparison, baseline_error) = match &self.options.baseline {

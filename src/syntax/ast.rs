@@ -307,6 +307,8 @@ pub struct Header {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Let {
+    /// `let secret NAME`: the span of `secret`; the variable's values are never printed.
+    pub secret: Option<Span>,
     pub name: Ident,
     pub value: Expr,
     pub span: Span,
@@ -739,6 +741,8 @@ pub enum CaptureMode {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Capture {
+    /// `capture secret NAME`: the span of `secret`; the variable's values are never printed.
+    pub secret: Option<Span>,
     pub name: Ident,
     pub source: CaptureSource,
     pub span: Span,

@@ -241,6 +241,10 @@ pub fn syntax_error(err: Error<Rule>, source: &str, rule: Rule) -> Diagnostic {
     if expected.len() > 1 {
         expected.remove(BLOCK);
     }
+    // `secret` only ever stands before a name (`let secret token = ...`): "a name" says it.
+    if expected.contains("a name") {
+        expected.remove("`secret`");
+    }
     let mut pos = pos.min(source.len());
     while !source.is_char_boundary(pos) {
         pos -= 1;

@@ -558,7 +558,8 @@ fn condition(c: &Condition) -> String {
 }
 
 fn let_stmt(l: &Let) -> String {
-    format!("let {} = {}", l.name.name, expr(&l.value))
+    let secret = if l.secret.is_some() { "secret " } else { "" };
+    format!("let {secret}{} = {}", l.name.name, expr(&l.value))
 }
 
 fn param_name(name: &ParamName) -> String {
@@ -668,7 +669,8 @@ fn capture(c: &Capture) -> String {
         CaptureSource::Cookie { name } => format!("cookie {}", param_name(name)),
         CaptureSource::Regex { pattern } => format!("regex {}", template(pattern)),
     };
-    format!("capture {} = {source}", c.name.name)
+    let secret = if c.secret.is_some() { "secret " } else { "" };
+    format!("capture {secret}{} = {source}", c.name.name)
 }
 
 fn threshold(t: &Threshold) -> String {

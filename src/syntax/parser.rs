@@ -251,6 +251,7 @@ fn is_noise(rule: Rule) -> bool {
             | kw_repeat
             | kw_run_time
             | kw_scenario
+            | kw_secret
             | kw_sequence
             | kw_sleep
             | kw_spawn_rate
@@ -436,10 +437,12 @@ fn lower_header(pair: Pair<Rule>) -> Header {
 
 fn lower_let(pair: Pair<Rule>) -> Let {
     let sp = span(&pair);
-    let mut it = children(pair);
+    let mut it = children(pair).peekable();
+    let secret = secret_marker(&mut it);
     let name = ident(next(&mut it, "a variable name"));
     let value = lower_expr(next(&mut it, "an expression"));
     Let {
+        secret,
         name,
         value,
         span: sp,
@@ -883,9 +886,18 @@ fn lower_predicate(pair: Pair<Rule>) -> Predicate {
     }
 }
 
+/// The span of `secret` in `let secret NAME` or `capture secret NAME`, if written.
+fn secret_marker<'a>(
+    it: &mut std::iter::Peekable<impl Iterator<Item = Pair<'a, Rule>>>,
+) -> Option<Span> {
+    it.next_if(|p| p.as_rule() == Rule::secret_marker)
+        .map(|p| span(&p))
+}
+
 fn lower_capture(pair: Pair<Rule>) -> Capture {
     let sp = span(&pair);
-    let mut it = children(pair);
+    let mut it = children(pair).peekable();
+    let secret = secret_marker(&mut it);
     let name = ident(next(&mut it, "a variable name"));
     let source = next(&mut it, "a capture source");
     let rule = source.as_rule();
@@ -915,6 +927,7 @@ fn lower_capture(pair: Pair<Rule>) -> Capture {
         other => unreachable!("capture sources, got {other:?}"),
     };
     Capture {
+        secret,
         name,
         source,
         span: sp,

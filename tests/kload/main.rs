@@ -16,6 +16,7 @@ mod load;
 mod lsp;
 mod prometheus;
 mod requests;
+mod secrets;
 mod session;
 mod stopping;
 mod support;

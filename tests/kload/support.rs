@@ -160,8 +160,19 @@ impl Scenario {
 
     /// Starts the same command and returns at once, to be stopped by the test.
     pub fn spawn(&self, args: &[&str]) -> Spawned {
+        self.spawn_with_env(&[], args)
+    }
+
+    /// [`spawn`](Self::spawn) with extra environment variables.
+    pub fn spawn_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> Spawned {
         let (mut command, json) = self.command(args);
+        command.envs(env.iter().copied());
         Spawned::spawn(&mut command, json)
+    }
+
+    /// The folder the scenario is in (for report files next to it).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// Starts `kload run` with its web UI (no `--headless`), with extra environment

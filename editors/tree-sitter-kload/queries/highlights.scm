@@ -87,6 +87,7 @@
 (feed_mode) @keyword
 (capture_mode) @keyword
 (warn_flag) @keyword
+(secret_marker) @keyword.modifier
 (optional_flag) @keyword
 
 [

@@ -56,9 +56,9 @@ syn keyword kloadBlock data nextgroup=kloadVarDecl skipwhite skipnl
 syn keyword kloadBlock user nextgroup=kloadTypeName skipwhite skipnl
 syn keyword kloadBlock task sequence nextgroup=kloadFuncName skipwhite skipnl
 syn keyword kloadBlock thresholds nextgroup=kloadThresholds skipwhite skipnl
-syn keyword kloadLet let nextgroup=kloadLetName skipwhite skipnl
+syn keyword kloadLet let nextgroup=kloadLetName,kloadLetSecret skipwhite skipnl
 syn keyword kloadCheck check
-syn keyword kloadCheck capture nextgroup=kloadVarDecl skipwhite skipnl
+syn keyword kloadCheck capture nextgroup=kloadVarDecl,kloadCaptureSecret skipwhite skipnl
 syn keyword kloadSleep sleep
 syn keyword kloadConditional if else
 syn keyword kloadRepeat repeat
@@ -85,6 +85,10 @@ syn match   kloadFuncName   contained "\h\w*"
 syn match   kloadVarDecl    contained "\h\w*"
 syn match   kloadLetName    contained "\h\w*" nextgroup=kloadLetAssign skipwhite
 syn match   kloadLetAssign  contained "=" nextgroup=kloadLetExpr skipwhite
+" `let secret NAME`: the marker only before a name (`let secret = 1` names a variable).
+" Defined after the names so that it wins where both match.
+syn match   kloadLetSecret     contained "\<secret\>\ze\s\+\h" nextgroup=kloadLetName skipwhite
+syn match   kloadCaptureSecret contained "\<secret\>\ze\s\+\h" nextgroup=kloadVarDecl skipwhite
 syn region  kloadLetExpr    contained start="\S\@=" end="$\|\ze}" contains=@kloadExpr
 syn match   kloadHeaderName contained "[[:alnum:]_-]\+"
 syn match   kloadParamName  contained "[[:alnum:]_.\[\]-]\+"
@@ -138,6 +142,8 @@ hi def link kloadTypeName     Type
 hi def link kloadFuncName     Function
 hi def link kloadVarDecl      Identifier
 hi def link kloadLetName      Identifier
+hi def link kloadLetSecret    Keyword
+hi def link kloadCaptureSecret Keyword
 hi def link kloadHeaderName   Identifier
 hi def link kloadParamName    Identifier
 hi def link kloadFormField    Identifier

@@ -364,6 +364,11 @@ fn table() {
             "scenario \"s\" {\n  auth basic \"u\" \"p\"\n}\n\nuser A {\n  auth bearer {{ t }}\n  task t {\n    GET \"/\" {\n      auth basic \"a\" 1\n    }\n  }\n}\n",
         ),
         (
+            "secret lets and captures; `secret` alone is a name",
+            "scenario \"s\" { let  secret   key=env( \"K\" ) let secret = 1 } user A { task t { GET \"/\" { capture   secret tok =jsonpath \"$.t\" capture secret=header X } } }",
+            "scenario \"s\" {\n  let secret key = env(\"K\")\n  let secret = 1\n}\n\nuser A {\n  task t {\n    GET \"/\" {\n      capture secret tok = jsonpath \"$.t\"\n      capture secret = header X\n    }\n  }\n}\n",
+        ),
+        (
             "thresholds: flags in a fixed order",
             "thresholds { p95 ( tag  x ) < 1s abort after 2 warn }",
             "thresholds {\n  p95(tag x) < 1s warn abort after 2\n}\n",

@@ -87,6 +87,7 @@
 (feed_mode) @keyword
 (capture_mode) @keyword
 (warn_flag) @keyword
+(secret_marker) @keyword.storage.modifier
 (optional_flag) @keyword
 
 [
