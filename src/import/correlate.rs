@@ -616,22 +616,8 @@ mod tests {
 
     fn call(method: &str, path: &str, response: Option<Value>) -> Call {
         Call {
-            entry: 0,
-            method: method.to_string(),
-            origin: None,
-            path: path.split('/').map(Template::text).collect(),
-            query: vec![],
-            headers: vec![],
-            body: Body::None,
-            status: 200,
             response,
-            page: None,
-            response_headers: vec![],
-            set_cookies: vec![],
-            sent_cookies: vec![],
-            document: false,
-            html: false,
-            pageref: None,
+            ..Call::bare(method, path)
         }
     }
 

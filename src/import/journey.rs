@@ -167,26 +167,14 @@ pub fn duration_text(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::recording::{Body, Template};
 
     fn call(entry: usize, method: &str, path: &str, document: bool, page: &str) -> Call {
         Call {
             entry,
-            method: method.to_string(),
-            origin: None,
-            path: path.split('/').map(Template::text).collect(),
-            query: vec![],
-            headers: vec![],
-            body: Body::None,
-            status: 200,
-            response: None,
-            page: None,
-            response_headers: vec![],
-            set_cookies: vec![],
-            sent_cookies: vec![],
             document,
             html: document,
             pageref: Some(page.to_string()),
+            ..Call::bare(method, path)
         }
     }
 

@@ -223,27 +223,10 @@ impl Namer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::recording::{Body, Template};
+    use crate::import::recording::Template;
 
     fn call(method: &str, path: &str) -> Call {
-        Call {
-            entry: 0,
-            method: method.to_string(),
-            origin: None,
-            path: path.split('/').map(Template::text).collect(),
-            query: vec![],
-            headers: vec![],
-            body: Body::None,
-            status: 200,
-            response: None,
-            page: None,
-            response_headers: vec![],
-            set_cookies: vec![],
-            sent_cookies: vec![],
-            document: false,
-            html: false,
-            pageref: None,
-        }
+        Call::bare(method, path)
     }
 
     #[test]

@@ -499,6 +499,29 @@ impl Slot {
 }
 
 impl Call {
+    /// A recorded `METHOD path` that answered 200 with nothing else, for tests to adjust.
+    #[cfg(test)]
+    pub fn bare(method: &str, path: &str) -> Call {
+        Call {
+            entry: 0,
+            method: method.to_string(),
+            origin: None,
+            path: path.split('/').map(Template::text).collect(),
+            query: vec![],
+            headers: vec![],
+            body: Body::None,
+            status: 200,
+            response: None,
+            page: None,
+            response_headers: vec![],
+            set_cookies: vec![],
+            sent_cookies: vec![],
+            document: false,
+            html: false,
+            pageref: None,
+        }
+    }
+
     /// Visits every value of the request that may hold a variable.
     pub fn each_slot(&mut self, f: &mut dyn FnMut(&Slot, &mut Template)) {
         let mut previous = String::new();

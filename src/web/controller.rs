@@ -90,6 +90,23 @@ pub enum Download {
 }
 
 impl Download {
+    /// The file's bytes, rendered from a run's summary (the same renderers as the command
+    /// line's `--csv`, `--html` and `--json`).
+    pub fn render(self, summary: &crate::metrics::Summary) -> Result<Vec<u8>, String> {
+        use crate::report;
+        let mut out = Vec::new();
+        let result = match self {
+            Download::RequestsCsv => report::csv::render_stats(summary, &mut out),
+            Download::FullHistoryCsv => report::csv::render_history(summary, &mut out, true),
+            Download::FailuresCsv => report::csv::render_failures(summary, &mut out),
+            Download::ExceptionsCsv => report::csv::render_exceptions(summary, &mut out),
+            Download::HtmlReport => report::html::render(summary, &mut out).map_err(Into::into),
+            Download::Json => report::json::render(summary, &mut out),
+        };
+        result.map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
     /// The end of the file name, after Locust's `<prefix>_<time>_<scenario>_<host>_`.
     pub fn suffix(self) -> &'static str {
         match self {

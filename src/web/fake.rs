@@ -776,17 +776,7 @@ impl Controller for FakeController {
 
     fn download(&self, what: Download) -> Result<Vec<u8>, String> {
         let summary = report::golden::fixture();
-        let mut out = Vec::new();
-        let result = match what {
-            Download::RequestsCsv => report::csv::render_stats(&summary, &mut out),
-            Download::FullHistoryCsv => report::csv::render_history(&summary, &mut out, true),
-            Download::FailuresCsv => report::csv::render_failures(&summary, &mut out),
-            Download::ExceptionsCsv => report::csv::render_exceptions(&summary, &mut out),
-            Download::HtmlReport => report::html::render(&summary, &mut out).map_err(Into::into),
-            Download::Json => report::json::render(&summary, &mut out),
-        };
-        result.map_err(|e| e.to_string())?;
-        Ok(out)
+        what.render(&summary)
     }
 }
 

@@ -34,7 +34,6 @@ use super::snapshot::{
 use crate::ir::{Plan, Stage, Step, TaskBody};
 use crate::metrics::summary::generator_warnings;
 use crate::metrics::{FailureKind, FailureSummary, LiveTable, Selector, TableRow};
-use crate::report;
 use crate::runtime::{self, dispatch::Dispatcher};
 use crate::schedule::Schedule;
 use crate::session::{self, Finished, Options, Run, Scenario};
@@ -604,17 +603,7 @@ impl Controller for SessionController {
                 None => test.run.summary(),
             }
         };
-        let mut out = Vec::new();
-        let result = match what {
-            Download::RequestsCsv => report::csv::render_stats(&summary, &mut out),
-            Download::FullHistoryCsv => report::csv::render_history(&summary, &mut out, true),
-            Download::FailuresCsv => report::csv::render_failures(&summary, &mut out),
-            Download::ExceptionsCsv => report::csv::render_exceptions(&summary, &mut out),
-            Download::HtmlReport => report::html::render(&summary, &mut out).map_err(Into::into),
-            Download::Json => report::json::render(&summary, &mut out),
-        };
-        result.map_err(|e| e.to_string())?;
-        Ok(out)
+        what.render(&summary)
     }
 }
 
