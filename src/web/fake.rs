@@ -17,8 +17,7 @@ use super::controller::{
 };
 use super::snapshot::{
     ClassRatio, ClassUsers, CurrentPercentiles, FailureRow, History, HistoryPoint, LogLine,
-    MAX_HISTORY, RunState, ScenarioError, StatRow, TaskRatio, ThresholdStatus, ThresholdView,
-    UiSnapshot,
+    MAX_HISTORY, RunState, ScenarioError, StatRow, ThresholdStatus, ThresholdView, UiSnapshot,
 };
 use crate::ir::{UserClass, WaitTime};
 use crate::metrics::locust::{self, Buckets};
@@ -560,23 +559,12 @@ impl FakeController {
             .iter()
             .zip(&per_class)
             .map(|(c, &n)| {
-                let weights: u32 = c.tasks.iter().map(|t| t.weight).sum();
-                ClassRatio {
-                    name: c.name.clone(),
-                    ratio: if users == 0 {
-                        0.0
-                    } else {
-                        f64::from(n) / f64::from(users)
-                    },
-                    tasks: c
-                        .tasks
-                        .iter()
-                        .map(|t| TaskRatio {
-                            name: t.name.clone(),
-                            ratio: f64::from(t.weight) / f64::from(weights.max(1)),
-                        })
-                        .collect(),
-                }
+                ClassRatio::of(
+                    &c.name,
+                    c.tasks.iter().map(|t| (t.name.as_str(), t.weight)),
+                    n,
+                    users,
+                )
             })
             .collect();
         let stats = self

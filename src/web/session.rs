@@ -28,8 +28,8 @@ use super::controller::{
 };
 use super::snapshot::{
     ClassRatio, ClassUsers, CurrentPercentiles, FailureRow, History, HistoryPoint, LogLine,
-    MAX_HISTORY, MAX_LOG_LINES, RunState, ScenarioError, StatRow, TaskRatio, ThresholdStatus,
-    ThresholdView, UiSnapshot, redact_url,
+    MAX_HISTORY, MAX_LOG_LINES, RunState, ScenarioError, StatRow, ThresholdStatus, ThresholdView,
+    UiSnapshot, redact_url,
 };
 use crate::ir::{Plan, Stage, Step, TaskBody};
 use crate::metrics::summary::generator_warnings;
@@ -298,23 +298,12 @@ impl SessionController {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    let weights: u32 = c.tasks.iter().map(|t| t.weight).sum();
-                    ClassRatio {
-                        name: c.name.clone(),
-                        ratio: if users == 0 {
-                            0.0
-                        } else {
-                            f64::from(class_users(i)) / f64::from(users)
-                        },
-                        tasks: c
-                            .tasks
-                            .iter()
-                            .map(|t| TaskRatio {
-                                name: t.name.clone(),
-                                ratio: f64::from(t.weight) / f64::from(weights.max(1)),
-                            })
-                            .collect(),
-                    }
+                    ClassRatio::of(
+                        &c.name,
+                        c.tasks.iter().map(|t| (t.name.as_str(), t.weight)),
+                        class_users(i),
+                        users,
+                    )
                 })
                 .collect(),
             thresholds: self.thresholds(table),

@@ -312,6 +312,33 @@ pub struct ClassRatio {
     pub tasks: Vec<TaskRatio>,
 }
 
+impl ClassRatio {
+    /// A class's share when `running` of the `users` run it, and each task's share of the
+    /// class's iterations (its weight over the class's total). `tasks`: (name, weight).
+    pub fn of<'a>(
+        name: &str,
+        tasks: impl Iterator<Item = (&'a str, u32)> + Clone,
+        running: u32,
+        users: u32,
+    ) -> ClassRatio {
+        let weights: u32 = tasks.clone().map(|(_, weight)| weight).sum();
+        ClassRatio {
+            name: name.to_string(),
+            ratio: if users == 0 {
+                0.0
+            } else {
+                f64::from(running) / f64::from(users)
+            },
+            tasks: tasks
+                .map(|(name, weight)| TaskRatio {
+                    name: name.to_string(),
+                    ratio: f64::from(weight) / f64::from(weights.max(1)),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// One task's share of its class's iterations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskRatio {
