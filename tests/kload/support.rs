@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -68,36 +68,82 @@ pub fn demo() -> (tokio::runtime::Runtime, DemoServer) {
 // ---------------------------------------------------------------------------------------
 // Measurements that need the machine to themselves
 
-/// Every `kload` process a test starts holds a share of this lock while it runs; a test that
+/// Every `kload` process a test starts holds a share of the machine while it runs; a test that
 /// compares timings with the truth takes it whole ([`alone`]), so that no other test's load
 /// shares its two cores (tests run in parallel, and CI has two cores).
-static MACHINE: RwLock<()> = RwLock::new(());
+///
+/// Not an `RwLock`: std's blocks new readers while a writer waits, so a test that starts a
+/// second process while holding a share of its first would deadlock with a waiting timing
+/// test. Here shares are only refused while the machine is actually held whole.
+struct Machine {
+    /// Running shares, and whether a test holds the machine whole.
+    state: Mutex<(usize, bool)>,
+    changed: Condvar,
+}
+
+static MACHINE: Machine = Machine {
+    state: Mutex::new((0, false)),
+    changed: Condvar::new(),
+};
 
 thread_local! {
-    /// Whether this test thread holds [`MACHINE`] whole (its own runs then take no share).
+    /// Whether this test thread holds the machine whole (its own runs then take no share).
     static ALONE: Cell<bool> = const { Cell::new(false) };
+}
+
+impl Machine {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, bool)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait_until(
+        &self,
+        ready: impl Fn(&(usize, bool)) -> bool,
+    ) -> std::sync::MutexGuard<'_, (usize, bool)> {
+        let mut state = self.lock();
+        while !ready(&state) {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state
+    }
 }
 
 /// The machine to this test alone, until the guard is dropped: waits for the `kload`
 /// processes of other tests to end, and keeps new ones from starting.
 pub fn alone() -> Alone {
-    let guard = MACHINE.write().unwrap_or_else(|e| e.into_inner());
+    MACHINE
+        .wait_until(|&(shares, whole)| shares == 0 && !whole)
+        .1 = true;
     ALONE.with(|a| a.set(true));
-    Alone { _guard: guard }
+    Alone
 }
 
-pub struct Alone {
-    _guard: RwLockWriteGuard<'static, ()>,
-}
+pub struct Alone;
 
 impl Drop for Alone {
     fn drop(&mut self) {
         ALONE.with(|a| a.set(false));
+        MACHINE.lock().1 = false;
+        MACHINE.changed.notify_all();
     }
 }
 
-fn share_of_machine() -> Option<RwLockReadGuard<'static, ()>> {
-    (!ALONE.with(Cell::get)).then(|| MACHINE.read().unwrap_or_else(|e| e.into_inner()))
+/// A running process's share of the machine (see [`alone`]).
+struct Share;
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        MACHINE.lock().0 -= 1;
+        MACHINE.changed.notify_all();
+    }
+}
+
+fn share_of_machine() -> Option<Share> {
+    if ALONE.with(Cell::get) {
+        return None;
+    }
+    MACHINE.wait_until(|&(_, whole)| !whole).0 += 1;
+    Some(Share)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -192,7 +238,7 @@ pub struct Spawned {
     stderr: Arc<Mutex<String>>,
     readers: Vec<JoinHandle<()>>,
     /// Held while the process may run (see [`alone`]).
-    _share: Option<RwLockReadGuard<'static, ()>>,
+    _share: Option<Share>,
 }
 
 fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> JoinHandle<()> {
