@@ -29,6 +29,7 @@ pub mod redact;
 pub mod report;
 pub mod runtime;
 pub mod schedule;
+pub mod serve;
 pub mod session;
 pub mod span;
 pub mod syntax;

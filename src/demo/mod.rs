@@ -63,8 +63,9 @@ use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+use crate::serve::Background;
 
 use app::App;
 use endpoint::Endpoint;
@@ -123,8 +124,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// A running demo server. Dropping it stops the server too, without waiting.
 pub struct DemoServer {
     addr: SocketAddr,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<()>>,
+    server: Background,
 }
 
 impl DemoServer {
@@ -141,17 +141,14 @@ impl DemoServer {
         let listener = listener.tap_io(|stream| {
             let _ = stream.set_nodelay(true);
         });
-        let shutdown = CancellationToken::new();
-        let serve = axum::serve(listener, router(app))
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-        let task = tokio::spawn(async move {
-            // `serve` only returns once shut down; an accept error is retried inside axum.
-            let _ = serve.await;
-        });
         Ok(DemoServer {
             addr,
-            shutdown,
-            task: Some(task),
+            server: Background::spawn(
+                listener,
+                router(app),
+                CancellationToken::new(),
+                SHUTDOWN_GRACE,
+            ),
         })
     }
 
@@ -166,21 +163,8 @@ impl DemoServer {
     }
 
     /// Stops accepting connections, lets in-flight requests finish (up to 10 s), then returns.
-    pub async fn shutdown(mut self) {
-        self.shutdown.cancel();
-        if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
-                .await
-                .is_err()
-        {
-            task.abort();
-        }
-    }
-}
-
-impl Drop for DemoServer {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 

@@ -37,8 +37,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+use crate::serve::Background;
 
 pub use controller::{
     ClassView, Controller, Download, LoadModel, PlanView, StageView, StartRequest, TaskView,
@@ -111,8 +112,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// The running web UI. Dropping it stops the server without waiting.
 pub struct WebServer {
     addr: SocketAddr,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<()>>,
+    server: Background,
 }
 
 impl WebServer {
@@ -128,26 +128,13 @@ impl WebServer {
 
     /// A token cancelled when the server shuts down (for `--autoquit` and signal handling).
     pub fn shutdown_token(&self) -> CancellationToken {
-        self.shutdown.clone()
+        self.server.token()
     }
 
     /// Stops accepting connections, ends the event streams, lets other requests finish (up
     /// to 5 s), then returns.
-    pub async fn shutdown(mut self) {
-        self.shutdown.cancel();
-        if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
-                .await
-                .is_err()
-        {
-            task.abort();
-        }
-    }
-}
-
-impl Drop for WebServer {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 
@@ -173,15 +160,8 @@ pub async fn serve(
         guard::Guard::new(options.login),
         shutdown.clone(),
     );
-    let serve =
-        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let task = tokio::spawn(async move {
-        // `serve` returns only once shut down; accept errors are retried inside axum.
-        let _ = serve.await;
-    });
     Ok(WebServer {
         addr,
-        shutdown,
-        task: Some(task),
+        server: Background::spawn(listener, app, shutdown, SHUTDOWN_GRACE),
     })
 }

@@ -15,8 +15,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+use crate::serve::Background;
 
 use super::exposition::Exposition;
 use super::{protobuf, text};
@@ -81,8 +82,7 @@ async fn metrics(State(state): State<Scrapes>, headers: HeaderMap) -> Response {
 pub struct MetricsServer {
     addr: SocketAddr,
     served: Arc<AtomicU64>,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<()>>,
+    server: Background,
 }
 
 impl MetricsServer {
@@ -91,21 +91,14 @@ impl MetricsServer {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let served = Arc::new(AtomicU64::new(0));
-        let shutdown = CancellationToken::new();
         let app = routes(Scrapes {
             latest,
             served: served.clone(),
         });
-        let serve =
-            axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
-        let task = tokio::spawn(async move {
-            let _ = serve.await;
-        });
         Ok(MetricsServer {
             addr,
             served,
-            shutdown,
-            task: Some(task),
+            server: Background::spawn(listener, app, CancellationToken::new(), SHUTDOWN_GRACE),
         })
     }
 
@@ -120,21 +113,9 @@ impl MetricsServer {
     }
 
     /// Stops accepting scrapes and lets one in progress finish (up to 2 s).
-    pub async fn shutdown(mut self) -> u64 {
-        self.shutdown.cancel();
-        if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
-                .await
-                .is_err()
-        {
-            task.abort();
-        }
-        self.scrapes()
-    }
-}
-
-impl Drop for MetricsServer {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+    pub async fn shutdown(self) -> u64 {
+        let scrapes = self.served.clone();
+        self.server.shutdown().await;
+        scrapes.load(Ordering::Relaxed)
     }
 }
