@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { colourCounts } from './pixels.mjs';
 
 const CHROMIUM = process.env.KLOAD_CHROMIUM || '/usr/bin/chromium';
 const FLAGS = [
@@ -130,26 +131,7 @@ try {
           const colors = await chart.evaluate((svg) =>
             [...svg.querySelectorAll('.legend .swatch')].map((l) => l.getAttribute('stroke')));
           assert(colors.length > 0, `#${id} has no legend`);
-          const png = await chart.screenshot();
-          const counts = await page.evaluate(async ({ data, colors }) => {
-            const img = new Image();
-            img.src = `data:image/png;base64,${data}`;
-            await img.decode();
-            const canvas = document.createElement('canvas');
-            canvas.width = img.width;
-            canvas.height = img.height;
-            const ctx = canvas.getContext('2d');
-            ctx.drawImage(img, 0, 0);
-            const px = ctx.getImageData(0, 0, img.width, img.height).data;
-            const want = colors.map((c) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)));
-            const n = want.map(() => 0);
-            for (let i = 0; i < px.length; i += 4) {
-              want.forEach((w, k) => {
-                if (Math.abs(px[i] - w[0]) + Math.abs(px[i + 1] - w[1]) + Math.abs(px[i + 2] - w[2]) < 40) n[k] += 1;
-              });
-            }
-            return n;
-          }, { data: png.toString('base64'), colors });
+          const counts = await colourCounts(page, chart, colors);
           colors.forEach((c, k) => assert(counts[k] >= 30, `#${id}: colour ${c} on ${counts[k]} pixels`));
           report.push(`${id} ${counts.join('/')}`);
         }

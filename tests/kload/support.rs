@@ -230,6 +230,22 @@ impl Scenario {
     }
 }
 
+/// The distinct paths a run of `source` with these flags (tag filters, say) requested from a
+/// [`TestServer`] in its first 60 requests: 2 users, seed 3, stopped with Ctrl-C.
+pub fn paths_requested(source: &str, flags: &[&str]) -> std::collections::BTreeSet<String> {
+    let server = TestServer::start();
+    let scenario = Scenario::new(source);
+    let url = server.url();
+    let mut args = vec!["-H", &url, "-u", "2", "-r", "100", "--seed", "3"];
+    args.extend_from_slice(flags);
+    let mut run = scenario.spawn(&args);
+    run.wait_for(&server, "60 requests", |log| log.len() >= 60);
+    run.interrupt();
+    let finished = run.wait();
+    assert_eq!(finished.code(), Some(INTERRUPTED), "{}", finished.text());
+    server.log().into_iter().map(|h| h.path).collect()
+}
+
 /// A running `kload` process whose output is collected as it comes.
 pub struct Spawned {
     child: Child,

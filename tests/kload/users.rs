@@ -400,17 +400,7 @@ user Reader tags web {
 
 /// The paths requested by a run with these tag flags, after 60 tasks.
 fn tagged_paths(flags: &[&str]) -> BTreeSet<String> {
-    let server = TestServer::start();
-    let scenario = Scenario::new(TAGGED);
-    let url = server.url();
-    let mut args = vec!["-H", &url, "-u", "2", "-r", "100", "--seed", "3"];
-    args.extend_from_slice(flags);
-    let mut run = scenario.spawn(&args);
-    run.wait_for(&server, "60 tasks", |log| log.len() >= 60);
-    run.interrupt();
-    let finished = run.wait();
-    assert_eq!(finished.code(), Some(INTERRUPTED), "{}", finished.text());
-    server.log().into_iter().map(|h| h.path).collect()
+    super::support::paths_requested(TAGGED, flags)
 }
 
 #[test]
