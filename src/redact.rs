@@ -74,9 +74,13 @@ fn html_escaped(value: &str) -> String {
 /// password, or the user name when there is none (an API key sent that way), as written
 /// (percent-encoded) and decoded.
 pub fn url_credentials(url: &str) -> Vec<String> {
-    let Ok(parsed) = url::Url::parse(url) else {
-        return Vec::new();
-    };
+    url::Url::parse(url)
+        .map(|parsed| credentials_of(&parsed))
+        .unwrap_or_default()
+}
+
+/// [`url_credentials`] of a URL already parsed.
+pub fn credentials_of(parsed: &url::Url) -> Vec<String> {
     let secret = match parsed.password() {
         Some(p) if !p.is_empty() => p,
         _ => parsed.username(),

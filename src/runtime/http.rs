@@ -278,11 +278,11 @@ fn render(
         }
         None => {
             let raw = eval::render(&req.url, user, globals)?;
+            let mut u = resolve_url(&raw, session.base.as_deref())?;
             // Credentials filled into a URL are secrets (written out, the compiler knew).
-            for secret in crate::redact::url_credentials(&raw) {
+            for secret in crate::redact::credentials_of(&u) {
                 user.secret(&secret, globals);
             }
-            let mut u = resolve_url(&raw, session.base.as_deref())?;
             url_auth = take_credentials(&mut u);
             (std::sync::Arc::new(u), !is_absolute(&raw))
         }
