@@ -443,6 +443,12 @@ async fn a_test_runs_from_the_form_to_the_downloads_and_a_new_test() {
     assert!(s.history.len() <= 1);
     assert!(logged(&s, "Resetting stats"));
     assert_eq!(s.state, RunState::Running);
+    // The verdict is on the statistics since the reset: wait for a failure among them,
+    // or a stop right after the reset could end on one passing request.
+    until(&c, "a failure after the reset", |s| {
+        row(s, "GET", "/fail").is_some_and(|r| r.num_failures > 0)
+    })
+    .await;
 
     // Stop: the test ends, its verdict is in the log.
     c.stop();
