@@ -7,10 +7,16 @@
 #   bench/nginx.sh requests       total requests served so far (stub_status, minus the status requests)
 #   bench/nginx.sh logcount       flush the access log and print "lines non200"
 #   bench/nginx.sh worker-pid     pid of the single worker (for CPU accounting)
+#   bench/nginx.sh scheme         http or https (what `start` set up)
+#
+# BENCH_TLS=1 start: the listener speaks HTTPS (HTTP/1.1 only, no http2) with a self-signed EC P-256
+# certificate that `start` makes in the prefix dir with openssl (installed if missing); clients need
+# --insecure / -k. The access log then has a 5th field, "r" for a resumed TLS session, "." for a full
+# handshake. BENCH_TLS_RESUME=off turns session tickets and the session cache off (full handshakes only).
 #
 # peers.sh and memory.sh give each run its own prefix (BENCH_NGINX_PREFIX under their work dir); the
 # default prefix is for using this script by hand, and `start` replaces an nginx already running there.
-# Environment: BENCH_ACCESS_LOG=off (no access log), BENCH_NICE (e.g. -10), BENCH_RT=1 (SCHED_FIFO), BENCH_NGINX_PREFIX (default /tmp/kload-bench-nginx), NGINX_CPU (default 1),
+# Environment: BENCH_ACCESS_LOG=off (no access log), BENCH_TLS=1, BENCH_TLS_RESUME=off, BENCH_NICE (e.g. -10), BENCH_RT=1 (SCHED_FIFO), BENCH_NGINX_PREFIX (default /tmp/kload-bench-nginx), NGINX_CPU (default 1),
 #              NGINX (default: nginx on PATH or /usr/sbin/nginx).
 set -euo pipefail
 
@@ -30,11 +36,12 @@ master_pid() {
 }
 
 port() { cat "$PREFIX/port"; }
+scheme() { cat "$PREFIX/scheme" 2>/dev/null || echo http; }
 
 # stub_status "requests" counter. Every read is itself a request, so subtract the reads made so far.
 requests() {
     local total reads
-    total=$(curl -fsS "http://127.0.0.1:$(port)/nginx_status" | awk 'NR==3 {print $3}')
+    total=$(curl -kfsS "$(scheme)://127.0.0.1:$(port)/nginx_status" | awk 'NR==3 {print $3}')
     reads=$(( $(cat "$PREFIX/status_reads" 2>/dev/null || echo 0) + 1 ))
     echo "$reads" > "$PREFIX/status_reads"
     echo $(( total - reads ))
@@ -63,24 +70,41 @@ start() {
     rm -rf "$PREFIX"
     mkdir -p "$PREFIX"/tmp/{body,proxy,fastcgi,uwsgi,scgi}
     chmod -R a+rwx "$PREFIX/tmp"
-    local logsed=()
+    local logsed=() tlssed=(-e 's#@SSL@##' -e 's#@LOGFMT@#bench#') sch=http
     # BENCH_ACCESS_LOG=off: no access log (to measure its cost); counts then come from stub_status only
-    [[ "${BENCH_ACCESS_LOG:-on}" == off ]] && logsed=(-e 's#^\( *\)access_log .*bench buffer.*#\1access_log off;#')
-    sed -e "s#@PREFIX@#$PREFIX#g" -e "s#@PORT@#$p#g" "${logsed[@]}" "$HERE/nginx.conf" > "$PREFIX/nginx.conf"
+    [[ "${BENCH_ACCESS_LOG:-on}" == off ]] && logsed=(-e 's#^\( *\)access_log .*/access.log .*buffer.*#\1access_log off;#')
+    if [[ "${BENCH_TLS:-0}" == 1 ]]; then
+        make_cert
+        sch=https
+        tlssed=(-e 's#@SSL@#ssl #' -e 's#@LOGFMT@#bench_tls#' -e 's/^#tls //')
+        [[ "${BENCH_TLS_RESUME:-on}" == off ]] && tlssed+=(-e 's/^#tlsnoresume //')
+    fi
+    sed -e "s#@PREFIX@#$PREFIX#g" -e "s#@PORT@#$p#g" "${tlssed[@]}" "${logsed[@]}" "$HERE/nginx.conf" > "$PREFIX/nginx.conf"
+    echo "$sch" > "$PREFIX/scheme"
     touch "$PREFIX/access.log"
     echo "$p" > "$PREFIX/port"
     echo 0 > "$PREFIX/status_reads"
     ulimit -n "$(ulimit -Hn)"   # nginx.conf asks for 20000 fds; the hard limit here is 20000
     local prio=(nice -n "${BENCH_NICE:-0}")
     [[ "${BENCH_RT:-0}" == 1 ]] && prio=(chrt -f 10)
-    log "starting $NGINX -p $PREFIX on 127.0.0.1:$p, pinned to CPU $NGINX_CPU (taskset), 1 worker, ${prio[*]}"
+    log "starting $NGINX -p $PREFIX on $sch://127.0.0.1:$p, pinned to CPU $NGINX_CPU (taskset), 1 worker, ${prio[*]}"
     "${prio[@]}" taskset -c "$NGINX_CPU" "$NGINX" -p "$PREFIX" -c "$PREFIX/nginx.conf" -e "$PREFIX/error.log" 9>&-   # not the bench lock
     for _ in $(seq 50); do
-        curl -fsS -o /dev/null "http://127.0.0.1:$p/nginx_status" 2>/dev/null && break
+        curl -kfsS -o /dev/null "$sch://127.0.0.1:$p/nginx_status" 2>/dev/null && break
         sleep 0.1
     done
     echo 1 > "$PREFIX/status_reads"     # the one successful readiness probe above
     echo "PORT=$p PREFIX=$PREFIX"
+}
+
+# A self-signed certificate for 127.0.0.1/localhost, EC P-256 (what a current server would use; the
+# client's share of a full handshake is then the key exchange, not an RSA signature check).
+make_cert() {
+    command -v openssl >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+        -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+        -keyout "$PREFIX/key.pem" -out "$PREFIX/cert.pem" 2>/dev/null
+    log "self-signed certificate $PREFIX/cert.pem (EC P-256, CN=127.0.0.1)"
 }
 
 stop() {
@@ -101,5 +125,6 @@ case "${1:-}" in
     requests) requests ;;
     logcount) logcount ;;
     worker-pid) worker_pid ;;
-    *) sed -n '2,15p' "$0"; exit 2 ;;
+    scheme) scheme ;;
+    *) sed -n '2,22p' "$0"; exit 2 ;;
 esac
