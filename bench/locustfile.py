@@ -17,9 +17,11 @@ class OneRequestUser(FastHttpUser):
 
 class IdleUser(FastHttpUser):
     """memory.sh: one GET / then 1 s think time, each user on its own keep-alive connection
-    (same as bench/idle-users.kload)."""
+    (same as bench/idle-users.kload). Over HTTPS (bench/memory.sh -s) the certificate is self-signed:
+    no verification (FastHttpUser's default, set here so that it does not depend on it)."""
 
     wait_time = constant(1)
+    insecure = True
 
     @task
     def index(self):

@@ -2,7 +2,7 @@
 # Memory per mostly-idle user: peak RSS with 1 user and with N users, each user doing one GET and
 # then sleeping 1 s, each on its own keep-alive connection, held ~HOLD s after full ramp-up.
 #
-#   bench/memory.sh [-n USERS[,USERS...]] [-H HOLD_SECONDS] [-t kload,locust,oha] [-o results/FILE.json]
+#   bench/memory.sh [-n USERS[,USERS...]] [-H HOLD_SECONDS] [-t kload,locust,oha] [-s] [-o results/FILE.json]
 #
 # Defaults: -n 10000, -H 20, -t kload,locust,oha. Reports (peakRSS(N) - peakRSS(1)) / (N - 1) in KiB,
 # and the same divided by the users actually reached (peak count of ESTABLISHED connections at
@@ -15,6 +15,10 @@
 #   locust: IdleUser (FastHttpUser, wait_time = constant(1)) from bench/locustfile.py, -r 2000
 #   oha   : -c N -q N (N connections sharing N req/s, so ~1 req/s each). Reference only: oha keeps
 #           every request's result in memory, so its RSS also grows with the request count.
+#
+# -s: the same over HTTPS (nginx with BENCH_TLS=1: HTTP/1.1 over TLS, self-signed certificate, see
+#     bench/nginx.sh): every user holds its own TLS connection. kload and oha get --insecure; Locust's
+#     FastHttpUser does not verify certificates (IdleUser sets insecure = True).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -23,13 +27,15 @@ HOLD=20
 TOOLS="kload,locust,oha"
 OUT=""
 RATE=2000
-while getopts "n:H:t:o:h" opt; do
+SCHEME=http
+while getopts "n:H:t:o:sh" opt; do
     case "$opt" in
         n) USERS_LIST="$OPTARG" ;;
         H) HOLD="${OPTARG%s}" ;;
         t) TOOLS="$OPTARG" ;;
         o) OUT="$OPTARG" ;;
-        *) sed -n '2,17p' "$0"; exit 2 ;;
+        s) SCHEME=https ;;
+        *) sed -n '2,21p' "$0"; exit 2 ;;
     esac
 done
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -38,10 +44,16 @@ bench_setup memory   # sets WORK and BENCH_NGINX_PREFIX, takes the bench lock
 cd "$REPO_DIR"
 
 ensure_base
+INSECURE=()
+if [[ "$SCHEME" == https ]]; then
+    command -v openssl >/dev/null || apt_install openssl
+    export BENCH_TLS=1
+    INSECURE=(--insecure)
+fi
 ulimit -n "$(ulimit -Hn)"   # the generator needs one fd per user
 trap '"$BENCH_DIR/nginx.sh" stop || true; [[ -n "${SAMPLER:-}" ]] && kill "$SAMPLER" 2>/dev/null || true' EXIT
 PORT=$("$BENCH_DIR/nginx.sh" start | sed -n 's/^PORT=\([0-9]*\).*/\1/p')
-URL="http://127.0.0.1:$PORT"
+URL="$SCHEME://127.0.0.1:$PORT"
 say "nginx on $URL; users ${USERS_LIST}; hold ${HOLD}s after ramp-up at $RATE users/s; fd limit $(ulimit -n)"
 
 ROWS="$WORK/rows.jsonl"
@@ -65,13 +77,13 @@ one_run() {
     start_sampler "$WORK/$name.conns"
     case "$tool" in
         kload)
-            measure "$name" -- "$KLOAD" run "$BENCH_DIR/idle-users.kload" --host "$URL" --users "$n" \
-                --spawn-rate "$RATE" --run-time "${rt}s" --headless --only-summary ;;
+            measure "$name" -- "$KLOAD" run "$BENCH_DIR/idle-users.kload" --host "$URL" "${INSECURE[@]}" \
+                --users "$n" --spawn-rate "$RATE" --run-time "${rt}s" --headless --only-summary ;;
         locust)
             measure "$name" -- "$VENV/bin/locust" -f "$BENCH_DIR/locustfile.py" IdleUser --headless \
                 -u "$n" -r "$RATE" -t "${rt}s" -H "$URL" --only-summary --loglevel WARNING ;;
         oha)
-            measure "$name" -- "$OHA_BIN" -c "$n" -q "$n" -z "${rt}s" --no-tui "$URL/" ;;
+            measure "$name" -- "$OHA_BIN" "${INSECURE[@]}" -c "$n" -q "$n" -z "${rt}s" --no-tui "$URL/" ;;
     esac
     stop_sampler
     R_RSS_KB="$M_RSS_KB"
@@ -111,7 +123,7 @@ for tool in "${TOOL_LIST[@]}"; do
 import json
 n, reached = $n, $R_CONNS
 d = $R_RSS_KB - $rss1
-print(json.dumps(dict(tool="$tool", status="$status", users=n, run_time_s=$rt, hold_s=$HOLD, spawn_rate=$RATE,
+print(json.dumps(dict(tool="$tool", scheme="$SCHEME", status="$status", users=n, run_time_s=$rt, hold_s=$HOLD, spawn_rate=$RATE,
     rss1_kb=$rss1, rssN_kb=$R_RSS_KB, conns1=$conns1, connsN_peak=reached,
     kb_per_user=round(d / (n - 1), 1), kb_per_reached_user=round(d / (reached - 1), 1) if reached > 1 else None,
     requests_nginx=$M_NGINX_REQ, req_per_s=$R_RPS, non200=$M_LOG_NON200, tcp_connections_opened=$M_LOG_CONNS, cpu1_s=$cpu1, cpuN_s=$M_CPU, wallN_s=$M_WALL,
@@ -122,12 +134,14 @@ EOF
 done
 
 mkdir -p "$(dirname "$OUT")"
-python3 - "$ROWS" "$OUT" "$STAMP" <<'EOF'
+SCHEME="$SCHEME" python3 - "$ROWS" "$OUT" "$STAMP" <<'EOF'
 import json, os, sys
 rows_f, out, stamp = sys.argv[1:]
 rows = [json.loads(l) for l in open(rows_f)]
-json.dump(dict(kind="memory", timestamp=stamp, loadavg_at_end=open("/proc/loadavg").read().split()[:3],
+json.dump(dict(kind="memory", timestamp=stamp, scheme=os.environ.get("SCHEME", "http"), loadavg_at_end=open("/proc/loadavg").read().split()[:3],
                results=rows), open(out, "w"), indent=2)
+print()
+print(f"{os.environ.get('SCHEME', 'http').upper()}; load average at end {' '.join(open('/proc/loadavg').read().split()[:3])}")
 print()
 print("| tool | users asked | users reached (peak conns) | peak RSS 1 user MiB | peak RSS N users MiB | **KiB / user** | KiB / reached user | TCP conns opened at N | req/s at N | CPU s at N | note |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
