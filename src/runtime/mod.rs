@@ -19,6 +19,7 @@ mod pool;
 pub mod signal;
 #[cfg(test)]
 mod tests;
+pub mod tls;
 pub mod transport;
 pub mod user;
 

@@ -1,11 +1,13 @@
 //! How one virtual user's requests reach the server.
 //!
-//! Plain `http://` requests go over the user's own HTTP/1.1 keep-alive connection, driven
-//! by hyper directly: no connection pool, no TLS set-up, one small connection task. That
-//! keeps a mostly idle user to a few kilobytes and a request to a handful of allocations,
-//! which is what lets one core drive as many requests as oha. HTTPS (and HTTP/2 where the
-//! server offers it) and multipart uploads go through a reqwest client that the user
-//! creates the first time it needs one. Both paths share the user's cookie jar.
+//! Requests go over the user's own keep-alive connection, driven by hyper directly: no
+//! connection pool, one small connection task. `http://` is HTTP/1.1; `https://` is TLS
+//! with the run's shared configuration ([`super::tls`]) and HTTP/2 when the server picks it
+//! in the handshake (ALPN), HTTP/1.1 otherwise. That keeps a mostly idle user to a few
+//! kilobytes and a request to a handful of allocations, which is what lets one core drive as
+//! many requests as oha. Multipart uploads go through a reqwest client that the user creates
+//! the first time it needs one (with the same TLS configuration). Both paths share the
+//! user's cookie jar.
 
 use std::future::Future;
 use std::io::Read as _;
@@ -15,7 +17,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::future::Either;
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::{http1, http2};
+use hyper::rt::{Read, Write};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{
     ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE, HOST, HeaderMap, HeaderValue, SET_COOKIE,
@@ -23,6 +26,7 @@ use reqwest::header::{
 };
 use reqwest::{Method, StatusCode, Url};
 
+use super::tls::{self, Tls};
 use crate::metrics::sample::{Failure, FailureKind};
 
 const AGENT: &str = concat!("kload/", env!("CARGO_PKG_VERSION"));
@@ -31,7 +35,18 @@ const AGENT: &str = concat!("kload/", env!("CARGO_PKG_VERSION"));
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
     pub timeout: std::time::Duration,
-    pub insecure: bool,
+    /// The run's TLS configuration, shared by every user (made on first use).
+    pub tls: Arc<Tls>,
+}
+
+impl ClientOptions {
+    /// `insecure`: accept any certificate (`--insecure`).
+    pub fn new(timeout: std::time::Duration, insecure: bool) -> ClientOptions {
+        ClientOptions {
+            timeout,
+            tls: Arc::new(Tls::new(insecure)),
+        }
+    }
 }
 
 /// A body ready to send.
@@ -55,19 +70,27 @@ pub enum BodyStream {
     Reqwest(Box<reqwest::Response>),
 }
 
-struct H1 {
-    sender: SendRequest<Full<Bytes>>,
+/// The user's connection: HTTP/1.1 (plain or over TLS) or HTTP/2 (over TLS).
+struct Conn {
+    sender: Sender,
+    https: bool,
     host: String,
     port: u16,
     /// The headers every request on this connection starts from (Host, User-Agent, ...).
     base_headers: HeaderMap,
 }
 
+enum Sender {
+    H1(http1::SendRequest<Full<Bytes>>),
+    /// HTTP/2 requests carry the scheme and authority in the URI (`:scheme`, `:authority`).
+    H2(http2::SendRequest<Full<Bytes>>, hyper::http::uri::Authority),
+}
+
 /// One user's connections and cookie jar, like a browser session.
 pub struct Transport {
     options: ClientOptions,
     pub jar: Arc<Jar>,
-    h1: Option<H1>,
+    conn: Option<Conn>,
     client: Option<reqwest::Client>,
     /// Recently used request targets, parsed.
     targets: Vec<(String, hyper::Uri)>,
@@ -80,7 +103,7 @@ impl Transport {
         Transport {
             options,
             jar: Arc::new(Jar::default()),
-            h1: None,
+            conn: None,
             client: None,
             targets: Vec::new(),
             has_cookies: false,
@@ -111,9 +134,9 @@ impl Transport {
         self.options.timeout
     }
 
-    /// Forgets the HTTP/1 connection (after a timeout its state is unknown).
+    /// Forgets the connection (after a timeout its state is unknown).
     pub fn reset(&mut self) {
-        self.h1 = None;
+        self.conn = None;
     }
 
     /// Sends a request and waits for the response's head.
@@ -127,60 +150,68 @@ impl Transport {
         headers: HeaderMap,
         body: SendBody,
     ) -> impl Future<Output = Result<Head, Failure>> + Send + 'a {
-        // The reqwest path and connecting are boxed: they are rare, and keeping their
-        // large state out of the per-request future keeps every request cheap to start.
+        // The reqwest path is boxed: it is rare, and keeping its large state out of the
+        // per-request future keeps every request cheap to start.
         type Rare<'a> = Pin<Box<dyn Future<Output = Result<Head, Failure>> + Send + 'a>>;
-        match body {
+        let bytes = match body {
             SendBody::Multipart(form) => {
-                Either::Right(
-                    Box::pin(self.send_reqwest(method, url, headers, Some(*form), None))
-                        as Rare<'a>,
-                )
+                return Either::Right(
+                    Box::pin(self.send_reqwest(method, url, headers, *form)) as Rare<'a>
+                );
             }
-            body if url.scheme() == "http" => {
-                let bytes = match body {
-                    SendBody::Bytes(b) => b,
-                    _ => Bytes::new(),
-                };
-                Either::Left(self.send_h1(method, url, headers, bytes))
-            }
-            SendBody::Bytes(b) => {
-                Either::Right(
-                    Box::pin(self.send_reqwest(method, url, headers, None, Some(b))) as Rare<'a>,
-                )
-            }
-            SendBody::Empty => Either::Right(Box::pin(
-                self.send_reqwest(method, url, headers, None, None),
-            ) as Rare<'a>),
-        }
+            SendBody::Bytes(b) => b,
+            SendBody::Empty => Bytes::new(),
+        };
+        Either::Left(self.send_own(method, url, headers, bytes))
     }
 
     async fn connect(&mut self, url: &Url, host: &str, port: u16) -> Result<(), Failure> {
+        let https = url.scheme() == "https";
+        if !https && url.scheme() != "http" {
+            return Err(Failure::new(
+                FailureKind::Other,
+                format!("unsupported URL scheme `{}` (http or https)", url.scheme()),
+            ));
+        }
         let stream = tokio::net::TcpStream::connect((host, port))
             .await
             .map_err(|e| io_failure(&e, host))?;
         let _ = stream.set_nodelay(true);
-        let (sender, conn) = hyper::client::conn::http1::Builder::new()
-            .handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| classify_error(&e, false, false))?;
-        tokio::spawn(async move {
-            // The connection ends when the user drops its sender or the server closes it.
-            let _ = conn.await;
-        });
-        let mut base_headers = HeaderMap::with_capacity(4);
         let authority = match url.port() {
             Some(p) => format!("{host}:{p}"),
             None => host.to_string(),
         };
-        if let Ok(v) = HeaderValue::from_str(&authority) {
+        let sender = if https {
+            let config = self.options.tls.config()?;
+            let stream = tokio_rustls::TlsConnector::from(config)
+                .connect(tls::server_name(host)?, stream)
+                .await
+                .map_err(|e| classify_error(&e, false, true))?;
+            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            let io = hyper_util::rt::TokioIo::new(stream);
+            if h2 {
+                let authority = authority.parse().map_err(|_| {
+                    Failure::new(FailureKind::Other, format!("invalid host `{authority}`"))
+                })?;
+                Sender::H2(handshake_h2(io).await?, authority)
+            } else {
+                Sender::H1(handshake_h1(io, true).await?)
+            }
+        } else {
+            Sender::H1(handshake_h1(hyper_util::rt::TokioIo::new(stream), false).await?)
+        };
+        let mut base_headers = HeaderMap::with_capacity(4);
+        if let Sender::H1(_) = sender
+            && let Ok(v) = HeaderValue::from_str(&authority)
+        {
             base_headers.insert(HOST, v);
         }
         base_headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
         base_headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
         base_headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
-        self.h1 = Some(H1 {
+        self.conn = Some(Conn {
             sender,
+            https,
             host: host.to_string(),
             port,
             base_headers,
@@ -190,7 +221,7 @@ impl Transport {
 
     /// The request as hyper sends it: this connection's base headers, the request's own,
     /// and the jar's cookies.
-    fn h1_request(
+    fn request(
         base: &HeaderMap,
         method: &Method,
         target: hyper::Uri,
@@ -214,12 +245,12 @@ impl Transport {
         request
     }
 
-    /// Sends over the user's HTTP/1.1 connection (`http://` only). A plain function around
-    /// an `async move` block, so that its arguments are kept once, and the request is built
-    /// by [`h1_request`](Self::h1_request) so that it is not kept beside hyper's copy.
+    /// Sends over the user's own connection. A plain function around an `async move`
+    /// block, so that its arguments are kept once, and the request is built by
+    /// [`request`](Self::request) so that it is not kept beside hyper's copy.
     // An `async fn` would store its arguments a second time (see above).
     #[allow(clippy::manual_async_fn)]
-    fn send_h1<'a>(
+    fn send_own<'a>(
         &'a mut self,
         method: Method,
         url: &'a Url,
@@ -227,22 +258,25 @@ impl Transport {
         body: Bytes,
     ) -> impl Future<Output = Result<Head, Failure>> + Send + 'a {
         async move {
+            let https = url.scheme() == "https";
             // A kept-alive connection the server has closed fails on first use; one new
             // connection is tried before the request counts as failed.
             for attempt in 0..2 {
                 let host = url.host_str().unwrap_or_default();
                 let port = url.port_or_known_default().unwrap_or(80);
-                let reused = matches!(&self.h1, Some(h) if h.host == host && h.port == port);
+                let reused = matches!(&self.conn,
+                    Some(c) if c.host == host && c.port == port && c.https == https);
                 if !reused {
-                    self.h1 = None;
+                    self.conn = None;
                     Box::pin(self.connect(url, host, port)).await?;
                 }
-                let ready = match self.h1.as_mut() {
-                    Some(h1) => h1.sender.ready().await.is_ok(),
+                let ready = match self.conn.as_mut().map(|c| &mut c.sender) {
+                    Some(Sender::H1(s)) => s.ready().await.is_ok(),
+                    Some(Sender::H2(s, _)) => s.ready().await.is_ok(),
                     None => false,
                 };
                 if !ready {
-                    self.h1 = None;
+                    self.conn = None;
                     if attempt == 0 {
                         continue;
                     }
@@ -251,25 +285,33 @@ impl Transport {
                         "connection reset",
                     ));
                 }
-                let target = self.target(url)?;
+                let mut target = self.target(url)?;
                 // The jar is only consulted once some response has set a cookie.
                 let cookie = if self.has_cookies {
                     self.jar.cookies(url)
                 } else {
                     None
                 };
-                let Some(h1) = self.h1.as_mut() else {
+                let Some(conn) = self.conn.as_mut() else {
                     unreachable!("connected above")
                 };
-                let request = Self::h1_request(
-                    &h1.base_headers,
+                if let Sender::H2(_, authority) = &conn.sender {
+                    target = absolute(target, authority)?;
+                }
+                let request = Self::request(
+                    &conn.base_headers,
                     &method,
                     target,
                     &headers,
                     cookie.as_ref(),
                     &body,
                 );
-                match h1.sender.send_request(request).await {
+                let response = match &mut conn.sender {
+                    Sender::H1(s) => Either::Left(s.send_request(request)),
+                    Sender::H2(s, _) => Either::Right(s.send_request(request)),
+                }
+                .await;
+                match response {
                     Ok(response) => {
                         let (parts, body) = response.into_parts();
                         if parts.headers.contains_key(SET_COOKIE) {
@@ -284,14 +326,14 @@ impl Transport {
                         });
                     }
                     Err(e) => {
-                        self.h1 = None;
+                        self.conn = None;
                         if reused
                             && attempt == 0
                             && (e.is_incomplete_message() || e.is_canceled() || e.is_closed())
                         {
                             continue;
                         }
-                        return Err(classify_error(&e, false, false));
+                        return Err(classify_error(&e, false, https));
                     }
                 }
             }
@@ -306,12 +348,13 @@ impl Transport {
         // reqwest fills the same jar itself: from now on the jar is always consulted.
         self.has_cookies = true;
         if self.client.is_none() {
+            let tls = (*self.options.tls.config()?).clone();
             let client = reqwest::Client::builder()
                 .cookie_provider(self.jar.clone())
                 .redirect(reqwest::redirect::Policy::none())
                 .user_agent(AGENT)
                 .pool_max_idle_per_host(4)
-                .tls_danger_accept_invalid_certs(self.options.insecure)
+                .tls_backend_preconfigured(tls)
                 .build()
                 .map_err(|e| {
                     Failure::new(
@@ -327,21 +370,19 @@ impl Transport {
             .unwrap_or_else(|| unreachable!("set above")))
     }
 
+    /// A multipart upload, through reqwest (it streams the form).
     async fn send_reqwest(
         &mut self,
         method: Method,
         url: &Url,
         headers: HeaderMap,
-        form: Option<reqwest::multipart::Form>,
-        bytes: Option<Bytes>,
+        form: reqwest::multipart::Form,
     ) -> Result<Head, Failure> {
-        let mut builder = self.client()?.request(method, url.clone()).headers(headers);
-        if let Some(form) = form {
-            builder = builder.multipart(form);
-        }
-        if let Some(b) = bytes {
-            builder = builder.body(b);
-        }
+        let builder = self
+            .client()?
+            .request(method, url.clone())
+            .headers(headers)
+            .multipart(form);
         let https = url.scheme() == "https";
         let response = builder
             .send()
@@ -353,6 +394,49 @@ impl Transport {
             body: BodyStream::Reqwest(Box::new(response)),
         })
     }
+}
+
+/// HTTP/1.1 over `io`; the connection runs in a task of its own until the user drops its
+/// sender or the server closes.
+async fn handshake_h1<T>(io: T, https: bool) -> Result<http1::SendRequest<Full<Bytes>>, Failure>
+where
+    T: Read + Write + Unpin + Send + 'static,
+{
+    let (sender, conn) = http1::Builder::new()
+        .handshake(io)
+        .await
+        .map_err(|e| classify_error(&e, false, https))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+/// HTTP/2 over `io` (TLS, after the server chose `h2`).
+async fn handshake_h2<T>(io: T) -> Result<http2::SendRequest<Full<Bytes>>, Failure>
+where
+    T: Read + Write + Unpin + Send + 'static,
+{
+    let (sender, conn) = http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+        .handshake(io)
+        .await
+        .map_err(|e| classify_error(&e, false, true))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+/// `https://authority/path?query` from the origin-form target, for HTTP/2.
+fn absolute(
+    target: hyper::Uri,
+    authority: &hyper::http::uri::Authority,
+) -> Result<hyper::Uri, Failure> {
+    let mut parts = target.into_parts();
+    parts.scheme = Some(hyper::http::uri::Scheme::HTTPS);
+    parts.authority = Some(authority.clone());
+    hyper::Uri::from_parts(parts)
+        .map_err(|e| Failure::new(FailureKind::Other, format!("invalid request URI: {e}")))
 }
 
 impl BodyStream {

@@ -83,10 +83,7 @@ pub fn resolve(plan: &Plan, options: &Options) -> Result<RunConfig, ConfigError>
         tags: options.tags.clone(),
         exclude_tags: options.exclude_tags.clone(),
         seed: options.seed,
-        client: ClientOptions {
-            timeout: plan.default_timeout,
-            insecure: options.insecure,
-        },
+        client: ClientOptions::new(plan.default_timeout, options.insecure),
         segment: options.segment.unwrap_or_default(),
         enabled_classes,
         secrets: std::sync::Arc::new(secrets(plan, options)),

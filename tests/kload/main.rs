@@ -21,5 +21,6 @@ mod session;
 mod stopping;
 mod support;
 mod timing;
+mod tls;
 mod users;
 mod webui;

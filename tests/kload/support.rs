@@ -740,3 +740,162 @@ fn raw_target(respond: fn(&mut TcpStream)) -> u16 {
     });
     port
 }
+
+// ---------------------------------------------------------------------------------------
+// An HTTPS target
+
+/// What the HTTPS target saw of one request.
+#[derive(Clone, Debug)]
+pub struct TlsHit {
+    /// The TLS connection it came on (numbered in accept order).
+    pub connection: u64,
+    pub version: axum::http::Version,
+    pub method: String,
+    pub path: String,
+    /// The Host header, or HTTP/2's `:authority`.
+    pub authority: String,
+    pub body: String,
+}
+
+/// An HTTPS target on 127.0.0.1:0 with the certificate in `tests/fixtures/tls` (issued for
+/// IP 127.0.0.1 by the test CA in `ca.pem`). It answers every request `200 ok` (`/echo`: the
+/// request's body) and records it with the TLS connection it came on. `alpn` is what it
+/// offers in the handshake: `["http/1.1"]`, or `["h2", "http/1.1"]` to speak HTTP/2 to
+/// clients that offer it.
+pub struct TlsServer {
+    runtime: Option<tokio::runtime::Runtime>,
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<TlsHit>>>,
+}
+
+pub fn tls_fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tls")
+        .join(name)
+}
+
+impl TlsServer {
+    pub fn start(alpn: &[&str]) -> TlsServer {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+        let certs = CertificateDer::pem_file_iter(tls_fixture("server.pem"))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(tls_fixture("server.key")).unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let log: Arc<Mutex<Vec<TlsHit>>> = Arc::default();
+        let seen = log.clone();
+        runtime.spawn(async move {
+            let mut next = 0u64;
+            while let Ok((stream, _)) = listener.accept().await {
+                let (acceptor, seen) = (acceptor.clone(), seen.clone());
+                let connection = next;
+                next += 1;
+                tokio::spawn(async move {
+                    // A client that refuses the certificate ends the handshake: not an error here.
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                    let io = hyper_util::rt::TokioIo::new(tls);
+                    let service = hyper::service::service_fn(move |request| {
+                        tls_answer(seen.clone(), connection, request)
+                    });
+                    if h2 {
+                        let _ = hyper::server::conn::http2::Builder::new(
+                            hyper_util::rt::TokioExecutor::new(),
+                        )
+                        .serve_connection(io, service)
+                        .await;
+                    } else {
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(io, service)
+                            .await;
+                    }
+                });
+            }
+        });
+        TlsServer {
+            runtime: Some(runtime),
+            addr,
+            log,
+        }
+    }
+
+    /// `https://127.0.0.1:PORT`, for `-H`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Every request so far, in the order they arrived.
+    pub fn log(&self) -> Vec<TlsHit> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+async fn tls_answer(
+    seen: Arc<Mutex<Vec<TlsHit>>>,
+    connection: u64,
+    request: axum::http::Request<hyper::body::Incoming>,
+) -> Result<Response<http_body_util::Full<bytes::Bytes>>, std::convert::Infallible> {
+    use http_body_util::BodyExt;
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let authority = parts
+        .headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+        .unwrap_or_default();
+    seen.lock().unwrap().push(TlsHit {
+        connection,
+        version: parts.version,
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        authority,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    let answer = if parts.uri.path() == "/echo" {
+        body
+    } else {
+        bytes::Bytes::from_static(b"ok")
+    };
+    Ok(Response::new(http_body_util::Full::new(answer)))
+}
