@@ -13,6 +13,8 @@
 #
 #   kload : KLOAD_BIN run bench/idle-users.kload --users N --spawn-rate 2000 --run-time T ...
 #   locust: IdleUser (FastHttpUser, wait_time = constant(1)) from bench/locustfile.py, -r 2000
+#   locust-noca: IdleUserNoCA, the same without geventhttpclient's per-user CA bundle (for -s: see
+#           bench/locustfile.py; over HTTP it is IdleUser)
 #   oha   : -c N -q N (N connections sharing N req/s, so ~1 req/s each). Reference only: oha keeps
 #           every request's result in memory, so its RSS also grows with the request count.
 #
@@ -35,7 +37,7 @@ while getopts "n:H:t:o:sh" opt; do
         t) TOOLS="$OPTARG" ;;
         o) OUT="$OPTARG" ;;
         s) SCHEME=https ;;
-        *) sed -n '2,21p' "$0"; exit 2 ;;
+        *) sed -n '2,23p' "$0"; exit 2 ;;
     esac
 done
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -79,8 +81,10 @@ one_run() {
         kload)
             measure "$name" -- "$KLOAD" run "$BENCH_DIR/idle-users.kload" --host "$URL" "${INSECURE[@]}" \
                 --users "$n" --spawn-rate "$RATE" --run-time "${rt}s" --headless --only-summary ;;
-        locust)
-            measure "$name" -- "$VENV/bin/locust" -f "$BENCH_DIR/locustfile.py" IdleUser --headless \
+        locust|locust-noca)
+            local class=IdleUser
+            [[ "$tool" == locust-noca ]] && class=IdleUserNoCA
+            measure "$name" -- "$VENV/bin/locust" -f "$BENCH_DIR/locustfile.py" "$class" --headless \
                 -u "$n" -r "$RATE" -t "${rt}s" -H "$URL" --only-summary --loglevel WARNING ;;
         oha)
             measure "$name" -- "$OHA_BIN" "${INSECURE[@]}" -c "$n" -q "$n" -z "${rt}s" --no-tui "$URL/" ;;
@@ -102,7 +106,7 @@ IFS=, read -ra NS <<<"$USERS_LIST"
 for tool in "${TOOL_LIST[@]}"; do
     case "$tool" in
         kload) if ! KLOAD=$(resolve_kload); then skip kload "$KLOAD"; continue; fi ;;
-        locust) ensure_locust ;;
+        locust|locust-noca) ensure_locust ;;
         oha) if ! ensure_oha; then skip oha "not installed: cargo install oha --locked, or INSTALL_OHA=1"; continue; fi ;;
         *) skip "$tool" "unknown tool"; continue ;;
     esac
