@@ -67,7 +67,8 @@ echo "kload: $REQS requests in ${DURATION} s ($(awk '$1=="Aggregated" {print $3;
 echo
 echo "Top 40 symbols, self time (perf report --no-children --sort symbol):"
 echo
-grep -v '^#' "$WORK/report-symbol.txt" | grep -v '^\s*$' | head -40
+# awk rather than `| head`: with pipefail, head's early exit would SIGPIPE grep and stop the script
+awk '!/^#/ && NF {sub(/[ \t]+$/, ""); print; if (++n == 40) exit}' "$WORK/report-symbol.txt"
 echo
 python3 - "$WORK/report-dso-symbol.tsv" <<'EOF'
 import re, sys
@@ -80,6 +81,7 @@ CATS = [
     ("JSON building (serde_json::ser, Value)", r"serde_json::ser|serde_json::value::ser|to_vec|Serializer|format_escaped|itoa|ryu"),
     ("JSON parsing (serde_json::de)", r"serde_json::de|serde_json::read|Deserializ|serde_json::value::de|parse_str|ignore_str"),
     ("serde_json::Value drop/clone/map", r"serde_json|indexmap|drop_in_place<serde_json|BTreeMap<alloc::string::String,serde_json"),
+    ("secret redaction (kload::redact)", r"kload::redact|aho_corasick|percent_encoding::|html_escaped"),
     ("checks (runtime::http::run_check)", r"run_check|Predicate|Check"),
     ("multipart form", r"multipart|Form|Part"),
     ("URL (url crate, query pairs)", r"\burl::|form_urlencoded|percent_encoding|idna"),
