@@ -418,7 +418,9 @@ pub async fn execute(
                     continue;
                 }
             }
-            let ttfb = start.elapsed();
+            let ttfb = head
+                .head_at
+                .map_or_else(|| start.elapsed(), |at| at.saturating_duration_since(start));
             let bytes = head.body.read(&head.headers).await;
             return Ok((head.status, head.headers, ttfb, bytes, url));
         }

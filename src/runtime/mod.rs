@@ -14,6 +14,7 @@ mod arrivals;
 pub mod dispatch;
 pub mod eval;
 pub mod exchange;
+mod h1;
 pub mod http;
 mod pool;
 pub mod signal;

@@ -1,11 +1,11 @@
 //! How one virtual user's requests reach the server.
 //!
-//! Requests go over the user's own keep-alive connection, driven by hyper directly: no
-//! connection pool, one small connection task. `http://` is HTTP/1.1; `https://` is TLS
-//! with the run's shared configuration ([`super::tls`]) and HTTP/2 when the server picks it
-//! in the handshake (ALPN), HTTP/1.1 otherwise. That keeps a mostly idle user to a few
-//! kilobytes and a request to a handful of allocations, which is what lets one core drive as
-//! many requests as oha. Multipart uploads go through a reqwest client that the user creates
+//! Requests go over the user's own keep-alive connection: no connection pool. `http://` is
+//! HTTP/1.1 ([`super::h1`], a client with no task or buffers of its own between requests);
+//! `https://` is TLS with the run's shared configuration ([`super::tls`]), then HTTP/2
+//! (hyper) when the server picks it in the handshake (ALPN), HTTP/1.1 otherwise. That keeps
+//! a mostly idle user to a socket and a few hundred bytes, and a request to a handful of
+//! allocations, which is what lets one core drive as many requests as oha. Multipart uploads go through a reqwest client that the user creates
 //! the first time it needs one (with the same TLS configuration). Both paths share the
 //! user's cookie jar.
 
@@ -17,15 +17,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::future::Either;
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::{http1, http2};
-use hyper::rt::{Read, Write};
+use hyper::client::conn::http2;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{
-    ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE, HOST, HeaderMap, HeaderValue, SET_COOKIE,
-    USER_AGENT,
+    ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE, HOST, HeaderMap, HeaderName, HeaderValue,
+    SET_COOKIE, USER_AGENT,
 };
 use reqwest::{Method, StatusCode, Url};
 
+use super::h1::{self, Io};
 use super::tls::{self, Tls};
 use crate::metrics::sample::{Failure, FailureKind};
 
@@ -60,10 +60,15 @@ pub enum SendBody {
 pub struct Head {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// When the head arrived, if the body was read with it (HTTP/1.1); otherwise it
+    /// arrives now.
+    pub head_at: Option<std::time::Instant>,
     pub body: BodyStream,
 }
 
 pub enum BodyStream {
+    /// HTTP/1.1: read with the head.
+    Ready(Result<Bytes, Failure>),
     Hyper(hyper::body::Incoming),
     /// Boxed: the HTTPS path is rarer, and its large response would make every request's
     /// state larger.
@@ -81,7 +86,7 @@ struct Conn {
 }
 
 enum Sender {
-    H1(http1::SendRequest<Full<Bytes>>),
+    H1(h1::Connection),
     /// HTTP/2 requests carry the scheme and authority in the URI (`:scheme`, `:authority`).
     H2(http2::SendRequest<Full<Bytes>>, hyper::http::uri::Authority),
 }
@@ -187,18 +192,17 @@ impl Transport {
                 .connect(tls::server_name(host)?, stream)
                 .await
                 .map_err(|e| classify_error(&e, false, true))?;
-            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-            let io = hyper_util::rt::TokioIo::new(stream);
-            if h2 {
+            if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
                 let authority = authority.parse().map_err(|_| {
                     Failure::new(FailureKind::Other, format!("invalid host `{authority}`"))
                 })?;
+                let io = hyper_util::rt::TokioIo::new(stream);
                 Sender::H2(handshake_h2(io).await?, authority)
             } else {
-                Sender::H1(handshake_h1(io, true).await?)
+                Sender::H1(h1::Connection::new(Io::Tls(Box::new(stream))))
             }
         } else {
-            Sender::H1(handshake_h1(hyper_util::rt::TokioIo::new(stream), false).await?)
+            Sender::H1(h1::Connection::new(Io::Tcp(stream)))
         };
         let mut base_headers = HeaderMap::with_capacity(4);
         if let Sender::H1(_) = sender
@@ -219,8 +223,8 @@ impl Transport {
         Ok(())
     }
 
-    /// The request as hyper sends it: this connection's base headers, the request's own,
-    /// and the jar's cookies.
+    /// The request as hyper sends it over HTTP/2: this connection's base headers, the
+    /// request's own, and the jar's cookies.
     fn request(
         base: &HeaderMap,
         method: &Method,
@@ -246,8 +250,7 @@ impl Transport {
     }
 
     /// Sends over the user's own connection. A plain function around an `async move`
-    /// block, so that its arguments are kept once, and the request is built by
-    /// [`request`](Self::request) so that it is not kept beside hyper's copy.
+    /// block, so that its arguments are kept once.
     // An `async fn` would store its arguments a second time (see above).
     #[allow(clippy::manual_async_fn)]
     fn send_own<'a>(
@@ -259,83 +262,118 @@ impl Transport {
     ) -> impl Future<Output = Result<Head, Failure>> + Send + 'a {
         async move {
             let https = url.scheme() == "https";
+            let host = url.host_str().unwrap_or_default();
+            let port = url.port_or_known_default().unwrap_or(80);
             // A kept-alive connection the server has closed fails on first use; one new
             // connection is tried before the request counts as failed.
             for attempt in 0..2 {
-                let host = url.host_str().unwrap_or_default();
-                let port = url.port_or_known_default().unwrap_or(80);
-                let reused = matches!(&self.conn,
-                    Some(c) if c.host == host && c.port == port && c.https == https);
+                let reused = match &mut self.conn {
+                    Some(c) if c.host == host && c.port == port && c.https == https => {
+                        match &mut c.sender {
+                            Sender::H1(h) => h.usable(),
+                            Sender::H2(s, _) => s.ready().await.is_ok(),
+                        }
+                    }
+                    _ => false,
+                };
                 if !reused {
                     self.conn = None;
                     Box::pin(self.connect(url, host, port)).await?;
                 }
-                let ready = match self.conn.as_mut().map(|c| &mut c.sender) {
-                    Some(Sender::H1(s)) => s.ready().await.is_ok(),
-                    Some(Sender::H2(s, _)) => s.ready().await.is_ok(),
-                    None => false,
-                };
-                if !ready {
-                    self.conn = None;
-                    if attempt == 0 {
-                        continue;
-                    }
-                    return Err(Failure::new(
-                        FailureKind::ConnectionReset,
-                        "connection reset",
-                    ));
-                }
-                let mut target = self.target(url)?;
                 // The jar is only consulted once some response has set a cookie.
                 let cookie = if self.has_cookies {
                     self.jar.cookies(url)
                 } else {
                     None
                 };
+                let h2_target = match self.conn.as_ref().map(|c| &c.sender) {
+                    Some(Sender::H2(_, authority)) => {
+                        let authority = authority.clone();
+                        Some(absolute(self.target(url)?, &authority)?)
+                    }
+                    _ => None,
+                };
                 let Some(conn) = self.conn.as_mut() else {
                     unreachable!("connected above")
                 };
-                if let Sender::H2(_, authority) = &conn.sender {
-                    target = absolute(target, authority)?;
-                }
-                let request = Self::request(
-                    &conn.base_headers,
-                    &method,
-                    target,
-                    &headers,
-                    cookie.as_ref(),
-                    &body,
-                );
-                let response = match &mut conn.sender {
-                    Sender::H1(s) => Either::Left(s.send_request(request)),
-                    Sender::H2(s, _) => Either::Right(s.send_request(request)),
-                }
-                .await;
-                match response {
-                    Ok(response) => {
-                        let (parts, body) = response.into_parts();
-                        if parts.headers.contains_key(SET_COOKIE) {
-                            self.has_cookies = true;
-                            self.jar
-                                .set_cookies(&mut parts.headers.get_all(SET_COOKIE).iter(), url);
+                let head = match (&mut conn.sender, h2_target) {
+                    (Sender::H1(h), _) => {
+                        let head = h1_head(
+                            &conn.base_headers,
+                            &method,
+                            &url[url::Position::BeforePath..url::Position::AfterQuery],
+                            &headers,
+                            cookie.as_ref(),
+                            body.len(),
+                        );
+                        match h.exchange(&head, &body, method == Method::HEAD).await {
+                            Ok(r) => Head {
+                                status: r.status,
+                                headers: r.headers,
+                                head_at: Some(r.head_at),
+                                body: BodyStream::Ready(r.body),
+                            },
+                            Err(h1::Error::Stale) => {
+                                self.conn = None;
+                                if reused && attempt == 0 {
+                                    continue;
+                                }
+                                return Err(Failure::new(
+                                    FailureKind::ConnectionReset,
+                                    "connection reset",
+                                )
+                                .with_detail(
+                                    "the server closed the connection without answering"
+                                        .to_string(),
+                                ));
+                            }
+                            Err(h1::Error::Failed(f)) => {
+                                self.conn = None;
+                                return Err(f);
+                            }
                         }
-                        return Ok(Head {
-                            status: parts.status,
-                            headers: parts.headers,
-                            body: BodyStream::Hyper(body),
-                        });
                     }
-                    Err(e) => {
-                        self.conn = None;
-                        if reused
-                            && attempt == 0
-                            && (e.is_incomplete_message() || e.is_canceled() || e.is_closed())
-                        {
-                            continue;
+                    (Sender::H2(s, _), Some(target)) => {
+                        let request = Self::request(
+                            &conn.base_headers,
+                            &method,
+                            target,
+                            &headers,
+                            cookie.as_ref(),
+                            &body,
+                        );
+                        match s.send_request(request).await {
+                            Ok(response) => {
+                                let (parts, body) = response.into_parts();
+                                Head {
+                                    status: parts.status,
+                                    headers: parts.headers,
+                                    head_at: None,
+                                    body: BodyStream::Hyper(body),
+                                }
+                            }
+                            Err(e) => {
+                                self.conn = None;
+                                if reused
+                                    && attempt == 0
+                                    && (e.is_incomplete_message()
+                                        || e.is_canceled()
+                                        || e.is_closed())
+                                {
+                                    continue;
+                                }
+                                return Err(classify_error(&e, false, https));
+                            }
                         }
-                        return Err(classify_error(&e, false, https));
                     }
+                    (Sender::H2(..), None) => unreachable!("an HTTP/2 target is made above"),
+                };
+                if head.headers.contains_key(SET_COOKIE) {
+                    self.has_cookies = true;
+                    self.jar
+                        .set_cookies(&mut head.headers.get_all(SET_COOKIE).iter(), url);
                 }
+                return Ok(head);
             }
             Err(Failure::new(
                 FailureKind::ConnectionReset,
@@ -391,32 +429,17 @@ impl Transport {
         Ok(Head {
             status: response.status(),
             headers: response.headers().clone(),
+            head_at: None,
             body: BodyStream::Reqwest(Box::new(response)),
         })
     }
 }
 
-/// HTTP/1.1 over `io`; the connection runs in a task of its own until the user drops its
-/// sender or the server closes.
-async fn handshake_h1<T>(io: T, https: bool) -> Result<http1::SendRequest<Full<Bytes>>, Failure>
-where
-    T: Read + Write + Unpin + Send + 'static,
-{
-    let (sender, conn) = http1::Builder::new()
-        .handshake(io)
-        .await
-        .map_err(|e| classify_error(&e, false, https))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
-}
-
-/// HTTP/2 over `io` (TLS, after the server chose `h2`).
-async fn handshake_h2<T>(io: T) -> Result<http2::SendRequest<Full<Bytes>>, Failure>
-where
-    T: Read + Write + Unpin + Send + 'static,
-{
+/// HTTP/2 over TLS, after the server chose `h2`; the connection runs in a task of its own
+/// until the user drops its sender or the server closes.
+async fn handshake_h2(
+    io: hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>,
+) -> Result<http2::SendRequest<Full<Bytes>>, Failure> {
     let (sender, conn) = http2::Builder::new(hyper_util::rt::TokioExecutor::new())
         .handshake(io)
         .await
@@ -425,6 +448,56 @@ where
         let _ = conn.await;
     });
     Ok(sender)
+}
+
+/// An HTTP/1.1 request head: the request line, this connection's base headers unless the
+/// request sets the same ones, the request's headers, the jar's cookies unless the request
+/// sets `Cookie`, and the body's length (always computed here, never taken from the
+/// scenario: a wrong one would desynchronise the connection).
+fn h1_head(
+    base: &HeaderMap,
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    cookie: Option<&HeaderValue>,
+    body_len: usize,
+) -> Vec<u8> {
+    use reqwest::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(if target.is_empty() {
+        b"/"
+    } else {
+        target.as_bytes()
+    });
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    let mut put = |name: &HeaderName, value: &HeaderValue| {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    };
+    for (name, value) in base {
+        if !headers.contains_key(name) {
+            put(name, value);
+        }
+    }
+    for (name, value) in headers {
+        if name != CONTENT_LENGTH && name != TRANSFER_ENCODING {
+            put(name, value);
+        }
+    }
+    if let Some(c) = cookie
+        && !headers.contains_key(COOKIE)
+    {
+        put(&COOKIE, c);
+    }
+    if body_len > 0 || matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
+        put(&CONTENT_LENGTH, &HeaderValue::from(body_len));
+    }
+    out.extend_from_slice(b"\r\n");
+    out
 }
 
 /// `https://authority/path?query` from the origin-form target, for HTTP/2.
@@ -440,32 +513,30 @@ fn absolute(
 }
 
 impl BodyStream {
-    /// The whole body, decompressed when the server sent gzip on the HTTP/1 path.
+    /// The whole body, decompressed when the server sent gzip (reqwest decompresses its
+    /// own).
     pub async fn read(self, headers: &HeaderMap) -> Result<Bytes, Failure> {
-        match self {
+        let bytes = match self {
             BodyStream::Reqwest(r) => {
                 let https = r.url().scheme() == "https";
-                Box::pin(r.bytes())
+                return Box::pin(r.bytes())
                     .await
-                    .map_err(|e| classify_error(&e, e.is_timeout(), https))
+                    .map_err(|e| classify_error(&e, e.is_timeout(), https));
             }
-            BodyStream::Hyper(b) => {
-                let bytes = collect(b).await?;
-                let gzip = headers
-                    .get(CONTENT_ENCODING)
-                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-                if !gzip {
-                    return Ok(bytes);
-                }
-                let mut out = Vec::with_capacity(bytes.len() * 4);
-                flate2::read::GzDecoder::new(&bytes[..])
-                    .read_to_end(&mut out)
-                    .map_err(|e| {
-                        Failure::new(FailureKind::Other, format!("invalid gzip body: {e}"))
-                    })?;
-                Ok(out.into())
-            }
+            BodyStream::Ready(b) => b?,
+            BodyStream::Hyper(b) => collect(b).await?,
+        };
+        let gzip = headers
+            .get(CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        if !gzip {
+            return Ok(bytes);
         }
+        let mut out = Vec::with_capacity(bytes.len() * 4);
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .map_err(|e| Failure::new(FailureKind::Other, format!("invalid gzip body: {e}")))?;
+        Ok(out.into())
     }
 }
 
