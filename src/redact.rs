@@ -121,8 +121,18 @@ pub struct UserSecrets {
 }
 
 impl UserSecrets {
+    /// Whether `value` itself is among this user's secrets (a value too short to be one is
+    /// never known).
+    pub fn knows(&self, value: &str) -> bool {
+        self.values.iter().any(|v| v == value)
+    }
+
     /// Remembers `value` (and its encoded forms); true when it was new to this user.
     pub fn add(&mut self, value: &str) -> bool {
+        // The same token is sent with every request: known, its forms are not made again.
+        if self.knows(value) {
+            return false;
+        }
         let mut new = false;
         for f in forms(value) {
             if !self.values.contains(&f) {

@@ -115,7 +115,8 @@ fn render_headers(
 ) -> Result<(), EvalError> {
     for h in headers {
         let value = eval::render(&h.value, user, globals)?;
-        if h.secret {
+        // The whole value is the first part: once known, its parts are too.
+        if h.secret && !user.secrets.knows(&value) {
             for part in crate::redact::header_parts(&value) {
                 user.secret(&part, globals);
             }
