@@ -127,6 +127,10 @@ pub struct DemoArgs {
     /// Scale the target's simulated latency (1.0 realistic, 0 none).
     #[arg(long, default_value_t = 1.0)]
     pub latency_scale: f64,
+    /// Turn off the target's limit of 120 requests per account and minute (429 above it),
+    /// e.g. to benchmark a scenario without waits.
+    #[arg(long)]
+    pub no_throttle: bool,
     #[arg(long)]
     pub only_summary: bool,
     #[arg(long)]

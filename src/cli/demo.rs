@@ -49,10 +49,13 @@ pub fn demo(args: DemoArgs) -> i32 {
         }
     };
     let port = args.port.unwrap_or(if args.serve { 8000 } else { 0 });
-    let config = DemoConfig {
+    let mut config = DemoConfig {
         latency_scale: args.latency_scale,
         ..DemoConfig::default()
     };
+    if args.no_throttle {
+        config.throttle_per_minute = None;
+    }
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let server = match runtime.block_on(DemoServer::start(addr, config)) {
         Ok(s) => s,

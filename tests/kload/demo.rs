@@ -107,3 +107,62 @@ fn the_demo_passes_its_thresholds() {
         assert!(injected, "{error}\n{out}");
     }
 }
+
+/// `kload demo --serve --no-throttle` lets one account past the 120 requests a minute that
+/// the target otherwise answers with 429 (what a benchmark without waits needs).
+#[test]
+fn the_served_target_throttles_unless_told_not_to() {
+    use super::support::{Scenario, refused_port};
+    let scenario = Scenario::new(
+        r#"
+user Eager {
+  header Authorization: "Bearer {{ token }}"
+  on start {
+    POST "/api/v1/auth/login/" {
+      json { "username": "loaduser001", "password": "loadpass123" }
+      capture token = jsonpath "$.access"
+    }
+  }
+  task list {
+    GET "/api/v1/projects/" {
+      check status 200
+    }
+  }
+}
+
+thresholds {
+  error_rate < 1%
+}
+"#,
+    );
+    for (flags, code) in [(&["--no-throttle"][..], 0), (&[][..], 1)] {
+        let port = refused_port().to_string();
+        let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_kload"))
+            .args(["demo", "--serve", "--latency-scale", "0", "--port", &port])
+            .args(flags)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let up = (0..200).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(25));
+            std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).is_ok()
+        });
+        assert!(up, "the demo target did not start");
+        let finished = scenario.run(&["-H", &url, "-u", "1", "-r", "1", "-t", "1s"]);
+        let _ = server.kill();
+        let _ = server.wait();
+        assert!(
+            finished.requests("/api/v1/projects/") > 200,
+            "{}",
+            finished.text()
+        );
+        assert_eq!(
+            finished.code(),
+            Some(code),
+            "{flags:?}: {}",
+            finished.text()
+        );
+    }
+}
