@@ -123,16 +123,19 @@ impl Connection {
     }
 
     /// Whether another request may be sent: the last exchange finished cleanly and, on a
-    /// plain socket, the server has not closed it meanwhile (nothing is waiting to be read).
-    /// Over TLS the socket is not looked at: a server may send session tickets after the
-    /// handshake, which are not a close; a closed TLS connection shows as [`Error::Stale`].
+    /// plain socket, nothing arrived since (a server that closed an idle connection makes it
+    /// readable). That is the readiness the runtime already knows from the OS, not a system
+    /// call. Over TLS the socket is not looked at: a server may send session tickets after
+    /// the handshake, which are not a close; a closed TLS connection shows as
+    /// [`Error::Stale`] once the request is sent.
     pub fn usable(&self) -> bool {
         if self.busy || !self.reusable {
             return false;
         }
         match &self.io {
             Io::Tcp(s) => {
-                matches!(s.try_read(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                s.poll_read_ready(&mut cx).is_pending()
             }
             Io::Tls(_) => true,
         }
@@ -150,8 +153,7 @@ impl Connection {
         self.write(head, body).await?;
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
         let (status, headers, version) = loop {
-            let (len, status, headers, version) = self.read_head(&mut buf).await?;
-            buf.advance(len);
+            let (status, headers, version) = self.read_head(&mut buf).await?;
             // Interim responses (100 Continue, 103 Early Hints) come before the real one.
             if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
                 continue;
@@ -223,10 +225,11 @@ impl Connection {
         self.io.read_buf(buf).await
     }
 
+    /// Reads a response head and takes it off the front of `buf`.
     async fn read_head(
         &mut self,
         buf: &mut BytesMut,
-    ) -> Result<(usize, StatusCode, HeaderMap, u8), Error> {
+    ) -> Result<(StatusCode, HeaderMap, u8), Error> {
         loop {
             if !buf.is_empty()
                 && let Some(parsed) = parse_head(buf)?
@@ -397,9 +400,9 @@ fn keep_alive(version: u8, headers: &HeaderMap) -> bool {
     }
 }
 
-/// The head at the start of `buf`, if it is all there: (its length, status, headers,
-/// minor version).
-fn parse_head(buf: &[u8]) -> Result<Option<(usize, StatusCode, HeaderMap, u8)>, Error> {
+/// The head at the start of `buf`, if it is all there, taken off it: (status, headers,
+/// minor version). Header values are slices of the head's bytes, not copies.
+fn parse_head(buf: &mut BytesMut) -> Result<Option<(StatusCode, HeaderMap, u8)>, Error> {
     let mut few = [httparse::EMPTY_HEADER; 64];
     let mut many;
     let mut response = httparse::Response::new(&mut few);
@@ -418,23 +421,24 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, StatusCode, HeaderMap, u8)>, 
         .code
         .and_then(|c| StatusCode::from_u16(c).ok())
         .ok_or_else(|| Error::Failed(protocol("invalid status code".into())))?;
-    let mut headers = HeaderMap::with_capacity(response.headers.len());
+    let version = response.version.unwrap_or(1);
+    // Where each header's value is in the head, to slice it out of the head below.
+    let start = buf.as_ptr() as usize;
+    let mut places = Vec::with_capacity(response.headers.len());
     for h in response.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes());
-        let value = HeaderValue::from_bytes(h.value);
-        match (name, value) {
-            (Ok(n), Ok(v)) => {
-                headers.append(n, v);
-            }
-            _ => {
-                return Err(Error::Failed(protocol(format!(
-                    "invalid header `{}`",
-                    h.name
-                ))));
-            }
-        }
+        let name = HeaderName::from_bytes(h.name.as_bytes())
+            .map_err(|_| Error::Failed(protocol(format!("invalid header `{}`", h.name))))?;
+        let at = h.value.as_ptr() as usize - start;
+        places.push((name, at..at + h.value.len()));
     }
-    Ok(Some((len, status, headers, response.version.unwrap_or(1))))
+    let head = buf.split_to(len).freeze();
+    let mut headers = HeaderMap::with_capacity(places.len());
+    for (name, range) in places {
+        let value = HeaderValue::from_maybe_shared(head.slice(range))
+            .map_err(|_| Error::Failed(protocol(format!("invalid value of header `{name}`"))))?;
+        headers.append(name, value);
+    }
+    Ok(Some((status, headers, version)))
 }
 
 fn protocol(what: String) -> Failure {
@@ -471,8 +475,11 @@ mod tests {
     use super::*;
 
     fn head(text: &str) -> (usize, StatusCode, HeaderMap, u8) {
-        match parse_head(text.as_bytes()) {
-            Ok(Some(h)) => h,
+        let mut buf = BytesMut::from(text.as_bytes());
+        match parse_head(&mut buf) {
+            Ok(Some((status, headers, version))) => {
+                (text.len() - buf.len(), status, headers, version)
+            }
             Ok(None) => panic!("partial"),
             Err(Error::Failed(f)) => panic!("{}", f.message),
             Err(Error::Stale) => panic!("stale"),
@@ -481,14 +488,14 @@ mod tests {
 
     #[test]
     fn a_head_is_parsed_once_it_is_complete() {
-        assert!(matches!(
-            parse_head(b"HTTP/1.1 200 OK\r\nA: b\r\n"),
-            Ok(None)
-        ));
+        let mut partial = BytesMut::from(&b"HTTP/1.1 200 OK\r\nA: b\r\n"[..]);
+        assert!(matches!(parse_head(&mut partial), Ok(None)));
+        assert_eq!(partial.len(), 23, "nothing taken");
         let (len, status, headers, version) =
             head("HTTP/1.1 201 Created\r\nX-A: 1\r\nX-A: 2\r\nContent-Length: 3\r\n\r\nabc");
         assert_eq!((len, status.as_u16(), version), (59, 201, 1));
-        assert_eq!(headers.get_all("x-a").iter().count(), 2);
+        let values: Vec<_> = headers.get_all("x-a").iter().collect();
+        assert_eq!(values, ["1", "2"]);
         assert!(matches!(framing(&headers), Ok(Framing::Length(3))));
     }
 
@@ -504,7 +511,7 @@ mod tests {
 
     #[test]
     fn what_is_not_http_is_a_protocol_error() {
-        match parse_head(b"SSH-2.0-OpenSSH_9.6\r\n\r\n") {
+        match parse_head(&mut BytesMut::from(&b"SSH-2.0-OpenSSH_9.6\r\n\r\n"[..])) {
             Err(Error::Failed(f)) => {
                 assert_eq!(f.kind, FailureKind::Protocol);
                 assert!(f.message.starts_with("protocol error"), "{}", f.message);
