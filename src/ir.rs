@@ -205,6 +205,139 @@ pub struct Request {
     pub line: String,
     /// Whether the response body must be read as JSON (a JSON path check or capture).
     pub needs_json: bool,
+    /// What of the JSON body those checks and captures read: only that is built as values
+    /// (`runtime::json`).
+    pub json_shape: JsonShape,
+}
+
+/// The parts of a JSON document a set of JSON paths can reach, as a tree: reading a
+/// response into values only where the request's paths look makes the common case (`$.id`,
+/// `$.results[*].id` on a page of objects) a fraction of the allocations of the whole
+/// document, with the same results for those paths.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct JsonShape {
+    /// The whole value is needed (a path ends here, or a filter or `..` looks anywhere).
+    pub whole: bool,
+    /// Only whether the value is there and not null (an `exists` check ends here).
+    pub present: bool,
+    /// Object members by name.
+    pub keys: Vec<(String, JsonShape)>,
+    /// Every member of an object (`*`); already merged into `keys`.
+    pub members: Option<Box<JsonShape>>,
+    /// Every element of an array (`*`, an index, a slice).
+    pub items: Option<Box<JsonShape>>,
+}
+
+impl JsonShape {
+    /// Adds what `query` reads; `presence`: the value it ends at is only tested for
+    /// existence (a positive `exists` check).
+    pub fn add(&mut self, query: &JpQuery, presence: bool) {
+        self.add_segments(&query.segments, presence);
+        self.settle();
+    }
+
+    fn add_segments(&mut self, segments: &[jsonpath_rust::parser::model::Segment], presence: bool) {
+        use jsonpath_rust::parser::model::Segment;
+        if self.whole {
+            return;
+        }
+        let Some((first, rest)) = segments.split_first() else {
+            if presence {
+                self.present = true;
+            } else {
+                self.whole = true;
+            }
+            return;
+        };
+        match first {
+            Segment::Descendant(_) => self.whole = true,
+            Segment::Selector(s) => self.add_selector(s, rest, presence),
+            Segment::Selectors(list) => {
+                for s in list {
+                    self.add_selector(s, rest, presence);
+                }
+            }
+        }
+    }
+
+    fn add_selector(
+        &mut self,
+        selector: &jsonpath_rust::parser::model::Selector,
+        rest: &[jsonpath_rust::parser::model::Segment],
+        presence: bool,
+    ) {
+        use jsonpath_rust::parser::model::Selector;
+        match selector {
+            Selector::Name(name) => {
+                let at = match self.keys.iter().position(|(k, _)| k == name) {
+                    Some(at) => at,
+                    None => {
+                        self.keys.push((name.clone(), JsonShape::default()));
+                        self.keys.len() - 1
+                    }
+                };
+                self.keys[at].1.add_segments(rest, presence);
+            }
+            Selector::Wildcard => {
+                self.members
+                    .get_or_insert_default()
+                    .add_segments(rest, presence);
+                self.items
+                    .get_or_insert_default()
+                    .add_segments(rest, presence);
+            }
+            Selector::Index(_) | Selector::Slice(..) => {
+                self.items
+                    .get_or_insert_default()
+                    .add_segments(rest, presence);
+            }
+            // A filter reads the children it tests anywhere below them.
+            Selector::Filter(_) => self.whole = true,
+        }
+    }
+
+    /// Merges `other` into this shape.
+    fn merge(&mut self, other: &JsonShape) {
+        self.whole |= other.whole;
+        self.present |= other.present;
+        for (name, shape) in &other.keys {
+            match self.keys.iter_mut().find(|(k, _)| k == name) {
+                Some((_, mine)) => mine.merge(shape),
+                None => self.keys.push((name.clone(), shape.clone())),
+            }
+        }
+        if let Some(m) = &other.members {
+            self.members.get_or_insert_default().merge(m);
+        }
+        if let Some(i) = &other.items {
+            self.items.get_or_insert_default().merge(i);
+        }
+    }
+
+    /// Folds `members` into each named key (a name is also a member), below as well, and
+    /// drops what a `whole` makes moot.
+    fn settle(&mut self) {
+        if self.whole {
+            self.present = false;
+            self.keys.clear();
+            self.members = None;
+            self.items = None;
+            return;
+        }
+        if let Some(m) = self.members.as_deref_mut() {
+            m.settle();
+        }
+        if let Some(i) = self.items.as_deref_mut() {
+            i.settle();
+        }
+        let members = self.members.clone();
+        for (_, shape) in &mut self.keys {
+            if let Some(m) = &members {
+                shape.merge(m);
+            }
+            shape.settle();
+        }
+    }
 }
 
 #[derive(Debug)]

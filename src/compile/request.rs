@@ -54,6 +54,7 @@ impl Compiler<'_> {
         let mut checks = Vec::new();
         let mut captures = Vec::new();
         let mut needs_json = false;
+        let mut json_shape = ir::JsonShape::default();
         let mut authorization = super::AuthorizationSpans::default();
         let items = r.items.as_deref().unwrap_or(&[]);
         // Tags first, so that the statistics entry gets them whatever the order.
@@ -147,13 +148,21 @@ impl Compiler<'_> {
                 ast::RequestItem::Tags { .. } => {}
                 ast::RequestItem::Check(c) => {
                     if let Some(check) = self.check(c) {
-                        needs_json |= matches!(check.kind, ir::CheckKind::JsonPath { .. });
+                        if let ir::CheckKind::JsonPath { query, predicate } = &check.kind {
+                            needs_json = true;
+                            let presence = !predicate.negated
+                                && matches!(predicate.kind, ir::PredicateKind::Exists);
+                            json_shape.add(query, presence);
+                        }
                         checks.push(check);
                     }
                 }
                 ast::RequestItem::Capture(c) => {
                     if let Some(capture) = self.capture(c) {
-                        needs_json |= matches!(capture.source, ir::CaptureSource::JsonPath { .. });
+                        if let ir::CaptureSource::JsonPath { query, .. } = &capture.source {
+                            needs_json = true;
+                            json_shape.add(query, false);
+                        }
                         captures.push(capture);
                     }
                     new_vars.push(c.name.name.clone());
@@ -185,6 +194,7 @@ impl Compiler<'_> {
                 format!("{l}:{c}")
             },
             needs_json,
+            json_shape,
         })
     }
 

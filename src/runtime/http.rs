@@ -481,7 +481,7 @@ pub async fn execute(
     };
 
     let json = if req.needs_json {
-        serde_json::from_slice::<Value>(&body).ok()
+        super::json::parse(&body, &req.json_shape)
     } else {
         None
     };

@@ -16,6 +16,7 @@ pub mod eval;
 pub mod exchange;
 mod h1;
 pub mod http;
+pub mod json;
 mod pool;
 pub mod signal;
 #[cfg(test)]
