@@ -135,7 +135,12 @@ impl Connection {
         match &self.io {
             Io::Tcp(s) => {
                 let mut cx = Context::from_waker(std::task::Waker::noop());
+                // Readiness can be left over from the last response when its final read
+                // filled the buffer exactly; then one look at the socket says (and a
+                // `WouldBlock` clears it).
                 s.poll_read_ready(&mut cx).is_pending()
+                    || matches!(s.try_read(&mut [0u8; 1]),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock)
             }
             Io::Tls(_) => true,
         }
@@ -260,7 +265,7 @@ impl Connection {
         let n = usize::try_from(n).map_err(|_| protocol("the body is too large".into()))?;
         while buf.len() < n {
             let missing = n - buf.len();
-            match self.fill(buf, missing.min(1 << 20)).await {
+            match self.fill(buf, missing.clamp(READ_CHUNK, 1 << 20)).await {
                 Ok(0) => {
                     return Err(reset("the connection closed before the body was complete"));
                 }
@@ -304,7 +309,7 @@ impl Connection {
                 .ok_or_else(|| protocol("a chunk is over 1 GiB".into()))?;
             while buf.len() < size + 2 {
                 let missing = size + 2 - buf.len();
-                match self.fill(buf, missing.min(1 << 20)).await {
+                match self.fill(buf, missing.clamp(READ_CHUNK, 1 << 20)).await {
                     Ok(0) => {
                         return Err(reset("the connection closed before the body was complete"));
                     }
@@ -615,6 +620,22 @@ mod tests {
         assert_eq!((r.status.as_u16(), r.body.unwrap().len()), (204, 0));
         let r = get(&mut c).await;
         assert_eq!(&r.body.unwrap()[..], b"ok");
+    }
+
+    #[tokio::test]
+    async fn a_body_read_in_many_reads_leaves_the_connection_usable() {
+        let answer: &'static [u8] = {
+            let mut a = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n".to_vec();
+            a.resize(a.len() + 100_000, b'x');
+            a.leak()
+        };
+        let addr = serve(vec![answer, answer]).await;
+        let mut c = connect(addr).await;
+        let r = get(&mut c).await;
+        assert_eq!(r.body.unwrap().len(), 100_000);
+        assert!(c.usable(), "the connection is kept");
+        let r = get(&mut c).await;
+        assert_eq!(r.body.unwrap().len(), 100_000);
     }
 
     #[tokio::test]
