@@ -257,14 +257,7 @@ async fn answer(
 }
 
 fn target() -> Target {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
+    let (runtime, listener) = super::support::server_runtime();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let loops = Arc::new(AtomicUsize::new(0));
     let app = axum::Router::new()

@@ -553,16 +553,9 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start() -> TestServer {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
+        let (runtime, listener) = server_runtime();
         let log = Arc::new(Log::default());
         let app = axum::Router::new().fallback(answer).with_state(log.clone());
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
         let addr = listener.local_addr().unwrap();
         runtime.spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -596,6 +589,19 @@ impl TestServer {
     pub fn count(&self, path: &str) -> usize {
         self.hits(path).len()
     }
+}
+
+/// A one-thread runtime for an in-process target, and its listener on 127.0.0.1, port 0.
+pub fn server_runtime() -> (tokio::runtime::Runtime, tokio::net::TcpListener) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    (runtime, listener)
 }
 
 impl Drop for TestServer {
@@ -794,14 +800,7 @@ impl TlsServer {
         config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
 
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
+        let (runtime, listener) = server_runtime();
         let addr = listener.local_addr().unwrap();
         let log: Arc<Mutex<Vec<TlsHit>>> = Arc::default();
         let seen = log.clone();
