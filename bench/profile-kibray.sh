@@ -14,9 +14,10 @@
 # perf.data and the reports stay in the work dir (printed at the end).
 #
 # Environment: KLOAD_BIN (default target/release/kload; a release build has debug=1 symbols),
-# PERF (/usr/bin/perf), BENCH_RT=1, LOAD_CPU, TARGET_CPU, DEMO_ARGS.
+# PERF (/usr/bin/perf), BENCH_RT=1, LOAD_CPU, TARGET_CPU, DEMO_ARGS (default --no-throttle).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+export DEMO_ARGS="${DEMO_ARGS---no-throttle}"
 
 DURATION=10
 USERS=50
@@ -41,7 +42,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 URL="http://127.0.0.1:$PORT"
 read -ra PRIO <<<"$(prio_prefix)"
 # shellcheck disable=SC2086  # DEMO_ARGS is a list of flags
-"${PRIO[@]}" taskset -c "$TARGET_CPU" "$KLOAD" demo --serve --port "$PORT" --latency-scale 0 ${DEMO_ARGS:-} \
+"${PRIO[@]}" taskset -c "$TARGET_CPU" "$KLOAD" demo --serve --port "$PORT" --latency-scale 0 ${DEMO_ARGS-} \
     >"$WORK/target.log" 2>&1 &
 TARGET_PID=$!
 trap 'kill "$TARGET_PID" 2>/dev/null || true' EXIT
