@@ -155,10 +155,16 @@ impl Connection {
         bodiless: bool,
     ) -> Result<Response, Error> {
         self.busy = true;
-        self.write(head, body).await?;
+        // A server may answer before it has read the whole request (413, 429, 401 to an
+        // upload) and close: what it answered is read before the write's error is believed.
+        let written = self.write(head, body).await;
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
         let (status, headers, version) = loop {
-            let (status, headers, version) = self.read_head(&mut buf).await?;
+            let (status, headers, version) = match self.read_head(&mut buf).await {
+                Ok(head) => head,
+                // Nothing (more) to read: if the write failed, that is what happened.
+                Err(e) => return Err(written.err().unwrap_or(e)),
+            };
             // Interim responses (100 Continue, 103 Early Hints) come before the real one.
             if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
                 continue;
@@ -185,7 +191,7 @@ impl Connection {
             }
         };
         // Bytes after the response were not asked for: the connection is out of step.
-        self.reusable = keep && body.is_ok() && buf.is_empty();
+        self.reusable = keep && body.is_ok() && buf.is_empty() && written.is_ok();
         self.busy = false;
         Ok(Response {
             status,
@@ -636,6 +642,36 @@ mod tests {
         assert!(c.usable(), "the connection is kept");
         let r = get(&mut c).await;
         assert_eq!(r.body.unwrap().len(), 100_000);
+    }
+
+    #[tokio::test]
+    async fn an_answer_before_the_upload_is_read_is_the_response() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut head = [0u8; 1024];
+            let _ = s.read(&mut head).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbig")
+                .await;
+            // Closed with most of the upload unread: the client's writes are reset.
+        });
+        let mut c = connect(addr).await;
+        let body = vec![b'x'; 8 << 20];
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        match c.exchange(head.as_bytes(), &body, false).await {
+            Ok(r) => {
+                assert_eq!(r.status.as_u16(), 413);
+                assert_eq!(&r.body.unwrap()[..], b"big");
+            }
+            Err(Error::Stale) => panic!("stale"),
+            Err(Error::Failed(f)) => panic!("{}", f.message),
+        }
+        assert!(!c.usable());
     }
 
     #[tokio::test]
