@@ -9,9 +9,10 @@
 //!
 //! What it implements of RFC 9112: `Content-Length`, chunked and close-delimited bodies
 //! (chunk extensions and trailers are read and dropped), bodiless responses (HEAD, 1xx, 204,
-//! 304), interim 1xx responses skipped, keep-alive by version and `Connection`, and a
-//! connection the server closed while idle retried once on a new one (the caller decides:
-//! [`Error::Stale`]).
+//! 304), interim 1xx responses skipped, keep-alive by version and `Connection`, an answer
+//! sent before the server read the whole request (a 413 to an upload, then a close) taken as
+//! the response, and a connection the server closed while idle retried once on a new one
+//! (the caller decides: [`Error::Stale`]).
 
 use std::io;
 use std::pin::Pin;
