@@ -5,9 +5,6 @@ use clap::Parser;
 
 mod cli;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let cli = cli::Cli::parse();
     std::process::exit(cli::main(cli));
