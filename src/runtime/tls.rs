@@ -121,9 +121,3 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, Failure> {
         )
     })
 }
-
-/// The provider used by [`Tls`]; for tests that build a server with the same crypto.
-#[cfg(test)]
-pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
