@@ -32,7 +32,7 @@ const MAX_HEAD: usize = 64 * 1024;
 /// How much is read at a time when the size of what comes is unknown.
 const READ_CHUNK: usize = 8 * 1024;
 /// Bodies up to this size are written in the same `write` as the head.
-const COALESCE: usize = 16 * 1024;
+pub(super) const COALESCE: usize = 16 * 1024;
 
 /// A plain or TLS stream.
 pub enum Io {
@@ -147,11 +147,12 @@ impl Connection {
         }
     }
 
-    /// Writes the request (`head` ends with the blank line) and reads the response.
+    /// Writes the request (`head` ends with the blank line; a small body is sent in the same
+    /// write, appended to it) and reads the response.
     /// `bodiless`: the request was HEAD, so the response has no body whatever it says.
     pub async fn exchange(
         &mut self,
-        head: &[u8],
+        head: Vec<u8>,
         body: &[u8],
         bodiless: bool,
     ) -> Result<Response, Error> {
@@ -202,15 +203,13 @@ impl Connection {
         })
     }
 
-    async fn write(&mut self, head: &[u8], body: &[u8]) -> Result<(), Error> {
-        let result = if body.len() <= COALESCE && !body.is_empty() {
-            let mut all = Vec::with_capacity(head.len() + body.len());
-            all.extend_from_slice(head);
-            all.extend_from_slice(body);
-            self.io.write_all(&all).await
+    async fn write(&mut self, mut head: Vec<u8>, body: &[u8]) -> Result<(), Error> {
+        let result = if body.len() <= COALESCE {
+            head.extend_from_slice(body);
+            self.io.write_all(&head).await
         } else {
-            match self.io.write_all(head).await {
-                Ok(()) if !body.is_empty() => self.io.write_all(body).await,
+            match self.io.write_all(&head).await {
+                Ok(()) => self.io.write_all(body).await,
                 r => r,
             }
         };
@@ -270,16 +269,7 @@ impl Connection {
 
     async fn read_exact(&mut self, buf: &mut BytesMut, n: u64) -> Result<Bytes, Failure> {
         let n = usize::try_from(n).map_err(|_| protocol("the body is too large".into()))?;
-        while buf.len() < n {
-            let missing = n - buf.len();
-            match self.fill(buf, missing.clamp(READ_CHUNK, 1 << 20)).await {
-                Ok(0) => {
-                    return Err(reset("the connection closed before the body was complete"));
-                }
-                Ok(_) => {}
-                Err(e) => return Err(read_failure(&e)),
-            }
-        }
+        self.fill_to(buf, n).await?;
         Ok(buf.split_to(n).freeze())
     }
 
@@ -292,7 +282,7 @@ impl Connection {
                     size
                 }
                 Ok(httparse::Status::Partial) => {
-                    self.more(buf).await?;
+                    self.fill_to(buf, buf.len() + 1).await?;
                     continue;
                 }
                 Err(_) => return Err(protocol("invalid chunk size".into())),
@@ -306,7 +296,7 @@ impl Connection {
                             return Ok(body.map(BytesMut::freeze).unwrap_or_default());
                         }
                         Some(at) => buf.advance(at + 2),
-                        None => self.more(buf).await?,
+                        None => self.fill_to(buf, buf.len() + 1).await?,
                     }
                 }
             }
@@ -314,16 +304,7 @@ impl Connection {
                 .ok()
                 .filter(|s| *s <= 1 << 30)
                 .ok_or_else(|| protocol("a chunk is over 1 GiB".into()))?;
-            while buf.len() < size + 2 {
-                let missing = size + 2 - buf.len();
-                match self.fill(buf, missing.clamp(READ_CHUNK, 1 << 20)).await {
-                    Ok(0) => {
-                        return Err(reset("the connection closed before the body was complete"));
-                    }
-                    Ok(_) => {}
-                    Err(e) => return Err(read_failure(&e)),
-                }
-            }
+            self.fill_to(buf, size + 2).await?;
             if &buf[size..size + 2] != b"\r\n" {
                 return Err(protocol("a chunk does not end with CRLF".into()));
             }
@@ -336,13 +317,19 @@ impl Connection {
         }
     }
 
-    /// Reads more of a chunked body; the server closing is an error.
-    async fn more(&mut self, buf: &mut BytesMut) -> Result<(), Failure> {
-        match self.fill(buf, READ_CHUNK).await {
-            Ok(0) => Err(reset("the connection closed before the body was complete")),
-            Ok(_) => Ok(()),
-            Err(e) => Err(read_failure(&e)),
+    /// Reads until `buf` holds at least `n` bytes of the body; the server closing first is
+    /// an error. Each read asks for at least 8 KiB, so that a read rarely fills the buffer
+    /// exactly (see [`usable`](Self::usable)).
+    async fn fill_to(&mut self, buf: &mut BytesMut, n: usize) -> Result<(), Failure> {
+        while buf.len() < n {
+            let missing = n - buf.len();
+            match self.fill(buf, missing.clamp(READ_CHUNK, 1 << 20)).await {
+                Ok(0) => return Err(reset("the connection closed before the body was complete")),
+                Ok(_) => {}
+                Err(e) => return Err(read_failure(&e)),
+            }
         }
+        Ok(())
     }
 
     async fn read_to_end(&mut self, mut buf: BytesMut) -> Result<Bytes, Failure> {
@@ -599,7 +586,7 @@ mod tests {
 
     async fn get(c: &mut Connection) -> Response {
         match c
-            .exchange(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"", false)
+            .exchange(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), b"", false)
             .await
         {
             Ok(r) => r,
@@ -664,7 +651,7 @@ mod tests {
             "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
-        match c.exchange(head.as_bytes(), &body, false).await {
+        match c.exchange(head.into_bytes(), &body, false).await {
             Ok(r) => {
                 assert_eq!(r.status.as_u16(), 413);
                 assert_eq!(&r.body.unwrap()[..], b"big");
@@ -703,7 +690,7 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(!c.usable(), "the close is seen before sending");
         let r = c
-            .exchange(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"", false)
+            .exchange(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), b"", false)
             .await;
         assert!(matches!(r, Err(Error::Stale)));
     }

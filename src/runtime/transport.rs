@@ -306,7 +306,7 @@ impl Transport {
                             cookie.as_ref(),
                             body.len(),
                         );
-                        match h.exchange(&head, &body, method == Method::HEAD).await {
+                        match h.exchange(head, &body, method == Method::HEAD).await {
                             Ok(r) => Head {
                                 status: r.status,
                                 headers: r.headers,
@@ -463,7 +463,13 @@ fn h1_head(
     body_len: usize,
 ) -> Vec<u8> {
     use reqwest::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-    let mut out = Vec::with_capacity(256);
+    // Room for the body too when it goes out in the same write (`h1::COALESCE`).
+    let inline = if body_len <= h1::COALESCE {
+        body_len
+    } else {
+        0
+    };
+    let mut out = Vec::with_capacity(256 + inline);
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(if target.is_empty() {
