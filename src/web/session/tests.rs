@@ -121,6 +121,14 @@ async fn controller(source: &str, options: Options) -> Arc<SessionController> {
     SessionController::new(scenario(source), options, tokio::runtime::Handle::current())
 }
 
+/// The options of a test against `host`.
+fn on(host: String) -> Options {
+    Options {
+        host: Some(host),
+        ..Options::default()
+    }
+}
+
 fn start(users: u32, rate: f64) -> StartRequest {
     StartRequest {
         users: Some(users),
@@ -277,14 +285,7 @@ user APIOnlyUser weight 2 { task t { GET "/" } }
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_runs_from_the_form_to_the_downloads_and_a_new_test() {
     let host = target().await;
-    let c = controller(
-        SCENARIO,
-        Options {
-            host: Some(host.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
+    let c = controller(SCENARIO, on(host.clone())).await;
     let mut runs = c.runs();
     c.start(start(4, 100.0)).unwrap();
     assert!(
@@ -506,14 +507,7 @@ thresholds {
   error_rate < 1% abort after 5
 }
 "#;
-    let c = controller(
-        source,
-        Options {
-            host: Some(host),
-            ..Options::default()
-        },
-    )
-    .await;
+    let c = controller(source, on(host)).await;
     c.start(start(2, 100.0)).unwrap();
     let s = until(&c, "the abort", |s| {
         s.state == RunState::Stopped && logged(s, "the test was aborted")
@@ -532,10 +526,7 @@ thresholds {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edit_under_stages_replaces_them_and_under_an_arrival_rate_caps_users() {
     let host = target().await;
-    let options = Options {
-        host: Some(host),
-        ..Options::default()
-    };
+    let options = on(host);
     let staged = r#"
 load {
   stages {
@@ -610,14 +601,7 @@ async fn a_form_the_session_refuses_is_an_error_for_the_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_ui_serves_a_real_run() {
     let host = target().await;
-    let c = controller(
-        SCENARIO,
-        Options {
-            host: Some(host),
-            ..Options::default()
-        },
-    )
-    .await;
+    let c = controller(SCENARIO, on(host)).await;
     let server = serve(
         c.clone(),
         WebOptions {
